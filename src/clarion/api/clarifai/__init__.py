@@ -1,0 +1,1 @@
+"""The Clarifai API surface shared by the gRPC server and the REST gateway."""

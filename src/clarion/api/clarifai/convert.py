@@ -1,0 +1,174 @@
+"""Conversions between clarifai-grpc messages and Clarion's domain values."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from clarifai_grpc.grpc.api import resources_pb2, service_pb2
+from clarifai_grpc.grpc.api.status import status_pb2
+from google.protobuf import json_format
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from clarion.catalog import ModelType
+from clarion.directory import ModelRef
+from clarion.domain.values import InputResult, Prediction, RawInput
+from clarion.errors import ClarionError, StatusCode
+from clarion.registry import ConceptRecord, ModelRecord, VersionRecord
+
+_DESCRIPTIONS = {StatusCode.SUCCESS: "Ok", StatusCode.MIXED_STATUS: "Mixed Success"}
+
+
+def ok_status() -> status_pb2.Status:
+    return status_pb2.Status(code=StatusCode.SUCCESS, description="Ok")
+
+
+def error_status(error: ClarionError) -> status_pb2.Status:
+    return status_pb2.Status(
+        code=error.code, description=error.description, details=error.details
+    )
+
+
+def timestamp(value: Any) -> Timestamp:
+    ts = Timestamp()
+    ts.FromDatetime(value)
+    return ts
+
+
+# requests -> domain -------------------------------------------------------------------
+
+
+def model_ref(request: Any) -> ModelRef:
+    """The model a Get/Post request names; ``model.model_version.id`` also names a version."""
+    version_id = request.version_id if hasattr(request, "version_id") else ""
+    if not version_id and hasattr(request, "model"):
+        version_id = request.model.model_version.id
+    return ModelRef.of(
+        request.user_app_id.user_id, request.user_app_id.app_id, request.model_id, version_id
+    )
+
+
+def raw_inputs(request: service_pb2.PostModelOutputsRequest) -> list[RawInput]:
+    """The request's inputs; an input without an id gets a fresh one, as Clarifai does."""
+    result = []
+    for item in request.inputs:
+        data = item.data
+        result.append(
+            RawInput(
+                id=item.id or uuid.uuid4().hex,
+                text=data.text.raw if data.HasField("text") and not data.text.url else None,
+                text_url=data.text.url,
+                image_bytes=data.image.base64,
+                image_url=data.image.url,
+            )
+        )
+    return result
+
+
+def inference_params(request: service_pb2.PostModelOutputsRequest) -> dict[str, Any]:
+    """``output_info.params`` from ``model.model_version`` or, failing that, from ``model``."""
+    for info in (request.model.model_version.output_info, request.model.output_info):
+        if info.HasField("params") and info.params.fields:
+            return json_format.MessageToDict(info.params)
+    return {}
+
+
+# domain -> responses ------------------------------------------------------------------
+
+
+def model_type_pb(model_type: ModelType) -> resources_pb2.ModelType:
+    return resources_pb2.ModelType(
+        id=model_type.id,
+        title=model_type.title,
+        description=model_type.description,
+        input_fields=list(model_type.input_fields),
+        output_fields=list(model_type.output_fields),
+    )
+
+
+def concepts_pb(concepts: list[ConceptRecord]) -> list[resources_pb2.Concept]:
+    return [resources_pb2.Concept(id=c.id, name=c.name, value=1.0) for c in concepts]
+
+
+def version_pb(
+    model: ModelRecord, version: VersionRecord, concepts: list[ConceptRecord] | None = None
+) -> resources_pb2.ModelVersion:
+    pb = resources_pb2.ModelVersion(
+        id=version.id,
+        created_at=timestamp(version.created_at),
+        completed_at=timestamp(version.created_at),
+        status=status_pb2.Status(code=21100, description="Model is trained and ready"),
+        description=version.description,
+        app_id=model.app_id,
+        user_id=model.user_id,
+        total_input_count=0,
+    )
+    if concepts:
+        pb.output_info.data.concepts.extend(concepts_pb(concepts))
+        pb.active_concept_count = len(concepts)
+    return pb
+
+
+def model_pb(
+    model: ModelRecord,
+    version: VersionRecord | None = None,
+    concepts: list[ConceptRecord] | None = None,
+) -> resources_pb2.Model:
+    pb = resources_pb2.Model(
+        id=model.model_id,
+        name=model.name,
+        display_name=model.name,
+        created_at=timestamp(model.created_at),
+        app_id=model.app_id,
+        user_id=model.user_id,
+        model_type_id=model.model_type_id,
+        description=model.description,
+    )
+    if version is not None:
+        pb.model_version.CopyFrom(version_pb(model, version, concepts))
+    if concepts:
+        pb.output_info.data.concepts.extend(concepts_pb(concepts))
+    return pb
+
+
+def output_pb(result: InputResult, model: resources_pb2.Model) -> resources_pb2.Output:
+    out = resources_pb2.Output(
+        id=uuid.uuid4().hex,
+        input=resources_pb2.Input(id=result.input_id),
+        model=model,
+    )
+    error = result.output.error
+    if error is not None:
+        out.status.CopyFrom(error_status(error))
+        return out
+    out.status.CopyFrom(ok_status())
+    data = result.output
+    if data.embedding is not None:
+        out.data.embeddings.add(
+            vector=data.embedding.tolist(), num_dimensions=int(data.embedding.shape[0])
+        )
+    if data.concepts:
+        out.data.concepts.extend(
+            resources_pb2.Concept(id=c.id, name=c.name, value=c.value, app_id="main")
+            for c in data.concepts
+        )
+    if data.text is not None:
+        out.data.text.raw = data.text
+    return out
+
+
+def prediction_response(
+    prediction: Prediction, model: resources_pb2.Model
+) -> service_pb2.MultiOutputResponse:
+    code = prediction.status
+    response = service_pb2.MultiOutputResponse(
+        outputs=[output_pb(r, model) for r in prediction.results]
+    )
+    response.status.code = code
+    response.status.description = _DESCRIPTIONS.get(code, "Failure")
+    failed = [r for r in prediction.results if r.output.error is not None]
+    if failed:
+        response.status.details = "; ".join(
+            f"input {r.input_id}: {r.output.error}" for r in failed[:5]
+        ) + ("; ..." if len(failed) > 5 else "")
+    return response

@@ -1,0 +1,1 @@
+"""Clarifai's gRPC API on grpc.aio."""

@@ -1,0 +1,110 @@
+"""The ``clarifai.api.V2`` gRPC service: every RPC authenticated, implemented ones dispatched.
+
+Handlers are built from clarifai-grpc's descriptors (the same messages its generated
+``V2Servicer`` uses) rather than by subclassing it, for one reason: the request
+deserializer must not fail inside grpcio. A request that is not a valid message (e.g. text
+that is not UTF-8) gets a Clarifai status naming the problem instead of a bare INTERNAL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import grpc
+from google.protobuf.message import DecodeError, Message
+
+from clarion.api.clarifai import convert
+from clarion.api.clarifai.handlers import ClarifaiHandlers
+from clarion.api.clarifai.rpcs import RPCS, SERVICE_NAME, Rpc
+from clarion.auth import KeyManager, Principal
+from clarion.errors import AuthError, InvalidRequest
+
+
+class UndecodableRequest:
+    """Stands in for a request whose bytes did not parse."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def _deserializer(rpc: Rpc) -> Callable[[bytes], Any]:
+    def deserialize(data: bytes) -> Any:
+        try:
+            return rpc.request_class.FromString(data)
+        except (DecodeError, ValueError) as exc:
+            return UndecodableRequest(str(exc) or type(exc).__name__)
+
+    return deserialize
+
+
+def _authorization(context: grpc.aio.ServicerContext) -> str | None:
+    for key, value in context.invocation_metadata() or ():
+        if key.lower() == "authorization":
+            return str(value)
+    return None
+
+
+class V2Service:
+    """Builds one grpcio method handler per V2 RPC."""
+
+    def __init__(self, handlers: ClarifaiHandlers, keys: KeyManager) -> None:
+        self._handlers = handlers
+        self._keys = keys
+
+    def _admit(self, rpc: Rpc, request: Any, context: grpc.aio.ServicerContext) -> Principal | Message:
+        """The caller, or the response that refuses the call."""
+        try:
+            principal = self._keys.authenticate(_authorization(context))
+            if isinstance(request, UndecodableRequest):
+                raise InvalidRequest(
+                    f"The {rpc.request_class.DESCRIPTOR.name} could not be decoded: "
+                    f"{request.reason} (text fields must be valid UTF-8)."
+                )
+        except (AuthError, InvalidRequest) as exc:
+            return rpc.response_class(status=convert.error_status(exc))
+        return principal
+
+    def _unary(self, rpc: Rpc) -> Callable[..., Any]:
+        async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Message:
+            admitted = self._admit(rpc, request, context)
+            if isinstance(admitted, Message):
+                return admitted
+            if self._handlers.handler(rpc.name) is None:
+                await context.abort(
+                    grpc.StatusCode.UNIMPLEMENTED, f"{rpc.name} is not implemented by Clarion."
+                )
+            return await self._handlers.call(rpc.name, request, admitted)
+
+        return behavior
+
+    def _streaming(self, rpc: Rpc) -> Callable[..., Any]:
+        async def behavior(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Message]:
+            first = request if not rpc.client_streaming else None
+            admitted = self._admit(rpc, first, context)
+            if isinstance(admitted, Message):
+                yield admitted
+                return
+            await context.abort(
+                grpc.StatusCode.UNIMPLEMENTED, f"{rpc.name} is not implemented by Clarion."
+            )
+
+        return behavior
+
+    def generic_handler(self) -> grpc.GenericRpcHandler:
+        handlers = {}
+        for rpc in RPCS.values():
+            kwargs = {
+                "request_deserializer": _deserializer(rpc),
+                "response_serializer": rpc.response_class.SerializeToString,
+            }
+            if rpc.client_streaming and rpc.server_streaming:
+                handler = grpc.stream_stream_rpc_method_handler(self._streaming(rpc), **kwargs)
+            elif rpc.client_streaming:
+                handler = grpc.stream_unary_rpc_method_handler(self._unary(rpc), **kwargs)
+            elif rpc.server_streaming:
+                handler = grpc.unary_stream_rpc_method_handler(self._streaming(rpc), **kwargs)
+            else:
+                handler = grpc.unary_unary_rpc_method_handler(self._unary(rpc), **kwargs)
+            handlers[rpc.name] = handler
+        return grpc.method_handlers_generic_handler(SERVICE_NAME, handlers)

@@ -1,0 +1,1 @@
+"""Clarifai's REST mapping, served by Starlette."""

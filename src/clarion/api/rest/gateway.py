@@ -1,0 +1,133 @@
+"""The REST gateway: Clarifai's JSON API on its own port, dispatching to the same handlers.
+
+Routes come from clarifai-grpc's ``google.api.http`` annotations (see :mod:`.routes`). Bodies
+and responses are protobuf JSON (snake_case field names, enums by name, bytes as base64);
+the ``status`` object in the body carries the outcome and the HTTP status mirrors it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route as StarletteRoute
+
+from clarion.api.clarifai import convert
+from clarion.api.clarifai.handlers import ClarifaiHandlers
+from clarion.api.rest.routes import Route, build_request, build_routes
+from clarion.auth import KeyManager
+from clarion.errors import (
+    WIRE_STATUS,
+    ClarionError,
+    InvalidRequest,
+    NotImplementedFeature,
+    StatusCode,
+)
+
+_ALL_VERBS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+def _with_concept_values(node: Any) -> Any:
+    """Write ``value`` on every concept, even 0.0: clients read a missing value as 1.0."""
+    if isinstance(node, dict):
+        for key, child in node.items():
+            if key == "concepts" and isinstance(child, list):
+                for concept in child:
+                    if isinstance(concept, dict):
+                        concept.setdefault("value", 0.0)
+            _with_concept_values(child)
+    elif isinstance(node, list):
+        for child in node:
+            _with_concept_values(child)
+    return node
+
+
+def message_response(message: Message) -> JSONResponse:
+    body = json_format.MessageToDict(message, preserving_proto_field_name=True)
+    code = getattr(getattr(message, "status", None), "code", StatusCode.SUCCESS)
+    try:
+        http = WIRE_STATUS[StatusCode(code)].http
+    except ValueError:
+        http = 200
+    return JSONResponse(_with_concept_values(body), status_code=http)
+
+
+def error_response(route: Route | None, error: ClarionError) -> JSONResponse:
+    if route is not None:
+        return message_response(route.rpc.response_class(status=convert.error_status(error)))
+    status = {"code": int(error.code), "description": error.description, "details": error.details}
+    return JSONResponse({"status": status}, status_code=error.wire.http)
+
+
+class RestGateway:
+    """Matches a request to an RPC binding, authenticates it and calls the handler."""
+
+    def __init__(self, handlers: ClarifaiHandlers, keys: KeyManager, max_body_bytes: int) -> None:
+        self._handlers = handlers
+        self._keys = keys
+        self._max_body_bytes = max_body_bytes
+        self.routes = build_routes()
+
+    def match(self, verb: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        for route in self.routes.get(verb, []):
+            values = route.match(path)
+            if values is not None:
+                return route, values
+        return None
+
+    async def handle(self, request: Request) -> Response:
+        found = self.match(request.method, request.url.path)
+        if found is None:
+            return error_response(
+                None, InvalidRequest(f"No API route for {request.method} {request.url.path}.")
+            )
+        route, path_values = found
+        try:
+            principal = self._keys.authenticate(request.headers.get("authorization"))
+            message = build_request(
+                route, path_values, list(request.query_params.multi_items()), await self._body(request)
+            )
+        except ClarionError as exc:
+            return error_response(route, exc)
+        if self._handlers.handler(route.rpc.name) is None:
+            return error_response(
+                route, NotImplementedFeature(f"{route.rpc.name} is not implemented by Clarion.")
+            )
+        return message_response(await self._handlers.call(route.rpc.name, message, principal))
+
+    async def _body(self, request: Request) -> Any:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self._max_body_bytes:
+            raise InvalidRequest(f"The request body is over the limit of {self._max_body_bytes} bytes.")
+        raw = bytearray()
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > self._max_body_bytes:
+                raise InvalidRequest(
+                    f"The request body is over the limit of {self._max_body_bytes} bytes."
+                )
+        if not raw.strip():
+            return None
+        try:
+            return json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InvalidRequest(f"The request body is not valid JSON: {exc}.") from exc
+
+
+async def healthz(_request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def build_rest_app(gateway: RestGateway) -> Starlette:
+    """The ASGI app: ``/healthz`` (no key) and every Clarifai route (key required)."""
+    return Starlette(
+        routes=[
+            StarletteRoute("/healthz", healthz, methods=["GET"]),
+            StarletteRoute("/{path:path}", gateway.handle, methods=_ALL_VERBS),
+        ]
+    )

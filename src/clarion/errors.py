@@ -1,0 +1,242 @@
+"""Clarion's one exception tree and the table that maps it onto every wire.
+
+Every failure a user can see is a :class:`ClarionError`. Each class carries its Clarifai
+status code; :data:`WIRE_STATUS` gives the HTTP status and gRPC code for each Clarifai code,
+so the gRPC servicer, the REST gateway and the CLI cannot drift apart::
+
+    ClarionError                      10020 FAILURE
+    ├── AuthError
+    │   ├── MissingKey                11102 CONN_INVALID_REQUEST
+    │   ├── KeyNotFound               11009 CONN_KEY_NOT_FOUND
+    │   ├── KeyInvalid                11008 CONN_KEY_INVALID (revoked)
+    │   └── PermissionDenied          11007 CONN_INSUFFICIENT_SCOPES
+    ├── NotFound
+    │   ├── ResourceNotFound          11101 CONN_DOES_NOT_EXIST (user, app, model type)
+    │   └── ModelNotFound             21200 MODEL_DOES_NOT_EXIST (model or version)
+    ├── InvalidRequest                11102 CONN_INVALID_REQUEST (malformed request)
+    │   ├── InvalidParameter          21202 MODEL_INVALID_ARGUMENT
+    │   └── InvalidPredictRequest     40001 PREDICT_INVALID_REQUEST (batch size, no inputs)
+    ├── InputError                    (per input; lands in outputs[i].status)
+    │   ├── InputDownloadFailed       30002 INPUT_DOWNLOAD_FAILED
+    │   ├── InputUnsupported          30101 INPUT_UNSUPPORTED_FORMAT
+    │   ├── InputInvalid              30104 INPUT_INVALID_ARGUMENT
+    │   └── InputOverLimit            30105 INPUT_OVER_LIMIT
+    ├── ModelUnavailable
+    │   ├── ModelBusy                 21354 MODEL_BUSY_PLEASE_RETRY
+    │   └── ModelLoading              21355 MODEL_LOADING
+    ├── PredictionFailed              21313 MODEL_PREDICTION_FAILED
+    ├── NotImplementedFeature         10040 NOT_IMPLEMENTED
+    └── InternalError                 98004 INTERNAL_SERVER_ISSUE
+
+Foreign exceptions are converted where they enter (``raise PredictionFailed(...) from exc``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+import grpc
+
+
+class StatusCode(IntEnum):
+    """The Clarifai status codes Clarion answers with (values of ``status_code_pb2``)."""
+
+    SUCCESS = 10000
+    MIXED_STATUS = 10010
+    FAILURE = 10020
+    NOT_IMPLEMENTED = 10040
+    CONN_INSUFFICIENT_SCOPES = 11007
+    CONN_KEY_INVALID = 11008
+    CONN_KEY_NOT_FOUND = 11009
+    CONN_DOES_NOT_EXIST = 11101
+    CONN_INVALID_REQUEST = 11102
+    MODEL_DOES_NOT_EXIST = 21200
+    MODEL_PERMISSION_DENIED = 21201
+    MODEL_INVALID_ARGUMENT = 21202
+    MODEL_INVALID_REQUEST = 21203
+    MODEL_PREDICTION_FAILED = 21313
+    MODEL_DEPLOYING = 21351
+    MODEL_BUSY_PLEASE_RETRY = 21354
+    MODEL_LOADING = 21355
+    INPUT_DOWNLOAD_FAILED = 30002
+    INPUT_UNSUPPORTED_FORMAT = 30101
+    INPUT_INVALID_ARGUMENT = 30104
+    INPUT_OVER_LIMIT = 30105
+    PREDICT_INVALID_REQUEST = 40001
+    INTERNAL_SERVER_ISSUE = 98004
+
+
+@dataclass(frozen=True)
+class WireStatus:
+    """How one Clarifai status travels on the other wires."""
+
+    http: int
+    grpc: grpc.StatusCode
+
+
+#: The one mapping from a Clarifai status code to its HTTP status and gRPC code. Clarifai
+#: answers over gRPC with OK and the status in the body; the gRPC code here is used only where
+#: a request never reaches a servicer method (and by clients that want a transport-level view).
+WIRE_STATUS: dict[StatusCode, WireStatus] = {
+    StatusCode.SUCCESS: WireStatus(200, grpc.StatusCode.OK),
+    StatusCode.MIXED_STATUS: WireStatus(200, grpc.StatusCode.OK),
+    StatusCode.FAILURE: WireStatus(500, grpc.StatusCode.UNKNOWN),
+    StatusCode.NOT_IMPLEMENTED: WireStatus(501, grpc.StatusCode.UNIMPLEMENTED),
+    StatusCode.CONN_INSUFFICIENT_SCOPES: WireStatus(403, grpc.StatusCode.PERMISSION_DENIED),
+    StatusCode.CONN_KEY_INVALID: WireStatus(401, grpc.StatusCode.UNAUTHENTICATED),
+    StatusCode.CONN_KEY_NOT_FOUND: WireStatus(401, grpc.StatusCode.UNAUTHENTICATED),
+    StatusCode.CONN_DOES_NOT_EXIST: WireStatus(404, grpc.StatusCode.NOT_FOUND),
+    StatusCode.CONN_INVALID_REQUEST: WireStatus(400, grpc.StatusCode.INVALID_ARGUMENT),
+    StatusCode.MODEL_DOES_NOT_EXIST: WireStatus(404, grpc.StatusCode.NOT_FOUND),
+    StatusCode.MODEL_PERMISSION_DENIED: WireStatus(403, grpc.StatusCode.PERMISSION_DENIED),
+    StatusCode.MODEL_INVALID_ARGUMENT: WireStatus(400, grpc.StatusCode.INVALID_ARGUMENT),
+    StatusCode.MODEL_INVALID_REQUEST: WireStatus(400, grpc.StatusCode.INVALID_ARGUMENT),
+    StatusCode.MODEL_PREDICTION_FAILED: WireStatus(500, grpc.StatusCode.INTERNAL),
+    StatusCode.MODEL_DEPLOYING: WireStatus(503, grpc.StatusCode.UNAVAILABLE),
+    StatusCode.MODEL_BUSY_PLEASE_RETRY: WireStatus(429, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    StatusCode.MODEL_LOADING: WireStatus(503, grpc.StatusCode.UNAVAILABLE),
+    StatusCode.INPUT_DOWNLOAD_FAILED: WireStatus(400, grpc.StatusCode.INVALID_ARGUMENT),
+    StatusCode.INPUT_UNSUPPORTED_FORMAT: WireStatus(400, grpc.StatusCode.INVALID_ARGUMENT),
+    StatusCode.INPUT_INVALID_ARGUMENT: WireStatus(400, grpc.StatusCode.INVALID_ARGUMENT),
+    StatusCode.INPUT_OVER_LIMIT: WireStatus(400, grpc.StatusCode.INVALID_ARGUMENT),
+    StatusCode.PREDICT_INVALID_REQUEST: WireStatus(400, grpc.StatusCode.INVALID_ARGUMENT),
+    StatusCode.INTERNAL_SERVER_ISSUE: WireStatus(500, grpc.StatusCode.INTERNAL),
+}
+
+
+class ClarionError(Exception):
+    """Base of every error Clarion reports to a user.
+
+    ``description`` is the short Clarifai-style summary; ``details`` says exactly what was
+    wrong and what is allowed.
+    """
+
+    code: StatusCode = StatusCode.FAILURE
+    description: str = "Failure"
+
+    def __init__(self, details: str = "", *, description: str | None = None) -> None:
+        super().__init__(details or self.description)
+        self.details = details
+        if description is not None:
+            self.description = description
+
+    @property
+    def wire(self) -> WireStatus:
+        return WIRE_STATUS[self.code]
+
+
+class AuthError(ClarionError):
+    """The caller could not be identified or may not do this."""
+
+
+class MissingKey(AuthError):
+    code = StatusCode.CONN_INVALID_REQUEST
+    description = "Missing API key"
+
+
+class KeyNotFound(AuthError):
+    code = StatusCode.CONN_KEY_NOT_FOUND
+    description = "API key not found"
+
+
+class KeyInvalid(AuthError):
+    code = StatusCode.CONN_KEY_INVALID
+    description = "Invalid API key or revoked"
+
+
+class PermissionDenied(AuthError):
+    code = StatusCode.CONN_INSUFFICIENT_SCOPES
+    description = "Insufficient scopes"
+
+
+class NotFound(ClarionError):
+    """A named resource does not exist, or is not visible to the caller."""
+
+
+class ResourceNotFound(NotFound):
+    code = StatusCode.CONN_DOES_NOT_EXIST
+    description = "Resource does not exist"
+
+
+class ModelNotFound(NotFound):
+    code = StatusCode.MODEL_DOES_NOT_EXIST
+    description = "Model does not exist"
+
+
+class InvalidRequest(ClarionError):
+    """The request itself is malformed."""
+
+    code = StatusCode.CONN_INVALID_REQUEST
+    description = "Invalid request"
+
+
+class InvalidParameter(InvalidRequest):
+    """A parameter value is outside what the model accepts."""
+
+    code = StatusCode.MODEL_INVALID_ARGUMENT
+    description = "Invalid model argument"
+
+    def __init__(self, details: str, *, parameter: str = "", value: Any = None) -> None:
+        super().__init__(details)
+        self.parameter = parameter
+        self.value = value
+
+
+class InvalidPredictRequest(InvalidRequest):
+    code = StatusCode.PREDICT_INVALID_REQUEST
+    description = "Invalid predict request"
+
+
+class InputError(ClarionError):
+    """One input could not be used; reported in that input's own output status."""
+
+
+class InputDownloadFailed(InputError):
+    code = StatusCode.INPUT_DOWNLOAD_FAILED
+    description = "Input download failed"
+
+
+class InputUnsupported(InputError):
+    code = StatusCode.INPUT_UNSUPPORTED_FORMAT
+    description = "Input format not supported"
+
+
+class InputInvalid(InputError):
+    code = StatusCode.INPUT_INVALID_ARGUMENT
+    description = "Invalid input"
+
+
+class InputOverLimit(InputError):
+    code = StatusCode.INPUT_OVER_LIMIT
+    description = "Input over limit"
+
+
+class ModelUnavailable(ClarionError):
+    """The model exists but cannot take this request now; clients may retry."""
+
+
+class ModelBusy(ModelUnavailable):
+    code = StatusCode.MODEL_BUSY_PLEASE_RETRY
+    description = "Model is busy, please retry"
+
+
+class ModelLoading(ModelUnavailable):
+    code = StatusCode.MODEL_LOADING
+    description = "Model is loading"
+
+
+class PredictionFailed(ClarionError):
+    code = StatusCode.MODEL_PREDICTION_FAILED
+    description = "Model prediction failed"
+
+
+class NotImplementedFeature(ClarionError):
+    code = StatusCode.NOT_IMPLEMENTED
+    description = "Not implemented"
+
+
+class InternalError(ClarionError):
+    code = StatusCode.INTERNAL_SERVER_ISSUE
+    description = "Internal server issue"

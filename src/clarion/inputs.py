@@ -1,0 +1,173 @@
+"""Turning wire inputs into model inputs: text checks and a URL fetcher that refuses SSRF.
+
+The fetcher accepts only http(s) URLs, resolves the host and refuses loopback, private,
+link-local (cloud metadata), multicast and reserved addresses unless the host is listed in
+``CLARION_FETCH_ALLOW_HOSTS``. Redirects are followed by hand, so every hop is checked the
+same way. Downloads are bounded in time (``CLARION_FETCH_TIMEOUT_S``) and size
+(``CLARION_FETCH_MAX_MB``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from clarion.config import Settings
+from clarion.domain.values import Input, InputKind, RawInput
+from clarion.errors import InputDownloadFailed, InputInvalid, InputOverLimit, InputUnsupported
+
+MAX_REDIRECTS = 5
+_REDIRECT_CODES = {301, 302, 303, 307, 308}
+
+
+def refused_reason(address: str) -> str | None:
+    """Why an IP address may not be fetched from, or None when it may."""
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.is_loopback:
+        return "a loopback address"
+    if ip.is_link_local:
+        return "a link-local (cloud metadata) address"
+    if ip.is_private:
+        return "a private address"
+    if ip.is_multicast or ip.is_reserved or ip.is_unspecified:
+        return "a reserved address"
+    return None
+
+
+class UrlFetcher:
+    """Downloads input URLs with the SSRF, time and size limits from :class:`Settings`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._timeout = settings.fetch_timeout_s
+        self._max_bytes = settings.fetch_max_bytes
+        self._allow_hosts = settings.fetch_allow_hosts
+        self._client: httpx.AsyncClient | None = None
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                follow_redirects=False, trust_env=False, timeout=self._timeout
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def fetch(self, url: str) -> bytes:
+        """The body at ``url``; :class:`InputDownloadFailed` says why when it cannot be had."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await self._follow(url)
+        except TimeoutError as exc:
+            raise InputDownloadFailed(
+                f"Downloading {url} took longer than {self._timeout:g} s."
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise InputDownloadFailed(f"Downloading {url} failed: {exc}") from exc
+
+    async def _follow(self, url: str) -> bytes:
+        for _ in range(MAX_REDIRECTS + 1):
+            await self._check(url)
+            async with self._http().stream("GET", url) as response:
+                if response.status_code in _REDIRECT_CODES and "location" in response.headers:
+                    url = urljoin(url, response.headers["location"])
+                    continue
+                if response.status_code != 200:
+                    raise InputDownloadFailed(
+                        f"Downloading {url} failed: HTTP {response.status_code} "
+                        f"{response.reason_phrase}."
+                    )
+                return await self._read_bounded(url, response)
+        raise InputDownloadFailed(f"Downloading failed: more than {MAX_REDIRECTS} redirects.")
+
+    async def _read_bounded(self, url: str, response: httpx.Response) -> bytes:
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self._max_bytes:
+            raise InputDownloadFailed(
+                f"{url} is {int(declared)} bytes; the limit is {self._max_bytes} bytes."
+            )
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > self._max_bytes:
+                raise InputDownloadFailed(
+                    f"{url} is larger than the limit of {self._max_bytes} bytes."
+                )
+        return bytes(body)
+
+    async def _check(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            raise InputDownloadFailed(
+                f"Only http and https URLs can be fetched, got scheme {parts.scheme!r}."
+            )
+        host = (parts.hostname or "").lower()
+        if not host:
+            raise InputDownloadFailed(f"The URL {url!r} has no host.")
+        if host in self._allow_hosts:
+            return
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                host, port, type=socket.SOCK_STREAM
+            )
+        except OSError as exc:
+            raise InputDownloadFailed(f"The host {host!r} could not be resolved: {exc}") from exc
+        for info in infos:
+            address = str(info[4][0])
+            reason = refused_reason(address)
+            if reason is not None:
+                raise InputDownloadFailed(
+                    f"Refused to fetch {url}: {host} resolves to {address}, {reason}. "
+                    "Add the host to CLARION_FETCH_ALLOW_HOSTS to allow it."
+                )
+
+
+class InputDecoder:
+    """Decodes :class:`RawInput` values into :class:`Input` values for one model kind."""
+
+    def __init__(self, settings: Settings, fetcher: UrlFetcher) -> None:
+        self._max_text_bytes = settings.max_text_bytes
+        self._fetcher = fetcher
+
+    async def decode(self, raw: RawInput, kind: InputKind) -> Input:
+        if kind is InputKind.TEXT:
+            return Input(id=raw.id, kind=kind, text=await self._text(raw))
+        raise InputUnsupported(f"Inputs of kind {kind} are not supported yet.")
+
+    async def _text(self, raw: RawInput) -> str:
+        if raw.image_bytes or raw.image_url:
+            raise InputUnsupported("This model takes text inputs; the input carries an image.")
+        if raw.text is not None and raw.text_url:
+            raise InputInvalid("Give data.text.raw or data.text.url, not both.")
+        if raw.text_url:
+            body = await self._fetcher.fetch(raw.text_url)
+            self._check_size(len(body))
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise InputInvalid(
+                    f"The text at {raw.text_url} is not valid UTF-8 (byte {exc.start})."
+                ) from exc
+        elif raw.text is not None:
+            text = raw.text
+            self._check_size(len(text.encode("utf-8")))
+        else:
+            raise InputInvalid("The input has no data: set data.text.raw or data.text.url.")
+        if not text.strip():
+            raise InputInvalid("The input text is empty.")
+        return text
+
+    def _check_size(self, size: int) -> None:
+        if size > self._max_text_bytes:
+            raise InputOverLimit(
+                f"The input text is {size} bytes; the limit is {self._max_text_bytes} bytes."
+            )

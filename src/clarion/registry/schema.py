@@ -1,0 +1,112 @@
+"""The registry's tables (SQLAlchemy 2 declarative models).
+
+A model version is immutable once created: :func:`_forbid_version_updates` refuses any
+UPDATE of a ``model_versions`` row, so no code path can change what a version id means.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AppRow(Base):
+    __tablename__ = "apps"
+    __table_args__ = (UniqueConstraint("user_id", "app_id"),)
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    app_id: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(String(1000), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ModelRow(Base):
+    __tablename__ = "models"
+    __table_args__ = (UniqueConstraint("app_pk", "model_id"),)
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    app_pk: Mapped[int] = mapped_column(ForeignKey("apps.pk"), index=True)
+    model_id: Mapped[str] = mapped_column(String(128))
+    model_type_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(256), default="")
+    description: Mapped[str] = mapped_column(String(2000), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    app: Mapped[AppRow] = relationship(lazy="joined")
+
+
+class ModelVersionRow(Base):
+    """One immutable version of a model.
+
+    ``runner`` names the runner family that serves it and ``spec`` holds what that runner
+    needs (file paths, digests); both are fixed at creation.
+    """
+
+    __tablename__ = "model_versions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    model_pk: Mapped[int] = mapped_column(ForeignKey("models.pk"), index=True)
+    runner: Mapped[str] = mapped_column(String(64))
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    description: Mapped[str] = mapped_column(String(2000), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ConceptRow(Base):
+    __tablename__ = "concepts"
+    __table_args__ = (UniqueConstraint("version_id", "concept_id"),)
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    version_id: Mapped[str] = mapped_column(ForeignKey("model_versions.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    concept_id: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(256))
+
+
+class ApiKeyRow(Base):
+    """A personal access token, stored as a SHA-256 digest only.
+
+    ``key_id`` is the token's first characters, kept in the clear so that a key can be
+    listed and revoked by it; the secret rest is never stored.
+    """
+
+    __tablename__ = "api_keys"
+
+    key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(String(256), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+@event.listens_for(ModelVersionRow, "before_update")
+def _forbid_version_updates(_mapper: Any, _connection: Any, target: ModelVersionRow) -> None:
+    raise RuntimeError(f"model version {target.id} is immutable and cannot be updated")

@@ -1,0 +1,315 @@
+"""The registry: users, apps, models, versions, concepts and API keys in one database.
+
+SQLite in the home directory by default; any SQLAlchemy URL (e.g. ``postgresql+psycopg://``)
+works with the same code. Every write is idempotent where a restart may repeat it.
+
+    registry = Registry.open("sqlite:////tmp/clarion/registry.db")
+    model = registry.get_model("clarion", "main", "all-minilm-l6-v2")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from clarion.errors import InternalError
+from clarion.registry.records import ConceptRecord, KeyRecord, ModelRecord, VersionRecord
+from clarion.registry.schema import (
+    ApiKeyRow,
+    AppRow,
+    Base,
+    ConceptRow,
+    ModelRow,
+    ModelVersionRow,
+    UserRow,
+)
+
+DEFAULT_PER_PAGE = 128
+MAX_PER_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class Page:
+    """A 1-based page request; ``per_page`` 0 means the default size."""
+
+    page: int = 1
+    per_page: int = 0
+
+    @property
+    def limit(self) -> int:
+        return min(self.per_page or DEFAULT_PER_PAGE, MAX_PER_PAGE)
+
+    @property
+    def offset(self) -> int:
+        return (max(self.page, 1) - 1) * self.limit
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def _model_record(row: ModelRow) -> ModelRecord:
+    return ModelRecord(
+        pk=row.pk,
+        user_id=row.app.user_id,
+        app_id=row.app.app_id,
+        model_id=row.model_id,
+        model_type_id=row.model_type_id,
+        name=row.name,
+        description=row.description,
+        created_at=row.created_at,
+    )
+
+
+def _version_record(row: ModelVersionRow) -> VersionRecord:
+    return VersionRecord(
+        id=row.id,
+        model_pk=row.model_pk,
+        runner=row.runner,
+        spec=dict(row.spec),
+        description=row.description,
+        created_at=row.created_at,
+    )
+
+
+def _key_record(row: ApiKeyRow) -> KeyRecord:
+    return KeyRecord(
+        key_id=row.key_id,
+        user_id=row.user_id,
+        digest=row.digest,
+        description=row.description,
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+class Registry:
+    """All persistent state, behind methods that return plain records."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str) -> Registry:
+        """Open (and create if needed) the registry at a SQLAlchemy URL."""
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(url, connect_args={"check_same_thread": False})
+            event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+        Base.metadata.create_all(engine)
+        return cls(engine)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        try:
+            with self._sessions.begin() as session:
+                yield session
+        except SQLAlchemyError as exc:
+            raise InternalError(f"registry error: {type(exc).__name__}") from exc
+
+    # users and apps ------------------------------------------------------------------
+
+    def ensure_user(self, user_id: str) -> None:
+        with self._session() as s:
+            if s.get(UserRow, user_id) is None:
+                s.add(UserRow(id=user_id))
+
+    def user_exists(self, user_id: str) -> bool:
+        with self._session() as s:
+            return s.get(UserRow, user_id) is not None
+
+    def ensure_app(self, user_id: str, app_id: str, description: str = "") -> None:
+        self.ensure_user(user_id)
+        with self._session() as s:
+            if self._app(s, user_id, app_id) is None:
+                s.add(AppRow(user_id=user_id, app_id=app_id, description=description))
+
+    def app_exists(self, user_id: str, app_id: str) -> bool:
+        with self._session() as s:
+            return self._app(s, user_id, app_id) is not None
+
+    @staticmethod
+    def _app(s: Session, user_id: str, app_id: str) -> AppRow | None:
+        return s.scalar(select(AppRow).where(AppRow.user_id == user_id, AppRow.app_id == app_id))
+
+    # models --------------------------------------------------------------------------
+
+    def ensure_model(
+        self,
+        user_id: str,
+        app_id: str,
+        model_id: str,
+        *,
+        model_type_id: str,
+        name: str = "",
+        description: str = "",
+    ) -> ModelRecord:
+        """Create the model if it does not exist; return it either way."""
+        self.ensure_app(user_id, app_id)
+        with self._session() as s:
+            app = self._app(s, user_id, app_id)
+            assert app is not None
+            row = s.scalar(
+                select(ModelRow).where(ModelRow.app_pk == app.pk, ModelRow.model_id == model_id)
+            )
+            if row is None:
+                row = ModelRow(
+                    app_pk=app.pk,
+                    model_id=model_id,
+                    model_type_id=model_type_id,
+                    name=name or model_id,
+                    description=description,
+                )
+                row.app = app
+                s.add(row)
+                s.flush()
+            return _model_record(row)
+
+    def get_model(self, user_id: str, app_id: str, model_id: str) -> ModelRecord | None:
+        with self._session() as s:
+            row = s.scalar(
+                select(ModelRow)
+                .join(AppRow)
+                .where(
+                    AppRow.user_id == user_id,
+                    AppRow.app_id == app_id,
+                    ModelRow.model_id == model_id,
+                )
+            )
+            return None if row is None else _model_record(row)
+
+    def list_models(
+        self, user_ids: Sequence[str], page: Page, app_id: str | None = None
+    ) -> list[ModelRecord]:
+        """Models in apps owned by any of ``user_ids`` (and named ``app_id`` if given)."""
+        with self._session() as s:
+            query = select(ModelRow).join(AppRow).where(AppRow.user_id.in_(list(user_ids)))
+            if app_id is not None:
+                query = query.where(AppRow.app_id == app_id)
+            rows = s.scalars(
+                query.order_by(AppRow.user_id, AppRow.app_id, ModelRow.model_id)
+                .limit(page.limit)
+                .offset(page.offset)
+            )
+            return [_model_record(r) for r in rows]
+
+    # versions and concepts -----------------------------------------------------------
+
+    def ensure_version(
+        self,
+        model: ModelRecord,
+        version_id: str,
+        *,
+        runner: str,
+        spec: dict[str, Any],
+        description: str = "",
+        concepts: Sequence[ConceptRecord] = (),
+    ) -> VersionRecord:
+        """Create a version with its concepts unless that id exists; versions never change."""
+        with self._session() as s:
+            row = s.get(ModelVersionRow, version_id)
+            if row is None:
+                row = ModelVersionRow(
+                    id=version_id,
+                    model_pk=model.pk,
+                    runner=runner,
+                    spec=spec,
+                    description=description,
+                )
+                s.add(row)
+                s.flush()
+                s.add_all(
+                    ConceptRow(version_id=version_id, position=i, concept_id=c.id, name=c.name)
+                    for i, c in enumerate(concepts)
+                )
+            return _version_record(row)
+
+    def get_version(self, model: ModelRecord, version_id: str = "") -> VersionRecord | None:
+        """The named version of ``model``, or its newest when ``version_id`` is empty."""
+        with self._session() as s:
+            query = select(ModelVersionRow).where(ModelVersionRow.model_pk == model.pk)
+            if version_id:
+                query = query.where(ModelVersionRow.id == version_id)
+            else:
+                query = query.order_by(
+                    ModelVersionRow.created_at.desc(), ModelVersionRow.id.desc()
+                ).limit(1)
+            row = s.scalar(query)
+            return None if row is None else _version_record(row)
+
+    def list_versions(self, model: ModelRecord, page: Page) -> list[VersionRecord]:
+        """Versions of ``model``, newest first."""
+        with self._session() as s:
+            rows = s.scalars(
+                select(ModelVersionRow)
+                .where(ModelVersionRow.model_pk == model.pk)
+                .order_by(ModelVersionRow.created_at.desc(), ModelVersionRow.id.desc())
+                .limit(page.limit)
+                .offset(page.offset)
+            )
+            return [_version_record(r) for r in rows]
+
+    def concepts(self, version_id: str, page: Page | None = None) -> list[ConceptRecord]:
+        with self._session() as s:
+            query = (
+                select(ConceptRow)
+                .where(ConceptRow.version_id == version_id)
+                .order_by(ConceptRow.position)
+            )
+            if page is not None:
+                query = query.limit(page.limit).offset(page.offset)
+            return [ConceptRecord(id=r.concept_id, name=r.name) for r in s.scalars(query)]
+
+    # API keys ------------------------------------------------------------------------
+
+    def add_key(self, key_id: str, user_id: str, digest: str, description: str = "") -> None:
+        self.ensure_user(user_id)
+        with self._session() as s:
+            s.add(ApiKeyRow(key_id=key_id, user_id=user_id, digest=digest, description=description))
+
+    def find_key(self, key_id: str) -> KeyRecord | None:
+        with self._session() as s:
+            row = s.get(ApiKeyRow, key_id)
+            return None if row is None else _key_record(row)
+
+    def list_keys(self, user_id: str | None = None) -> list[KeyRecord]:
+        with self._session() as s:
+            query = select(ApiKeyRow).order_by(ApiKeyRow.created_at)
+            if user_id is not None:
+                query = query.where(ApiKeyRow.user_id == user_id)
+            return [_key_record(r) for r in s.scalars(query)]
+
+    def revoke_key(self, key_id: str) -> bool:
+        """Revoke a key; False when no such key exists. Revoking twice keeps the first time."""
+        with self._session() as s:
+            row = s.get(ApiKeyRow, key_id)
+            if row is None:
+                return False
+            if row.revoked_at is None:
+                row.revoked_at = datetime.now(UTC)
+            return True
+
+    def count_active_keys(self) -> int:
+        with self._session() as s:
+            count = s.scalar(
+                select(func.count()).select_from(ApiKeyRow).where(ApiKeyRow.revoked_at.is_(None))
+            )
+            return int(count or 0)

@@ -1,0 +1,10 @@
+"""Runner families, one module each; :data:`RUNNER_FACTORIES` maps a family name to its factory."""
+
+from clarion.runners.text_embedding import TextEmbeddingRunner
+from clarion.runtime.runner import RunnerFactory
+
+RUNNER_FACTORIES: dict[str, RunnerFactory] = {
+    "text-embedding-onnx": TextEmbeddingRunner.from_spec,
+}
+
+__all__ = ["RUNNER_FACTORIES", "TextEmbeddingRunner"]

@@ -1,0 +1,78 @@
+"""PredictService: the one orchestrator every protocol adapter calls to run a model.
+
+    principal -> resolve model + version (latest when none is named)
+              -> decode inputs (per-input failures kept, not raised)
+              -> validate params for the model's kind
+              -> runtime (one batch for all decodable inputs)
+              -> Prediction with a result per input, in request order
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from clarion.auth import Principal
+from clarion.catalog import MODEL_TYPES
+from clarion.config import MAX_BATCH_INPUTS
+from clarion.directory import ModelDirectory, ModelRef
+from clarion.domain.values import Input, InputKind, InputResult, Output, Prediction, RawInput
+from clarion.errors import ClarionError, InputError, InvalidParameter, InvalidPredictRequest
+from clarion.inputs import InputDecoder
+from clarion.runtime import RunnerPool
+
+
+def input_kind_of(model_type_id: str) -> InputKind:
+    model_type = MODEL_TYPES.get(model_type_id)
+    if model_type is None or not model_type.input_fields:
+        return InputKind.TEXT
+    return InputKind(model_type.input_fields[0])
+
+
+class PredictService:
+    """Runs predictions for authenticated callers."""
+
+    def __init__(self, directory: ModelDirectory, decoder: InputDecoder, pool: RunnerPool) -> None:
+        self._directory = directory
+        self._decoder = decoder
+        self._pool = pool
+
+    async def predict(
+        self,
+        principal: Principal,
+        ref: ModelRef,
+        inputs: Sequence[RawInput],
+        params: Mapping[str, Any] | None = None,
+    ) -> Prediction:
+        if not 1 <= len(inputs) <= MAX_BATCH_INPUTS:
+            raise InvalidPredictRequest(
+                f"A predict request must carry 1 to {MAX_BATCH_INPUTS} inputs, got {len(inputs)}."
+            )
+        model, version = self._directory.resolve(principal, ref)
+        if params:
+            raise InvalidParameter(
+                f"Model {model.model_id} ({model.model_type_id}) accepts no inference "
+                f"parameters, got: {', '.join(sorted(params))}.",
+                parameter=sorted(params)[0],
+            )
+        kind = input_kind_of(model.model_type_id)
+        decoded = await asyncio.gather(
+            *(self._decode(raw, kind) for raw in inputs), return_exceptions=False
+        )
+        ready = [d for d in decoded if isinstance(d, Input)]
+        outputs = iter(await self._pool.predict(version, ready) if ready else [])
+        results = tuple(
+            InputResult(
+                input_id=raw.id,
+                output=next(outputs) if isinstance(d, Input) else Output(error=d),
+            )
+            for raw, d in zip(inputs, decoded, strict=True)
+        )
+        return Prediction(model=model, version=version, results=results)
+
+    async def _decode(self, raw: RawInput, kind: InputKind) -> Input | ClarionError:
+        try:
+            return await self._decoder.decode(raw, kind)
+        except InputError as exc:
+            return exc
