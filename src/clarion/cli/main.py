@@ -1,0 +1,22 @@
+"""The ``clarion`` command."""
+
+from __future__ import annotations
+
+import click
+
+from clarion.cli.keys import keys
+from clarion.cli.models import models
+from clarion.cli.predict import predict
+from clarion.cli.serve import serve
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="clarion")
+def cli() -> None:
+    """Clarion: a self-hosted inference server that speaks the Clarifai API."""
+
+
+cli.add_command(serve)
+cli.add_command(predict)
+cli.add_command(models)
+cli.add_command(keys)
