@@ -33,10 +33,10 @@ def refused_reason(address: str) -> str | None:
         return "a loopback address"
     if ip.is_link_local:
         return "a link-local (cloud metadata) address"
-    if ip.is_private:
-        return "a private address"
     if ip.is_multicast or ip.is_reserved or ip.is_unspecified:
         return "a reserved address"
+    if ip.is_private:
+        return "a private address"
     return None
 
 

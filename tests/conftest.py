@@ -1,0 +1,68 @@
+"""Fixtures shared by every test layer: settings in a temporary home, a running server."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from clarion.config import Settings  # noqa: E402
+from clarion.server_thread import ServerThread  # noqa: E402
+
+#: Hosts the test server may fetch from: the local file server below is reached as
+#: "localhost", so URLs naming 127.0.0.1 still exercise the SSRF refusal.
+ALLOWED_FETCH_HOST = "localhost"
+
+
+def make_settings(home: Path, **overrides: object) -> Settings:
+    base: dict[str, object] = {
+        "grpc_port": 0,
+        "rest_port": 0,
+        "shutdown_grace_s": 5.0,
+        "fetch_allow_hosts": frozenset({ALLOWED_FETCH_HOST}),
+        "fetch_timeout_s": 3.0,
+    }
+    base.update(overrides)
+    return Settings.from_env({"CLARION_HOME": str(home)}, **base)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path / "home")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+    """One server for the session, with the real built-in models."""
+    home = tmp_path_factory.mktemp("server-home")
+    with ServerThread(make_settings(home)) as running:
+        yield running
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def file_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A local HTTP server: (base URL via the allowed host name, directory it serves)."""
+    root = tmp_path_factory.mktemp("files")
+
+    def handler(*args: object, **kwargs: object) -> _QuietHandler:
+        return _QuietHandler(*args, directory=str(root), **kwargs)  # type: ignore[arg-type]
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{ALLOWED_FETCH_HOST}:{httpd.server_address[1]}", root
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -1,0 +1,63 @@
+"""PATs: created once, stored as digests, verified, revoked."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from clarion.auth import KeyManager, Principal, token_from_header
+from clarion.config import Settings
+from clarion.errors import KeyInvalid, KeyNotFound, MissingKey, StatusCode
+from clarion.registry import Registry
+
+
+@pytest.fixture
+def keys(settings: Settings) -> KeyManager:
+    return KeyManager(Registry.open(settings.resolved_database_url))
+
+
+def test_a_created_key_authenticates_as_its_user(keys: KeyManager) -> None:
+    pat = keys.create("alice", "laptop")
+    assert len(pat) == 32
+    assert keys.authenticate(f"Key {pat}") == Principal("alice", pat[:8])
+    assert keys.authenticate(f"Bearer {pat}").user_id == "alice"
+
+
+def test_only_a_digest_is_stored(keys: KeyManager, settings: Settings) -> None:
+    pat = keys.create("alice")
+    raw = (settings.home / "registry.db").read_bytes()
+    with sqlite3.connect(settings.home / "registry.db") as conn:
+        rows = conn.execute("SELECT key_id, digest FROM api_keys").fetchall()
+    assert pat.encode() not in raw
+    assert rows and all(pat not in row for row in rows)
+
+
+def test_unknown_and_tampered_keys_are_not_found(keys: KeyManager) -> None:
+    pat = keys.create("alice")
+    for bad in ("0" * 32, pat[:8] + "0" * 24, pat[:-1] + ("0" if pat[-1] != "0" else "1")):
+        with pytest.raises(KeyNotFound) as info:
+            keys.authenticate(f"Key {bad}")
+        assert info.value.code == StatusCode.CONN_KEY_NOT_FOUND
+
+
+def test_revoked_key_is_invalid(keys: KeyManager) -> None:
+    pat = keys.create("alice")
+    assert keys.revoke(pat[:8])
+    with pytest.raises(KeyInvalid) as info:
+        keys.authenticate(f"Key {pat}")
+    assert info.value.code == StatusCode.CONN_KEY_INVALID
+    assert not keys.revoke("nonexist")
+
+
+@pytest.mark.parametrize("value", [None, "", "   ", "Key", "Basic abc", "Key  "])
+def test_missing_or_malformed_header(value: str | None) -> None:
+    with pytest.raises(MissingKey) as info:
+        token_from_header(value)
+    assert info.value.code == StatusCode.CONN_INVALID_REQUEST
+    assert "Key <PAT>" in info.value.details
+
+
+def test_public_models_are_readable_by_everyone() -> None:
+    alice = Principal("alice", "k")
+    assert alice.can_read("clarion") and alice.can_read("alice") and not alice.can_read("bob")

@@ -1,0 +1,86 @@
+"""The registry on a real SQLite file: idempotent built-ins, immutable versions, paging."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from clarion.catalog import register_builtins
+from clarion.config import Settings
+from clarion.registry import ConceptRecord, Page, Registry
+from clarion.registry.schema import ModelVersionRow
+
+
+def _counts(db: Path) -> dict[str, int]:
+    with sqlite3.connect(db) as conn:
+        return {
+            table: conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            for table in ("users", "apps", "models", "model_versions")
+        }
+
+
+def test_builtins_register_once_across_restarts(settings: Settings) -> None:
+    registry = Registry.open(settings.resolved_database_url)
+    first = register_builtins(registry, settings)
+    registry.close()
+    db = settings.home / "registry.db"
+    before = _counts(db)
+
+    registry = Registry.open(settings.resolved_database_url)
+    second = register_builtins(registry, settings)
+    registry.close()
+
+    assert [r.version_id for r in first] == [r.version_id for r in second]
+    assert _counts(db) == before
+    assert before["models"] == len(first) >= 1
+
+
+def test_builtin_version_id_is_32_hex_and_content_addressed(settings: Settings) -> None:
+    registry = Registry.open(settings.resolved_database_url)
+    (item, *_) = register_builtins(registry, settings)
+    registry.close()
+    assert len(item.version_id) == 32 and int(item.version_id, 16) >= 0
+    assert item.model.version_id(item.model.spec(settings)) == item.version_id
+
+
+def test_versions_are_immutable(settings: Settings) -> None:
+    registry = Registry.open(settings.resolved_database_url)
+    model = registry.ensure_model("u1", "app", "m", model_type_id="text-embedder")
+    registry.ensure_version(model, "a" * 32, runner="r", spec={"x": 1})
+    with pytest.raises(RuntimeError, match="immutable"), registry._session() as s:
+        row = s.get(ModelVersionRow, "a" * 32)
+        assert row is not None
+        row.description = "changed"
+    again = registry.ensure_version(model, "a" * 32, runner="other", spec={"x": 2})
+    assert again.runner == "r" and again.spec == {"x": 1}
+    registry.close()
+
+
+def test_latest_version_and_paging_newest_first(settings: Settings) -> None:
+    registry = Registry.open(settings.resolved_database_url)
+    model = registry.ensure_model("u1", "app", "m", model_type_id="text-embedder")
+    ids = [f"{i:032x}" for i in range(5)]
+    for vid in ids:
+        registry.ensure_version(model, vid, runner="r", spec={})
+    latest = registry.get_version(model)
+    assert latest is not None and latest.id == ids[-1]
+    page1 = registry.list_versions(model, Page(1, 2))
+    page3 = registry.list_versions(model, Page(3, 2))
+    page4 = registry.list_versions(model, Page(4, 2))
+    assert [v.id for v in page1] == [ids[4], ids[3]]
+    assert [v.id for v in page3] == [ids[0]]
+    assert page4 == []
+    assert len(registry.list_versions(model, Page(1, 0))) == 5  # 0 = default page size
+    registry.close()
+
+
+def test_concepts_keep_their_order(settings: Settings) -> None:
+    registry = Registry.open(settings.resolved_database_url)
+    model = registry.ensure_model("u1", "app", "m", model_type_id="visual-classifier")
+    concepts = [ConceptRecord(id=f"c{i}", name=f"name {i}") for i in (3, 1, 2)]
+    registry.ensure_version(model, "b" * 32, runner="r", spec={}, concepts=concepts)
+    assert registry.concepts("b" * 32) == concepts
+    assert registry.concepts("b" * 32, Page(2, 2)) == concepts[2:]
+    registry.close()
