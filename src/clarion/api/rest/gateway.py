@@ -48,7 +48,9 @@ def _with_concept_values(node: Any) -> Any:
 
 
 def message_response(message: Message) -> JSONResponse:
-    body = json_format.MessageToDict(message, preserving_proto_field_name=True)
+    body = json_format.MessageToDict(
+        message, preserving_proto_field_name=True, use_integers_for_enums=True
+    )
     code = getattr(getattr(message, "status", None), "code", StatusCode.SUCCESS)
     try:
         http = WIRE_STATUS[StatusCode(code)].http
