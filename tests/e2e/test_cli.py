@@ -1,0 +1,155 @@
+"""`clarion` as a user runs it: serve in a subprocess, then predict, models and keys."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from clarifai_grpc.grpc.api import resources_pb2
+
+from clarion.client import ClarionApiError, Model
+
+CLARION = shutil.which("clarion") or str(Path(sys.executable).with_name("clarion"))
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLARION_")}
+    env.update(CLARION_HOME=str(home), PYTHONUNBUFFERED="1", HF_HUB_OFFLINE="1")
+    return env
+
+
+def run(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [CLARION, *args], env=_env(home), capture_output=True, text=True, timeout=120
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"clarion {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+@dataclass
+class Served:
+    process: subprocess.Popen[str]
+    grpc_url: str
+    rest_url: str
+    pat: str
+    lines: list[str]
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    home = tmp_path / "home"
+    process = subprocess.Popen(
+        [CLARION, "serve", "--grpc-port", "0", "--rest-port", "0"],
+        env=_env(home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    assert process.stdout is not None
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "Press Ctrl+C" in line:
+            break
+    text = "".join(lines)
+    grpc_url = re.search(r"gRPC on (http://\S+)", text)
+    rest_url = re.search(r"REST on (http://\S+)", text)
+    pat = re.search(r"^\s+([0-9a-f]{32})$", text, re.M)
+    assert grpc_url and rest_url and pat, text
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout or []), daemon=True)
+    reader.start()
+    yield Served(process, grpc_url.group(1), rest_url.group(1), pat.group(1), lines)
+    if process.poll() is None:
+        process.kill()
+    process.wait(timeout=30)
+    reader.join(timeout=10)
+    process.stdout.close()
+
+
+def test_help_on_every_command(tmp_path: Path) -> None:
+    for args in (
+        [],
+        ["serve"],
+        ["predict"],
+        ["models"],
+        ["models", "list"],
+        ["models", "pull"],
+        ["models", "prepare"],
+        ["keys"],
+        ["keys", "create"],
+        ["keys", "list"],
+        ["keys", "revoke"],
+    ):
+        assert "Usage:" in run(tmp_path, *args, "--help").stdout
+
+
+def test_predict_in_process(tmp_path: Path) -> None:
+    out = run(tmp_path, "predict", "all-minilm-l6-v2", "Hello, Clarion").stdout
+    assert "status: 10000" in out and "embedding[384]" in out
+    bad = run(tmp_path, "predict", "no-such-model", "Hello", check=False)
+    assert bad.returncode != 0 and "21200" in bad.stdout
+
+
+def test_serve_predict_over_the_network_and_keys(served: Served, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert (home / "credentials").read_text().strip() == served.pat
+    assert oct((home / "credentials").stat().st_mode & 0o777) == "0o600"
+    out = run(home, "predict", "all-minilm-l6-v2", "Hello", "--base-url", served.grpc_url).stdout
+    assert "embedding[384]" in out
+    listed = run(home, "models", "list", "--base-url", served.grpc_url).stdout
+    assert "clarion/main/all-minilm-l6-v2" in listed
+
+    new_pat = run(home, "keys", "create", "--user", "bob", "--description", "ci").stdout.strip()
+    assert re.fullmatch(r"[0-9a-f]{32}", new_pat)
+    assert "bob" in run(home, "keys", "list").stdout
+    with Model(model_id="all-minilm-l6-v2", pat=new_pat, base_url=served.grpc_url) as model:
+        assert model.predict_by_bytes(b"hi", "text").status.code == 10000
+        run(home, "keys", "revoke", new_pat[:8])
+        assert "revoked" in run(home, "keys", "list", "--user", "bob").stdout
+        with pytest.raises(ClarionApiError) as info:
+            model.predict_by_bytes(b"hi", "text")
+        assert info.value.code == 11008
+
+
+def test_sigterm_drains_in_flight_requests(served: Served) -> None:
+    inputs = [
+        resources_pb2.Input(
+            id=f"d{i}", data=resources_pb2.Data(text=resources_pb2.Text(raw="word " * 200))
+        )
+        for i in range(128)
+    ]
+    results: list[object] = []
+
+    def predict() -> None:
+        with Model(model_id="all-minilm-l6-v2", pat=served.pat, base_url=served.grpc_url) as m:
+            for _ in range(3):
+                try:
+                    results.append(m.predict(inputs))
+                except ClarionApiError as exc:
+                    results.append(exc)
+
+    worker = threading.Thread(target=predict)
+    worker.start()
+    time.sleep(1.0)
+    served.process.send_signal(signal.SIGTERM)
+    worker.join(timeout=120)
+    assert served.process.wait(timeout=60) == 0
+    completed = [r for r in results if not isinstance(r, ClarionApiError)]
+    assert completed, results  # the request in flight at SIGTERM was answered
+    assert all(len(r.outputs) == 128 for r in completed)  # type: ignore[attr-defined]
+    assert "Stopped." in "".join(served.lines)
