@@ -12,8 +12,8 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from clarion.config import Settings  # noqa: E402
-from clarion.server_thread import ServerThread  # noqa: E402
+from clarion.config import Settings
+from clarion.server_thread import ServerThread
 
 #: Hosts the test server may fetch from: the local file server below is reached as
 #: "localhost", so URLs naming 127.0.0.1 still exercise the SSRF refusal.

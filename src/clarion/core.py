@@ -1,8 +1,8 @@
 """The assembled services of one Clarion process, shared by every protocol adapter.
 
-    core = Core.open(Settings.from_env())
-    prediction = await core.predictor.predict(principal, ref, inputs)
-    await core.aclose()
+core = Core.open(Settings.from_env())
+prediction = await core.predictor.predict(principal, ref, inputs)
+await core.aclose()
 """
 
 from __future__ import annotations

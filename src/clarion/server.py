@@ -1,9 +1,9 @@
 """The Clarion server: gRPC and REST on their own ports, in one asyncio process.
 
-    server = ClarionServer(Core.open(settings))
-    await server.start()          # binds; ports of 0 pick free ones
-    ...                           # server.grpc_port, server.rest_port
-    await server.stop()           # drains in-flight requests, then closes
+server = ClarionServer(Core.open(settings))
+await server.start()          # binds; ports of 0 pick free ones
+...                           # server.grpc_port, server.rest_port
+await server.stop()           # drains in-flight requests, then closes
 """
 
 from __future__ import annotations

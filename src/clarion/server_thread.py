@@ -1,7 +1,7 @@
 """Running a Clarion server on a background thread (tests, benchmarks, notebooks).
 
-    with ServerThread(Settings.from_env(grpc_port=0, rest_port=0)) as running:
-        Model(..., base_url=running.grpc_url, pat=running.pat).predict_by_bytes(b"hi", "text")
+with ServerThread(Settings.from_env(grpc_port=0, rest_port=0)) as running:
+    Model(..., base_url=running.grpc_url, pat=running.pat).predict_by_bytes(b"hi", "text")
 """
 
 from __future__ import annotations

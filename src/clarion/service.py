@@ -1,10 +1,10 @@
 """PredictService: the one orchestrator every protocol adapter calls to run a model.
 
-    principal -> resolve model + version (latest when none is named)
-              -> decode inputs (per-input failures kept, not raised)
-              -> validate params for the model's kind
-              -> runtime (one batch for all decodable inputs)
-              -> Prediction with a result per input, in request order
+principal -> resolve model + version (latest when none is named)
+          -> decode inputs (per-input failures kept, not raised)
+          -> validate params for the model's kind
+          -> runtime (one batch for all decodable inputs)
+          -> Prediction with a result per input, in request order
 """
 
 from __future__ import annotations

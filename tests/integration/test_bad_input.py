@@ -65,7 +65,9 @@ def test_all_inputs_failing_is_failure(client, metadata) -> None:  # type: ignor
 
 
 def test_image_sent_to_a_text_model(client, metadata) -> None:  # type: ignore[no-untyped-def]
-    image = resources_pb2.Input(data=resources_pb2.Data(image=resources_pb2.Image(base64=b"\x89PNG")))
+    image = resources_pb2.Input(
+        data=resources_pb2.Data(image=resources_pb2.Image(base64=b"\x89PNG"))
+    )
     response = _predict(client, metadata, [image])
     assert response.outputs[0].status.code == status_code_pb2.INPUT_UNSUPPORTED_FORMAT
 
@@ -149,7 +151,9 @@ def test_oversized_text_is_over_limit(client, metadata) -> None:  # type: ignore
         (b"\xff\xfe", "not valid JSON"),
     ],
 )
-def test_malformed_rest_requests(server: ServerThread, client, metadata, body: bytes, fragment: str) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_rest_requests(
+    server: ServerThread, client, metadata, body: bytes, fragment: str
+) -> None:  # type: ignore[no-untyped-def]
     response = httpx.post(
         server.rest_url + PREDICT_PATH,
         content=body,
@@ -175,6 +179,8 @@ def test_rest_prediction_and_unknown_route(server: ServerThread) -> None:
     assert len(body["outputs"][0]["data"]["embeddings"][0]["vector"]) == 384
     missing = httpx.get(server.rest_url + "/v2/nothing/here", headers=headers)
     assert missing.status_code == 400 and "No API route" in missing.json()["status"]["details"]
-    unimplemented = httpx.get(server.rest_url + "/v2/users/clarion/apps/main/datasets", headers=headers)
+    unimplemented = httpx.get(
+        server.rest_url + "/v2/users/clarion/apps/main/datasets", headers=headers
+    )
     assert unimplemented.status_code == 501
     assert unimplemented.json()["status"]["code"] == status_code_pb2.NOT_IMPLEMENTED

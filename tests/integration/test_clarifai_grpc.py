@@ -15,7 +15,9 @@ MODEL_ID = "all-minilm-l6-v2"
 
 
 def _text_input(text: str, input_id: str = "") -> resources_pb2.Input:
-    return resources_pb2.Input(id=input_id, data=resources_pb2.Data(text=resources_pb2.Text(raw=text)))
+    return resources_pb2.Input(
+        id=input_id, data=resources_pb2.Data(text=resources_pb2.Text(raw=text))
+    )
 
 
 @pytest.fixture

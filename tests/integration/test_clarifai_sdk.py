@@ -81,5 +81,5 @@ def test_predict_by_version_url(server: ServerThread) -> None:
 
 
 def test_a_wrong_pat_raises(server: ServerThread) -> None:
-    with pytest.raises(Exception, match="11009|not known|CONN_KEY_NOT_FOUND"):
+    with pytest.raises(Exception, match=r"11009|not known|CONN_KEY_NOT_FOUND"):
         _model(server, pat="0" * 32).predict_by_bytes("hello", "text")

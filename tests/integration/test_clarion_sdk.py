@@ -82,13 +82,13 @@ def test_url_inputs_are_fetched_safely(model: Model, file_server: tuple[str, Pat
 
 
 def test_errors_raise_one_exception_type(server: ServerThread) -> None:
-    with Model(model_id="no-such-model", pat=server.pat, base_url=server.grpc_url) as missing:
-        with pytest.raises(ClarionApiError) as info:
-            missing.predict_by_bytes(b"hi", "text")
+    missing = Model(model_id="no-such-model", pat=server.pat, base_url=server.grpc_url)
+    with missing, pytest.raises(ClarionApiError) as info:
+        missing.predict_by_bytes(b"hi", "text")
     assert info.value.code == 21200 and "no-such-model" in info.value.details
-    with Model(model_id="all-minilm-l6-v2", pat="f" * 32, base_url=server.grpc_url) as bad_key:
-        with pytest.raises(ClarionApiError) as info:
-            bad_key.predict_by_bytes(b"hi", "text")
+    bad_key = Model(model_id="all-minilm-l6-v2", pat="f" * 32, base_url=server.grpc_url)
+    with bad_key, pytest.raises(ClarionApiError) as info:
+        bad_key.predict_by_bytes(b"hi", "text")
     assert info.value.code == 11009
 
 

@@ -44,9 +44,14 @@ def test_clarion_sdk_with_root_certificate(tls_server: ServerThread, tls: TlsFil
 
 
 def test_clarion_sdk_without_the_root_certificate_fails(tls_server: ServerThread) -> None:
-    with Model(
-        url=f"{tls_server.grpc_url}/{MODEL_PATH}", pat=tls_server.pat, base_url=tls_server.grpc_url
-    ) as model, pytest.raises(ClarionApiError) as info:
+    with (
+        Model(
+            url=f"{tls_server.grpc_url}/{MODEL_PATH}",
+            pat=tls_server.pat,
+            base_url=tls_server.grpc_url,
+        ) as model,
+        pytest.raises(ClarionApiError) as info,
+    ):
         model.predict_by_bytes(b"secure hello", "text", timeout=5)
     assert "UNAVAILABLE" in info.value.description
 
@@ -73,7 +78,12 @@ def test_rest_over_tls(tls_server: ServerThread, tls: TlsFiles) -> None:
 
 
 def test_plain_http_client_cannot_talk_to_tls(tls_server: ServerThread) -> None:
-    with Model(
-        url=f"x/{MODEL_PATH}", pat=tls_server.pat, base_url=f"http://127.0.0.1:{tls_server.grpc_port}"
-    ) as model, pytest.raises(ClarionApiError):
+    with (
+        Model(
+            url=f"x/{MODEL_PATH}",
+            pat=tls_server.pat,
+            base_url=f"http://127.0.0.1:{tls_server.grpc_port}",
+        ) as model,
+        pytest.raises(ClarionApiError),
+    ):
         model.predict_by_bytes(b"hello", "text", timeout=5)

@@ -30,7 +30,9 @@ def test_status_codes_match_clarifai_grpc() -> None:
 
 
 def test_details_and_description_are_kept() -> None:
-    error = errors.InvalidParameter("top_p must be in (0, 1], got 1.5.", parameter="top_p", value=1.5)
+    error = errors.InvalidParameter(
+        "top_p must be in (0, 1], got 1.5.", parameter="top_p", value=1.5
+    )
     assert error.details == "top_p must be in (0, 1], got 1.5."
     assert error.description == "Invalid model argument"
     assert error.wire.http == 400 and error.parameter == "top_p"

@@ -63,9 +63,13 @@ def test_path_values_win_over_the_body() -> None:
     ],
 )
 def test_bad_requests_name_the_problem(query: list[tuple[str, str]], body: object) -> None:
-    verb, path = ("POST", "/v2/models/m/outputs") if body is not None else (
-        "GET",
-        "/v2/users/u/apps/a/models/m/versions",
+    verb, path = (
+        ("POST", "/v2/models/m/outputs")
+        if body is not None
+        else (
+            "GET",
+            "/v2/users/u/apps/a/models/m/versions",
+        )
     )
     route, values = _match(verb, path)
     with pytest.raises(InvalidRequest):

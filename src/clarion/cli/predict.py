@@ -32,11 +32,13 @@ def _input(text: str | None, file: Path | None, url: str | None, input_type: str
     if len(given) != 1:
         raise click.UsageError("Give exactly one of TEXT, --file or --url.")
     if url is not None:
-        key = "text_url" if input_type == "text" else "image_url"
-        return Inputs.get_input_from_url(**{key: url})
+        if input_type == "text":
+            return Inputs.get_input_from_url(text_url=url)
+        return Inputs.get_input_from_url(image_url=url)
     raw = file.read_bytes() if file is not None else (text or "").encode()
-    key = "text_bytes" if input_type == "text" else "image_bytes"
-    return Inputs.get_input_from_bytes(**{key: raw})
+    if input_type == "text":
+        return Inputs.get_input_from_bytes(text_bytes=raw)
+    return Inputs.get_input_from_bytes(image_bytes=raw)
 
 
 async def _in_process(request: service_pb2.PostModelOutputsRequest) -> Any:

@@ -68,8 +68,10 @@ async def _serve(demo: bool, **overrides: object) -> None:
     new_pat = core.ensure_bootstrap_key()
     if new_pat:
         save_pat(s, new_pat)
-    pat = new_pat or s.bootstrap_pat or (
-        s.credentials_file.read_text().strip() if s.credentials_file.is_file() else None
+    pat = (
+        new_pat
+        or s.bootstrap_pat
+        or (s.credentials_file.read_text().strip() if s.credentials_file.is_file() else None)
     )
     server = ClarionServer(core)
     await server.start()
@@ -105,7 +107,9 @@ def serve(
     """Serve the built-in models over gRPC and REST until interrupted."""
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together.")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     asyncio.run(
         _serve(
             demo,

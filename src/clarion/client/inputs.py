@@ -1,8 +1,8 @@
 """Building Clarifai ``Input`` messages, with the same helpers as the Clarifai SDK.
 
-    Inputs.get_input_from_bytes("demo_0", text_bytes=b"What's the future of AI?")
-    Inputs.get_input_from_url("img", image_url="https://example.com/cat.jpg")
-    Inputs.get_input_from_file("doc", text_file="notes.txt")
+Inputs.get_input_from_bytes("demo_0", text_bytes=b"What's the future of AI?")
+Inputs.get_input_from_url("img", image_url="https://example.com/cat.jpg")
+Inputs.get_input_from_file("doc", text_file="notes.txt")
 """
 
 from __future__ import annotations
@@ -51,7 +51,9 @@ class Inputs:
 
     @staticmethod
     def get_input_from_file(
-        input_id: str = "", text_file: str | Path | None = None, image_file: str | Path | None = None
+        input_id: str = "",
+        text_file: str | Path | None = None,
+        image_file: str | Path | None = None,
     ) -> resources_pb2.Input:
         if (text_file is None) == (image_file is None):
             raise ValueError("Give exactly one of text_file or image_file.")

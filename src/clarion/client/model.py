@@ -33,7 +33,10 @@ _INPUT_TYPES = ("text", "image")
 
 
 def parse_model_url(url: str) -> tuple[str, str, str, str]:
-    """``(user_id, app_id, model_id, version_id)`` from ``<host>/<user>/<app>/models/<id>[/versions/<v>]``."""
+    """``(user_id, app_id, model_id, version_id)`` from a model URL.
+
+    The URL ends in ``/<user>/<app>/models/<id>`` or ``.../models/<id>/versions/<v>``.
+    """
     path = urlsplit(url).path if "://" in url else url
     parts = [p for p in path.split("/") if p]
     if len(parts) >= 4 and parts[-2] == "versions":
@@ -200,5 +203,7 @@ class Model:
 
 def _kind(input_type: str) -> str:
     if input_type not in _INPUT_TYPES:
-        raise ValueError(f"input_type must be one of {', '.join(_INPUT_TYPES)}, got {input_type!r}.")
+        raise ValueError(
+            f"input_type must be one of {', '.join(_INPUT_TYPES)}, got {input_type!r}."
+        )
     return input_type

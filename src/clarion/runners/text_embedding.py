@@ -31,7 +31,8 @@ def mean_pool(hidden: FloatArray, mask: npt.NDArray[np.int64]) -> FloatArray:
     counts = np.clip(weights.sum(axis=1), 1e-9, None)
     pooled = summed / counts
     norms = np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
-    return (pooled / norms).astype(np.float32)
+    normalised: FloatArray = (pooled / norms).astype(np.float32)
+    return normalised
 
 
 class TextEmbeddingRunner(Runner):

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from clarion.config import Settings
 from clarion.domain.values import Input, Output
@@ -18,6 +19,8 @@ from clarion.registry import VersionRecord
 from clarion.runtime.runner import Runner, RunnerFactory
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class RunnerPool:
@@ -76,14 +79,15 @@ class RunnerPool:
     @staticmethod
     def _predict(runner: Runner, inputs: Sequence[Input]) -> list[Output]:
         try:
-            return runner.predict(inputs)
+            outputs: list[Output] = runner.predict(inputs)
         except ClarionError:
             raise
         except Exception as exc:
             log.exception("prediction failed")
             raise PredictionFailed(f"the model failed on this batch: {exc}") from exc
+        return outputs
 
-    async def _run(self, fn, *args):  # type: ignore[no-untyped-def]
+    async def _run(self, fn: Callable[..., T], *args: object) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     def close(self) -> None:

@@ -24,9 +24,7 @@ def ok_status() -> status_pb2.Status:
 
 
 def error_status(error: ClarionError) -> status_pb2.Status:
-    return status_pb2.Status(
-        code=error.code, description=error.description, details=error.details
-    )
+    return status_pb2.Status(code=error.code, description=error.description, details=error.details)
 
 
 def timestamp(value: Any) -> Timestamp:
@@ -69,7 +67,8 @@ def inference_params(request: service_pb2.PostModelOutputsRequest) -> dict[str, 
     """``output_info.params`` from ``model.model_version`` or, failing that, from ``model``."""
     for info in (request.model.model_version.output_info, request.model.output_info):
         if info.HasField("params") and info.params.fields:
-            return json_format.MessageToDict(info.params)
+            params: dict[str, Any] = json_format.MessageToDict(info.params)
+            return params
     return {}
 
 

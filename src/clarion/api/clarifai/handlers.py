@@ -70,7 +70,7 @@ class ClarifaiHandlers:
 
     # users ---------------------------------------------------------------------------
 
-    async def GetUser(  # noqa: N802 - RPC name
+    async def GetUser(
         self, request: service_pb2.GetUserRequest, principal: Principal
     ) -> service_pb2.SingleUserResponse:
         user_id = request.user_app_id.user_id
@@ -82,7 +82,7 @@ class ClarifaiHandlers:
 
     # models --------------------------------------------------------------------------
 
-    async def ListModels(  # noqa: N802
+    async def ListModels(
         self, request: service_pb2.ListModelsRequest, principal: Principal
     ) -> service_pb2.MultiModelResponse:
         page = Page(request.page, request.per_page)
@@ -96,7 +96,7 @@ class ClarifaiHandlers:
             models=[convert.model_pb(m, self._registry.get_version(m)) for m in models],
         )
 
-    async def GetModel(  # noqa: N802
+    async def GetModel(
         self, request: service_pb2.GetModelRequest, principal: Principal
     ) -> service_pb2.SingleModelResponse:
         model, version = self._directory.resolve(principal, convert.model_ref(request))
@@ -104,7 +104,7 @@ class ClarifaiHandlers:
             status=convert.ok_status(), model=convert.model_pb(model, version)
         )
 
-    async def GetModelOutputInfo(  # noqa: N802
+    async def GetModelOutputInfo(
         self, request: service_pb2.GetModelRequest, principal: Principal
     ) -> service_pb2.SingleModelResponse:
         model, version = self._directory.resolve(principal, convert.model_ref(request))
@@ -113,7 +113,7 @@ class ClarifaiHandlers:
             status=convert.ok_status(), model=convert.model_pb(model, version, concepts)
         )
 
-    async def GetModelType(  # noqa: N802
+    async def GetModelType(
         self, request: service_pb2.GetModelTypeRequest, principal: Principal
     ) -> service_pb2.SingleModelTypeResponse:
         model_type = MODEL_TYPES.get(request.model_type_id)
@@ -128,7 +128,7 @@ class ClarifaiHandlers:
 
     # versions ------------------------------------------------------------------------
 
-    async def GetModelVersion(  # noqa: N802
+    async def GetModelVersion(
         self, request: service_pb2.GetModelVersionRequest, principal: Principal
     ) -> service_pb2.SingleModelVersionResponse:
         model, version = self._directory.resolve(principal, convert.model_ref(request))
@@ -136,12 +136,10 @@ class ClarifaiHandlers:
             status=convert.ok_status(), model_version=convert.version_pb(model, version)
         )
 
-    async def ListModelVersions(  # noqa: N802
+    async def ListModelVersions(
         self, request: service_pb2.ListModelVersionsRequest, principal: Principal
     ) -> service_pb2.MultiModelVersionResponse:
-        ref = ModelRef.of(
-            request.user_app_id.user_id, request.user_app_id.app_id, request.model_id
-        )
+        ref = ModelRef.of(request.user_app_id.user_id, request.user_app_id.app_id, request.model_id)
         model = self._directory.model(principal, ref)
         versions = self._directory.list_versions(
             principal, ref, Page(request.page, request.per_page)
@@ -153,7 +151,7 @@ class ClarifaiHandlers:
 
     # predictions ---------------------------------------------------------------------
 
-    async def PostModelOutputs(  # noqa: N802
+    async def PostModelOutputs(
         self, request: service_pb2.PostModelOutputsRequest, principal: Principal
     ) -> service_pb2.MultiOutputResponse:
         prediction = await self._predictor.predict(

@@ -52,7 +52,9 @@ class V2Service:
         self._handlers = handlers
         self._keys = keys
 
-    def _admit(self, rpc: Rpc, request: Any, context: grpc.aio.ServicerContext) -> Principal | Message:
+    def _admit(
+        self, rpc: Rpc, request: Any, context: grpc.aio.ServicerContext
+    ) -> Principal | Message:
         """The caller, or the response that refuses the call."""
         try:
             principal = self._keys.authenticate(_authorization(context))
@@ -79,7 +81,9 @@ class V2Service:
         return behavior
 
     def _streaming(self, rpc: Rpc) -> Callable[..., Any]:
-        async def behavior(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Message]:
+        async def behavior(
+            request: Any, context: grpc.aio.ServicerContext
+        ) -> AsyncIterator[Message]:
             first = request if not rpc.client_streaming else None
             admitted = self._admit(rpc, first, context)
             if isinstance(admitted, Message):

@@ -92,7 +92,10 @@ class RestGateway:
         try:
             principal = self._keys.authenticate(request.headers.get("authorization"))
             message = build_request(
-                route, path_values, list(request.query_params.multi_items()), await self._body(request)
+                route,
+                path_values,
+                list(request.query_params.multi_items()),
+                await self._body(request),
             )
         except ClarionError as exc:
             return error_response(route, exc)
@@ -105,7 +108,9 @@ class RestGateway:
     async def _body(self, request: Request) -> Any:
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self._max_body_bytes:
-            raise InvalidRequest(f"The request body is over the limit of {self._max_body_bytes} bytes.")
+            raise InvalidRequest(
+                f"The request body is over the limit of {self._max_body_bytes} bytes."
+            )
         raw = bytearray()
         async for chunk in request.stream():
             raw += chunk

@@ -42,7 +42,9 @@ class Route:
         found = self.pattern.fullmatch(path)
         if found is None:
             return None
-        return {name: unquote(value) for name, value in zip(self.variables, found.groups())}
+        return {
+            name: unquote(value) for name, value in zip(self.variables, found.groups(), strict=True)
+        }
 
 
 def _compile(verb: str, template: str, rpc: Rpc, body: str) -> Route:
