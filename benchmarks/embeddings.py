@@ -1,0 +1,77 @@
+"""A 128-sentence embedding batch through the server (gRPC and REST) vs the runner in-process.
+
+    python -m benchmarks.embeddings [--repeats N] [--batch N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import httpx
+from clarifai_grpc.grpc.api import resources_pb2
+
+from benchmarks.common import RESULTS_DIR, median_seconds, sentences, write_table
+from clarion.catalog import BUILTIN_MODELS
+from clarion.client import Model
+from clarion.config import Settings
+from clarion.runners import TextEmbeddingRunner
+from clarion.server_thread import ServerThread
+
+MINILM = next(m for m in BUILTIN_MODELS if m.model_id == "all-minilm-l6-v2")
+
+
+def run(repeats: int = 5, batch: int = 128, results_dir: Path = RESULTS_DIR) -> str:
+    texts = sentences(batch)
+    settings = Settings.from_env(
+        {"CLARION_HOME": tempfile.mkdtemp(prefix="clarion-bench-")}, grpc_port=0, rest_port=0
+    )
+    runner = TextEmbeddingRunner.from_spec(MINILM.spec(settings), settings)
+    runner.load()
+    in_process = median_seconds(lambda: runner.embed(texts), repeats)
+
+    inputs = [
+        resources_pb2.Input(id=str(i), data=resources_pb2.Data(text=resources_pb2.Text(raw=t)))
+        for i, t in enumerate(texts)
+    ]
+    body = {"inputs": [{"id": str(i), "data": {"text": {"raw": t}}} for i, t in enumerate(texts)]}
+    with ServerThread(settings) as server:
+        path = "/v2/users/clarion/apps/main/models/all-minilm-l6-v2/outputs"
+        with (
+            Model(model_id="all-minilm-l6-v2", pat=server.pat, base_url=server.grpc_url) as model,
+            httpx.Client(base_url=server.rest_url, timeout=60) as rest,
+        ):
+            headers = {"Authorization": f"Key {server.pat}"}
+            over_grpc = median_seconds(lambda: model.predict(inputs), repeats)
+            over_rest = median_seconds(
+                lambda: rest.post(path, json=body, headers=headers).raise_for_status(), repeats
+            )
+
+    def row(name: str, seconds: float) -> list[str]:
+        return [name, f"{batch / seconds:.0f}", f"{in_process / seconds:.2f}"]
+
+    return write_table(
+        "embeddings",
+        f"all-MiniLM-L6-v2 int8, one {batch}-sentence request",
+        ["path", "embeddings/s", "ratio to in-process"],
+        [
+            row("in-process runner", in_process),
+            row("server, gRPC", over_grpc),
+            row("server, REST", over_rest),
+        ],
+        results_dir,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--batch", type=int, default=128)
+    args = parser.parse_args()
+    run(args.repeats, args.batch)
+
+
+if __name__ == "__main__":
+    main()
+

@@ -1,0 +1,12 @@
+"""Each benchmark runs once at a tiny size, so the suite cannot rot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchmarks import embeddings
+
+
+def test_embeddings_benchmark_runs(tmp_path: Path) -> None:
+    table = embeddings.run(repeats=1, batch=4, results_dir=tmp_path)
+    assert "server, gRPC" in table and (tmp_path / "embeddings.md").read_text() == table
