@@ -11,11 +11,12 @@ from pathlib import Path
 
 RESULTS_DIR = Path(__file__).parent / "results"
 
-_WORDS = (
-    "model server request batch token vector image text fast small large network local "
-    "private green revolution wheat farmer river city market future machine learning "
-    "question answer summary translate correct market price weather morning evening"
-).split()
+_WORDS = [
+    *("model", "server", "request", "batch", "token", "vector", "image", "text", "fast"),
+    *("small", "large", "network", "local", "private", "green", "revolution", "wheat"),
+    *("farmer", "river", "city", "market", "future", "machine", "learning", "question"),
+    *("answer", "summary", "translate", "correct", "price", "weather", "morning", "evening"),
+]
 
 
 def sentences(count: int, seed: int = 0) -> list[str]:

@@ -1,6 +1,6 @@
 """A 128-sentence embedding batch through the server (gRPC and REST) vs the runner in-process.
 
-    python -m benchmarks.embeddings [--repeats N] [--batch N]
+python -m benchmarks.embeddings [--repeats N] [--batch N]
 """
 
 from __future__ import annotations
@@ -74,4 +74,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-
