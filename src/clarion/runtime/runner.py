@@ -14,11 +14,12 @@ loop, and must return exactly one :class:`Output` per input, in order; the pool 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from clarion.config import Settings
 from clarion.domain.values import Input, InputKind, Output
+from clarion.errors import NotImplementedFeature
 
 
 class Runner(ABC):
@@ -33,6 +34,10 @@ class Runner(ABC):
     @abstractmethod
     def predict(self, inputs: Sequence[Input]) -> list[Output]:
         """One output per input, in the same order."""
+
+    def stream(self, item: Input) -> Iterator[Output]:
+        """Partial outputs for one input as they are produced (generative models only)."""
+        raise NotImplementedFeature(f"{type(self).__name__} does not stream its outputs.")
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release what ``load()`` took."""
