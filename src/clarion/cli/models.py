@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from clarifai_grpc.grpc.api import service_pb2
 
+from clarion.catalog import prepare as prepare_models
 from clarion.catalog import pull as pull_weights
 from clarion.catalog import register_builtins
 from clarion.cli.common import base_url_option, pat_option, root_cert_option, saved_pat, settings
@@ -30,8 +31,10 @@ def pull(quiet: bool) -> None:
 
 @models.command()
 def prepare() -> None:
-    """Register the built-in models whose weights are installed, and print their versions."""
+    """Make derived model files (ONNX exports), register the built-in models, list them."""
     s = settings()
+    for problem in prepare_models(s):
+        click.echo(f"not prepared: {problem}", err=True)
     registry = Registry.open(s.resolved_database_url)
     try:
         for item in register_builtins(registry, s):
@@ -68,3 +71,29 @@ def list_models(base_url: str | None, pat: str | None, root_certificates_path: P
         raise click.ClickException(f"[{response.status.code}] {response.status.details}")
     for m in response.models:
         click.echo(f"{m.user_id}/{m.app_id}/{m.id:<24} {m.model_type_id:<16} {m.model_version.id}")
+
+
+@models.command()
+@click.argument("model")
+@click.option("--version", "version_id", default="", help="A model version id (default: latest).")
+@click.option("--page", type=int, default=1, show_default=True)
+@click.option("--per-page", type=int, default=0, help="Concepts per page (0 = all).")
+def concepts(model: str, version_id: str, page: int, per_page: int) -> None:
+    """List a model's concepts (id and name) from the local registry.
+
+    MODEL is a built-in model id or USER/APP/MODEL_ID.
+    """
+    from clarion.cli.predict import model_address
+
+    user_id, app_id, model_id, url_version = model_address(model)
+    registry = Registry.open(settings().resolved_database_url)
+    try:
+        record = registry.get_model(user_id, app_id, model_id)
+        version = registry.get_version(record, version_id or url_version) if record else None
+        if record is None or version is None:
+            raise click.ClickException(f"No model {user_id}/{app_id}/{model_id} with that version.")
+        chosen = Page(page, per_page) if per_page else None
+        for concept in registry.concepts(version.id, chosen):
+            click.echo(f"{concept.id}\t{concept.name}")
+    finally:
+        registry.close()

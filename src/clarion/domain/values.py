@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -41,6 +42,8 @@ class Input:
     id: str
     kind: InputKind
     text: str = ""
+    #: A decoded RGB ``PIL.Image.Image`` (EXIF orientation applied) for image inputs.
+    image: Any = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,8 @@ class Output:
     """What a runner produced for one input, or why it could not."""
 
     embedding: npt.NDArray[np.float32] | None = None
+    #: A classifier's raw scores, one per concept of the version, before the output config.
+    scores: npt.NDArray[np.float32] | None = None
     concepts: tuple[Concept, ...] = ()
     text: str | None = None
     error: ClarionError | None = None
@@ -75,13 +80,18 @@ class Prediction:
     model: ModelRecord
     version: VersionRecord
     results: tuple[InputResult, ...] = field(default_factory=tuple)
+    #: select_concepts entries that matched no concept of the model (answered MIXED_STATUS).
+    unknown_concepts: tuple[str, ...] = ()
 
     @property
     def status(self) -> StatusCode:
-        """SUCCESS when every input succeeded, FAILURE when none did, else MIXED_STATUS."""
+        """SUCCESS when every input succeeded, FAILURE when none did, else MIXED_STATUS.
+
+        Unknown selected concepts make an otherwise successful answer MIXED_STATUS.
+        """
         failed = sum(1 for r in self.results if r.output.error is not None)
         if failed == 0:
-            return StatusCode.SUCCESS
+            return StatusCode.MIXED_STATUS if self.unknown_concepts else StatusCode.SUCCESS
         if failed == len(self.results):
             return StatusCode.FAILURE
         return StatusCode.MIXED_STATUS

@@ -12,6 +12,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from clarion.catalog import ModelType
 from clarion.directory import ModelRef
+from clarion.domain.output_config import ConceptRef, OutputConfig
 from clarion.domain.values import InputResult, Prediction, RawInput
 from clarion.errors import ClarionError, StatusCode
 from clarion.registry import ConceptRecord, ModelRecord, VersionRecord
@@ -61,6 +62,21 @@ def raw_inputs(request: service_pb2.PostModelOutputsRequest) -> list[RawInput]:
             )
         )
     return result
+
+
+def output_config(request: service_pb2.PostModelOutputsRequest) -> OutputConfig:
+    """``output_info.output_config`` from ``model.model_version`` or, failing that, ``model``."""
+    for info in (request.model.model_version.output_info, request.model.output_info):
+        if info.HasField("output_config"):
+            config = info.output_config
+            return OutputConfig(
+                max_concepts=config.max_concepts,
+                min_value=config.min_value,
+                select_concepts=tuple(
+                    ConceptRef(id=c.id, name=c.name) for c in config.select_concepts
+                ),
+            )
+    return OutputConfig()
 
 
 def inference_params(request: service_pb2.PostModelOutputsRequest) -> dict[str, Any]:
@@ -165,9 +181,14 @@ def prediction_response(
     )
     response.status.code = code
     response.status.description = _DESCRIPTIONS.get(code, "Failure")
+    notes = []
+    if prediction.unknown_concepts:
+        unknown = ", ".join(repr(u) for u in prediction.unknown_concepts)
+        notes.append(f"unknown concepts ignored: {unknown}")
+        response.status.description += f": unknown concepts {unknown}"
     failed = [r for r in prediction.results if r.output.error is not None]
-    if failed:
-        response.status.details = "; ".join(
-            f"input {r.input_id}: {r.output.error}" for r in failed[:5]
-        ) + ("; ..." if len(failed) > 5 else "")
+    notes.extend(f"input {r.input_id}: {r.output.error}" for r in failed[:5])
+    if len(failed) > 5:
+        notes.append(f"... and {len(failed) - 5} more failed inputs")
+    response.status.details = "; ".join(notes)
     return response

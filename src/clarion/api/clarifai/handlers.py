@@ -39,6 +39,7 @@ class ClarifaiHandlers:
         "GetModelVersion",
         "ListModelVersions",
         "GetModelOutputInfo",
+        "ListModelConcepts",
         "PostModelOutputs",
     )
 
@@ -108,9 +109,25 @@ class ClarifaiHandlers:
         self, request: service_pb2.GetModelRequest, principal: Principal
     ) -> service_pb2.SingleModelResponse:
         model, version = self._directory.resolve(principal, convert.model_ref(request))
-        concepts = self._registry.concepts(version.id)
+        concepts = list(self._directory.concepts(version))
         return service_pb2.SingleModelResponse(
             status=convert.ok_status(), model=convert.model_pb(model, version, concepts)
+        )
+
+    async def ListModelConcepts(
+        self, request: service_pb2.ListModelConceptsRequest, principal: Principal
+    ) -> service_pb2.MultiConceptResponse:
+        ref = ModelRef.of(
+            request.user_app_id.user_id,
+            request.user_app_id.app_id,
+            request.model_id,
+            request.version_id,
+        )
+        _, version = self._directory.resolve(principal, ref)
+        page = Page(request.page, request.per_page)
+        concepts = self._directory.concepts(version)[page.offset : page.offset + page.limit]
+        return service_pb2.MultiConceptResponse(
+            status=convert.ok_status(), concepts=convert.concepts_pb(list(concepts))
         )
 
     async def GetModelType(
@@ -159,6 +176,7 @@ class ClarifaiHandlers:
             convert.model_ref(request),
             convert.raw_inputs(request),
             convert.inference_params(request),
+            convert.output_config(request),
         )
         model_pb = convert.model_pb(prediction.model, prediction.version)
         return convert.prediction_response(prediction, model_pb)

