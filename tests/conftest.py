@@ -5,8 +5,10 @@ from __future__ import annotations
 import http.server
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -31,7 +33,8 @@ def make_settings(home: Path, **overrides: object) -> Settings:
         "rest_port": 0,
         "shutdown_grace_s": 5.0,
         "fetch_allow_hosts": frozenset({ALLOWED_FETCH_HOST}),
-        "fetch_timeout_s": 3.0,
+        "fetch_timeout_s": 2.0,
+        "fetch_max_bytes": 2 * 1024 * 1024,
     }
     base.update(overrides)
     return Settings.from_env({"CLARION_HOME": str(home)}, **base)
@@ -50,7 +53,24 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
         yield running
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+#: How long /slow makes a client wait: longer than the test server's fetch timeout.
+SLOW_SECONDS = 5.0
+
+
+class _TestFilesHandler(http.server.SimpleHTTPRequestHandler):
+    """Static files, plus /redirect?to=URL (302) and /slow (answers after SLOW_SECONDS)."""
+
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        if parts.path == "/redirect":
+            self.send_response(302)
+            self.send_header("Location", parse_qs(parts.query)["to"][0])
+            self.end_headers()
+            return
+        if parts.path == "/slow":
+            time.sleep(SLOW_SECONDS)
+        super().do_GET()
+
     def log_message(self, *args: object) -> None:
         pass
 
@@ -60,8 +80,8 @@ def file_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     """A local HTTP server: (base URL via the allowed host name, directory it serves)."""
     root = tmp_path_factory.mktemp("files")
 
-    def handler(*args: object, **kwargs: object) -> _QuietHandler:
-        return _QuietHandler(*args, directory=str(root), **kwargs)  # type: ignore[arg-type]
+    def handler(*args: object, **kwargs: object) -> _TestFilesHandler:
+        return _TestFilesHandler(*args, directory=str(root), **kwargs)  # type: ignore[arg-type]
 
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
