@@ -16,15 +16,23 @@ from pathlib import Path
 
 import pytest
 from clarifai_grpc.grpc.api import resources_pb2
+from PIL import Image
+from skimage import data
 
 from clarion.client import ClarionApiError, Model
+from tests.conftest import MODELS_DIR
 
 CLARION = shutil.which("clarion") or str(Path(sys.executable).with_name("clarion"))
 
 
 def _env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLARION_")}
-    env.update(CLARION_HOME=str(home), PYTHONUNBUFFERED="1", HF_HUB_OFFLINE="1")
+    env.update(
+        CLARION_HOME=str(home),
+        CLARION_MODELS_DIR=str(MODELS_DIR),
+        PYTHONUNBUFFERED="1",
+        HF_HUB_OFFLINE="1",
+    )
     return env
 
 
@@ -90,6 +98,7 @@ def test_help_on_every_command(tmp_path: Path) -> None:
         ["models", "list"],
         ["models", "pull"],
         ["models", "prepare"],
+        ["models", "concepts"],
         ["keys"],
         ["keys", "create"],
         ["keys", "list"],
@@ -103,6 +112,24 @@ def test_predict_in_process(tmp_path: Path) -> None:
     assert "status: 10000" in out and "embedding[384]" in out
     bad = run(tmp_path, "predict", "no-such-model", "Hello", check=False)
     assert bad.returncode != 0 and "21200" in bad.stdout
+
+
+def test_predict_an_image_file_and_list_concepts(tmp_path: Path) -> None:
+    photo = tmp_path / "coffee.png"
+    Image.fromarray(data.coffee()).save(photo)
+    out = run(
+        tmp_path, "predict", "general-image-recognition", "--file", str(photo),
+        "--input-type", "image",
+    ).stdout  # fmt: skip
+    assert "espresso" in out
+    concepts = run(tmp_path, "models", "concepts", "general-image-recognition").stdout
+    lines = concepts.splitlines()
+    assert len(lines) == 1000 and lines[281] == "n02123045\ttabby cat"
+    page = run(
+        tmp_path, "models", "concepts", "general-image-recognition", "--page", "2",
+        "--per-page", "10",
+    ).stdout  # fmt: skip
+    assert page.splitlines() == lines[10:20]
 
 
 def test_serve_predict_over_the_network_and_keys(served: Served, tmp_path: Path) -> None:

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmarks import embeddings
+from benchmarks import embeddings, images
 
 
 def test_embeddings_benchmark_runs(tmp_path: Path) -> None:
     table = embeddings.run(repeats=1, batch=4, results_dir=tmp_path)
     assert "server, gRPC" in table and (tmp_path / "embeddings.md").read_text() == table
+
+
+def test_images_benchmark_runs(tmp_path: Path) -> None:
+    table = images.run(repeats=1, batch=2, results_dir=tmp_path)
+    assert "server, gRPC" in table and (tmp_path / "images.md").exists()
