@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -37,12 +38,23 @@ def test_builtins_register_once_across_restarts(settings: Settings) -> None:
     assert before["models"] == len(first) >= 1
 
 
-def test_builtin_version_id_is_32_hex_and_content_addressed(settings: Settings) -> None:
+def test_builtin_version_ids_are_32_hex_and_content_addressed(
+    settings: Settings, tmp_path: Path
+) -> None:
     registry = Registry.open(settings.resolved_database_url)
-    (item, *_) = register_builtins(registry, settings)
+    items = register_builtins(registry, settings)
     registry.close()
-    assert len(item.version_id) == 32 and int(item.version_id, 16) >= 0
-    assert item.model.version_id(item.model.spec(settings)) == item.version_id
+    assert {i.model.model_id for i in items} >= {"all-minilm-l6-v2", "general-image-recognition"}
+    for item in items:
+        assert len(item.version_id) == 32 and int(item.version_id, 16) >= 0
+        spec = item.model.spec(settings)
+        moved = {}
+        for key, value in spec.items():  # the same files, somewhere else
+            if key.endswith("_path"):
+                moved[key] = str(tmp_path / f"{item.model.model_id}-{key}")
+                shutil.copyfile(value, moved[key])
+        assert item.model.version_id({**spec, **moved}) == item.version_id
+        assert item.model.version_id({**spec, "crop": 999, "max_length": 999}) != item.version_id
 
 
 def test_versions_are_immutable(settings: Settings) -> None:

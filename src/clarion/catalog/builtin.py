@@ -64,10 +64,14 @@ class BuiltinModel:
         return self.locate(settings)
 
     def version_id(self, spec: dict[str, Any]) -> str:
-        """32 hex characters derived from the weights' bytes and the preprocessing settings."""
+        """32 hex characters derived from the weights' bytes and the preprocessing settings.
+
+        File locations (spec keys ending in ``_path``) differ between installs and are left
+        out; the files named by ``digest_keys`` count by their content.
+        """
         content = {
             "runner": self.runner,
             "files": {k: file_sha256(Path(spec[k])) for k in self.digest_keys},
-            "settings": {k: v for k, v in spec.items() if k not in self.digest_keys},
+            "settings": {k: v for k, v in spec.items() if not k.endswith("_path")},
         }
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:32]
