@@ -36,6 +36,10 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise ValueError(f"{name} must be a number, got {raw!r}.") from exc
 
 
+def _names(raw: str) -> frozenset[str]:
+    return frozenset(part.strip() for part in raw.split(",") if part.strip())
+
+
 def _path(env: Mapping[str, str], name: str) -> Path | None:
     raw = env.get(name)
     return Path(raw).expanduser() if raw else None
@@ -66,6 +70,15 @@ class Settings:
     max_image_pixels: int = 40_000_000
     image_batch_size: int = 32
     models_path: Path | None = None
+    dynamic_batching: bool = True
+    batch_max_size: int = 128
+    batch_max_delay_ms: float = 5.0
+    queue_size: int = 1024
+    request_timeout_s: float = 120.0
+    load_wait_s: float = 60.0
+    idle_unload_s: float = 0.0
+    memory_budget_mb: int = 0
+    preload: frozenset[str] = frozenset()
     bootstrap_pat: str = ""
 
     @classmethod
@@ -88,10 +101,19 @@ class Settings:
             shutdown_grace_s=_float(env, "CLARION_SHUTDOWN_GRACE_S", 30.0),
             fetch_timeout_s=_float(env, "CLARION_FETCH_TIMEOUT_S", 10.0),
             fetch_max_bytes=_int(env, "CLARION_FETCH_MAX_MB", 20) * 1024 * 1024,
-            fetch_allow_hosts=frozenset(h.strip().lower() for h in allow.split(",") if h.strip()),
+            fetch_allow_hosts=_names(allow.lower()),
             max_image_pixels=_int(env, "CLARION_MAX_IMAGE_PIXELS", 40_000_000),
             image_batch_size=_int(env, "CLARION_IMAGE_BATCH_SIZE", 32),
             models_path=_path(env, "CLARION_MODELS_DIR"),
+            dynamic_batching=env.get("CLARION_DYNAMIC_BATCHING", "1") not in ("0", "false", "no"),
+            batch_max_size=_int(env, "CLARION_BATCH_MAX_SIZE", 128),
+            batch_max_delay_ms=_float(env, "CLARION_BATCH_MAX_DELAY_MS", 5.0),
+            queue_size=_int(env, "CLARION_QUEUE_SIZE", 1024),
+            request_timeout_s=_float(env, "CLARION_REQUEST_TIMEOUT_S", 120.0),
+            load_wait_s=_float(env, "CLARION_LOAD_WAIT_S", 60.0),
+            idle_unload_s=_float(env, "CLARION_IDLE_UNLOAD_S", 0.0),
+            memory_budget_mb=_int(env, "CLARION_MEMORY_BUDGET_MB", 0),
+            preload=_names(env.get("CLARION_PRELOAD", "")),
             bootstrap_pat=env.get("CLARION_PAT", ""),
         )
         overrides = {k: v for k, v in overrides.items() if v is not None}

@@ -10,12 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from clarion.api.clarifai.handlers import ClarifaiHandlers
-from clarion.auth import BOOTSTRAP_USER, KeyManager
+from clarion.auth import BOOTSTRAP_USER, PUBLIC_USER, KeyManager
 from clarion.catalog import register_builtins
 from clarion.config import Settings
 from clarion.directory import ModelDirectory
+from clarion.errors import ClarionError
 from clarion.inputs import InputDecoder, UrlFetcher
-from clarion.registry import Registry
+from clarion.metrics import Metrics
+from clarion.registry import Page, Registry
+from clarion.registry.store import MAX_PER_PAGE
 from clarion.runners import RUNNER_FACTORIES
 from clarion.runtime import RunnerPool
 from clarion.service import PredictService
@@ -27,6 +30,7 @@ class Core:
     registry: Registry
     keys: KeyManager
     directory: ModelDirectory
+    metrics: Metrics
     pool: RunnerPool
     fetcher: UrlFetcher
     decoder: InputDecoder
@@ -40,12 +44,37 @@ class Core:
         register_builtins(registry, settings)
         keys = KeyManager(registry)
         directory = ModelDirectory(registry)
-        pool = RunnerPool(RUNNER_FACTORIES, settings)
+        metrics = Metrics()
+        pool = RunnerPool(RUNNER_FACTORIES, settings, metrics)
         fetcher = UrlFetcher(settings)
         decoder = InputDecoder(settings, fetcher)
-        predictor = PredictService(directory, decoder, pool)
-        handlers = ClarifaiHandlers(registry, directory, predictor)
-        return cls(settings, registry, keys, directory, pool, fetcher, decoder, predictor, handlers)
+        predictor = PredictService(directory, decoder, pool, settings.request_timeout_s)
+        handlers = ClarifaiHandlers(registry, directory, predictor, metrics)
+        return cls(
+            settings, registry, keys, directory, metrics, pool, fetcher, decoder, predictor,
+            handlers,
+        )  # fmt: skip
+
+    async def preload(self) -> list[str]:
+        """Load the models named in ``CLARION_PRELOAD`` ("all" = every built-in model)."""
+        wanted = self.settings.preload
+        if not wanted:
+            return []
+        loaded = []
+        for model in self.registry.list_models([PUBLIC_USER], Page(1, MAX_PER_PAGE)):
+            if "all" in wanted or model.model_id in wanted:
+                version = self.registry.get_version(model)
+                if version is not None:
+                    await self.pool.load(version, model.model_id)
+                    loaded.append(model.model_id)
+        return loaded
+
+    def registry_ok(self) -> bool:
+        try:
+            self.registry.count_active_keys()
+        except ClarionError:
+            return False
+        return True
 
     def ensure_bootstrap_key(self) -> str | None:
         """Make sure a key exists; return a PAT only when one was created here.
@@ -63,5 +92,5 @@ class Core:
     async def aclose(self) -> None:
         await self.fetcher.aclose()
         self.decoder.close()
-        self.pool.close()
+        await self.pool.close()
         self.registry.close()

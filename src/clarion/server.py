@@ -55,6 +55,7 @@ class ClarionServer:
         self._health = HealthServicer()
         self._rest: _EmbeddedUvicorn | None = None
         self._rest_task: asyncio.Task[None] | None = None
+        self._preload: asyncio.Task[list[str]] | None = None
 
     @property
     def scheme(self) -> str:
@@ -88,8 +89,9 @@ class ClarionServer:
         sock = _bind(settings.host, settings.rest_port)
         self.rest_port = sock.getsockname()[1]
         gateway = RestGateway(self.core.handlers, self.core.keys, settings.max_receive_bytes)
+        app = build_rest_app(gateway, self.readiness, self.core.metrics.render, self.core.keys)
         config = uvicorn.Config(
-            build_rest_app(gateway),
+            app,
             log_level="warning",
             access_log=False,
             lifespan="off",
@@ -105,6 +107,17 @@ class ClarionServer:
                 raise RuntimeError("the REST server stopped during start-up")
             await asyncio.sleep(0.01)
         log.info("serving gRPC on %s and REST on %s", self.grpc_port, self.rest_port)
+        self._preload = asyncio.create_task(self.core.preload())
+
+    def readiness(self) -> dict[str, bool]:
+        """Ready when the registry answers and every preloaded model has loaded."""
+        preload = self._preload
+        preloaded = preload is not None and preload.done() and preload.exception() is None
+        return {"registry": self.core.registry_ok(), "preloaded_models": preloaded}
+
+    async def wait_ready(self) -> None:
+        if self._preload is not None:
+            await self._preload
 
     async def stop(self) -> None:
         """Stop taking new requests, let in-flight ones finish (up to the grace), then close."""
@@ -116,4 +129,6 @@ class ClarionServer:
             await self._grpc.stop(grace)
         if self._rest_task is not None:
             await self._rest_task
+        if self._preload is not None and not self._preload.done():
+            self._preload.cancel()
         await self.core.aclose()

@@ -71,6 +71,11 @@ class ServerThread:
         await self._stop.wait()
         await self.server.stop()
 
+    def wait_ready(self, timeout_s: float = 120.0) -> None:
+        """Block until preloaded models are loaded."""
+        assert self._loop is not None and self.server is not None
+        asyncio.run_coroutine_threadsafe(self.server.wait_ready(), self._loop).result(timeout_s)
+
     def stop(self, timeout_s: float = 60.0) -> None:
         if self._loop is not None and self._stop is not None and self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._stop.set)

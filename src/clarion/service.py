@@ -35,10 +35,17 @@ def input_kind_of(model_type_id: str) -> InputKind:
 class PredictService:
     """Runs predictions for authenticated callers."""
 
-    def __init__(self, directory: ModelDirectory, decoder: InputDecoder, pool: RunnerPool) -> None:
+    def __init__(
+        self,
+        directory: ModelDirectory,
+        decoder: InputDecoder,
+        pool: RunnerPool,
+        request_timeout_s: float = 120.0,
+    ) -> None:
         self._directory = directory
         self._decoder = decoder
         self._pool = pool
+        self._request_timeout_s = request_timeout_s
 
     async def predict(
         self,
@@ -47,7 +54,13 @@ class PredictService:
         inputs: Sequence[RawInput],
         params: Mapping[str, Any] | None = None,
         output_config: OutputConfig | None = None,
+        timeout_s: float | None = None,
     ) -> Prediction:
+        """Predict ``inputs`` on the model ``ref`` names.
+
+        ``timeout_s`` is how long the caller will wait (e.g. its gRPC deadline); queued work
+        still waiting after that, or after ``CLARION_REQUEST_TIMEOUT_S``, is dropped.
+        """
         if not 1 <= len(inputs) <= MAX_BATCH_INPUTS:
             raise InvalidPredictRequest(
                 f"A predict request must carry 1 to {MAX_BATCH_INPUTS} inputs, got {len(inputs)}."
@@ -71,7 +84,13 @@ class PredictService:
         kind = input_kind_of(model.model_type_id)
         decoded = await asyncio.gather(*(self._decode(raw, kind) for raw in inputs))
         ready = [d for d in decoded if isinstance(d, Input)]
-        outputs = iter(await self._pool.predict(version, ready) if ready else [])
+        outputs = iter(
+            await self._pool.predict(
+                version, ready, model_id=model.model_id, deadline=self._deadline(timeout_s)
+            )
+            if ready
+            else []
+        )
         results = []
         for raw, item in zip(inputs, decoded, strict=True):
             output = next(outputs) if isinstance(item, Input) else Output(error=item)
@@ -84,6 +103,12 @@ class PredictService:
             results=tuple(results),
             unknown_concepts=selection.unknown if selection else (),
         )
+
+    def _deadline(self, timeout_s: float | None) -> float:
+        limit = self._request_timeout_s
+        if timeout_s is not None:
+            limit = min(limit, timeout_s)
+        return asyncio.get_running_loop().time() + limit
 
     async def _decode(self, raw: RawInput, kind: InputKind) -> Input | ClarionError:
         try:

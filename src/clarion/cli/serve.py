@@ -95,6 +95,11 @@ async def _serve(demo: bool, **overrides: object) -> None:
 @click.option("--rest-port", type=int, default=None, help="REST port (default 8000; 0 = any).")
 @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--preload",
+    multiple=True,
+    help="Load this model at start instead of on first use (repeatable; 'all' = every one).",
+)
 @click.option("--demo", is_flag=True, help="After start, run one prediction and print it.")
 def serve(
     host: str | None,
@@ -102,6 +107,7 @@ def serve(
     rest_port: int | None,
     tls_cert: Path | None,
     tls_key: Path | None,
+    preload: tuple[str, ...],
     demo: bool,
 ) -> None:
     """Serve the built-in models over gRPC and REST until interrupted."""
@@ -118,5 +124,6 @@ def serve(
             rest_port=rest_port,
             tls_cert=tls_cert,
             tls_key=tls_key,
+            preload=frozenset(preload) or None,
         )
     )

@@ -94,12 +94,15 @@ class ImageRunner(Runner):
         stacked: FloatArray = np.concatenate(rows).astype(np.float32)
         return stacked
 
-    def predict(self, inputs: Sequence[Input]) -> list[Output]:
+    def predict(self, inputs: Sequence[Input], params: Any = None) -> list[Output]:
         rows = self.run([i.image for i in inputs])
         if self._output == "probabilities":
             return [Output(scores=row) for row in rows]
         norms = np.clip(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12, None)
         return [Output(embedding=row) for row in (rows / norms).astype(np.float32)]
+
+    def memory_bytes(self) -> int:
+        return int(self._model_path.stat().st_size * 3)
 
     def close(self) -> None:
         if self._pool is not None:

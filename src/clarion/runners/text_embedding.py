@@ -102,9 +102,12 @@ class TextEmbeddingRunner(Runner):
             result[chunk] = mean_pool(hidden, mask)
         return result
 
-    def predict(self, inputs: Sequence[Input]) -> list[Output]:
+    def predict(self, inputs: Sequence[Input], params: Any = None) -> list[Output]:
         vectors = self.embed([i.text for i in inputs])
         return [Output(embedding=v) for v in vectors]
+
+    def memory_bytes(self) -> int:
+        return int(self._model_path.stat().st_size * 2)
 
     def close(self) -> None:
         self._session = None

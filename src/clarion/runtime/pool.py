@@ -1,21 +1,32 @@
-"""The pool of loaded runners: one per model version, loaded on first use.
+"""The pool of loaded runners: one per model version, with its dynamic batcher.
 
-Model calls run in a dedicated thread pool (``CLARION_MODEL_THREADS``), never on the event
-loop and never in asyncio's small default executor.
+- A version loads on first use, or at start when preloaded. A request that finds its model
+  still loading waits up to ``CLARION_LOAD_WAIT_S``, then answers 21355 MODEL_LOADING.
+- Batch-shaped runners get a :class:`DynamicBatcher`; others (the LLM, which batches inside
+  its engine) are called directly.
+- Model calls run in a dedicated thread pool (``CLARION_MODEL_THREADS``), never on the event
+  loop and never in asyncio's small default executor.
+- A version unused for ``CLARION_IDLE_UNLOAD_S`` is unloaded; when the loaded runners'
+  estimated memory passes ``CLARION_MEMORY_BUDGET_MB``, the least recently used idle ones
+  are unloaded first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from clarion.config import Settings
 from clarion.domain.values import Input, Output
-from clarion.errors import ClarionError, InternalError, PredictionFailed
+from clarion.errors import ClarionError, InternalError, ModelLoading, PredictionFailed
+from clarion.metrics import Metrics
 from clarion.registry import VersionRecord
+from clarion.runtime.batcher import BatchingConfig, DynamicBatcher
 from clarion.runtime.runner import Runner, RunnerFactory
 
 log = logging.getLogger(__name__)
@@ -23,35 +34,103 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class RunnerPool:
-    """Loads, caches and calls runners, keyed by model version id."""
+@dataclass
+class _Loaded:
+    runner: Runner
+    batcher: DynamicBatcher | None
+    in_flight: int = 0
+    idle_timer: asyncio.TimerHandle | None = field(default=None, repr=False)
 
-    def __init__(self, factories: Mapping[str, RunnerFactory], settings: Settings) -> None:
+
+class RunnerPool:
+    """Loads, caches, batches and calls runners, keyed by model version id."""
+
+    def __init__(
+        self,
+        factories: Mapping[str, RunnerFactory],
+        settings: Settings,
+        metrics: Metrics | None = None,
+    ) -> None:
         self._factories = dict(factories)
         self._settings = settings
+        self._metrics = metrics or Metrics()
         self._executor = ThreadPoolExecutor(
             max_workers=max(1, settings.model_threads), thread_name_prefix="clarion-model"
         )
-        self._runners: dict[str, Runner] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._loaded: OrderedDict[str, _Loaded] = OrderedDict()  # least recently used first
+        self._loading: dict[str, asyncio.Task[_Loaded]] = {}
+        self._labels: dict[str, tuple[str, str]] = {}
+
+    # state ---------------------------------------------------------------------------
 
     def loaded_versions(self) -> list[str]:
-        return list(self._runners)
+        return list(self._loaded)
 
-    async def runner(self, version: VersionRecord) -> Runner:
-        """The loaded runner for ``version``, loading it (once) if needed."""
-        runner = self._runners.get(version.id)
-        if runner is not None:
-            return runner
-        lock = self._locks.setdefault(version.id, asyncio.Lock())
-        async with lock:
-            runner = self._runners.get(version.id)
-            if runner is None:
-                runner = await self._run(self._load, version)
-                self._runners[version.id] = runner
-        return runner
+    def is_loaded(self, version_id: str) -> bool:
+        return version_id in self._loaded
 
-    def _load(self, version: VersionRecord) -> Runner:
+    def queue_depth(self, version_id: str) -> int:
+        entry = self._loaded.get(version_id)
+        return entry.batcher.queue_depth if entry and entry.batcher else 0
+
+    # loading -------------------------------------------------------------------------
+
+    async def load(self, version: VersionRecord, model_id: str = "") -> None:
+        """Load ``version`` now (used by preloading); returns when it is ready."""
+        await self._entry(version, model_id, wait_s=None)
+
+    async def _entry(self, version: VersionRecord, model_id: str, wait_s: float | None) -> _Loaded:
+        entry = self._loaded.get(version.id)
+        if entry is not None:
+            self._loaded.move_to_end(version.id)
+            return entry
+        self._labels.setdefault(version.id, (model_id or version.id, version.id))
+        task = self._loading.get(version.id)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._load(version))
+            self._loading[version.id] = task
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), wait_s)
+        except TimeoutError as exc:
+            raise ModelLoading(
+                f"Model version {version.id} is still loading; retry in a few seconds."
+            ) from exc
+
+    async def _load(self, version: VersionRecord) -> _Loaded:
+        try:
+            runner = await self._run(self._build, version)
+            batcher = None
+            if runner.batchable and self._settings.dynamic_batching:
+                batcher = DynamicBatcher(
+                    lambda batch: self._run(self._predict, runner, batch, None),
+                    self._batching(runner),
+                    on_batch=self._batch_observer(version.id),
+                )
+            entry = _Loaded(runner, batcher)
+            self._loaded[version.id] = entry
+            self._metrics.loaded_models.set(len(self._loaded))
+            self._enforce_memory_budget(keep=version.id)
+            return entry
+        finally:
+            self._loading.pop(version.id, None)
+
+    def _batching(self, runner: Runner) -> BatchingConfig:
+        s = self._settings
+        size = s.batch_max_size
+        if runner.max_batch_size:
+            size = min(size, runner.max_batch_size)
+        return BatchingConfig(
+            max_batch_size=size, max_delay_s=s.batch_max_delay_ms / 1000, max_queue=s.queue_size
+        )
+
+    def _batch_observer(self, version_id: str) -> Callable[[int], None]:
+        def observe(size: int) -> None:
+            model, version = self._labels[version_id]
+            self._metrics.batch_size.labels(model, version).observe(size)
+
+        return observe
+
+    def _build(self, version: VersionRecord) -> Runner:
         factory = self._factories.get(version.runner)
         if factory is None:
             raise InternalError(f"no runner family named {version.runner!r} is installed")
@@ -65,10 +144,35 @@ class RunnerPool:
             raise PredictionFailed(f"model version {version.id} failed to load: {exc}") from exc
         return runner
 
-    async def predict(self, version: VersionRecord, inputs: Sequence[Input]) -> list[Output]:
-        """Run one batch through ``version``'s runner in the model thread pool."""
-        runner = await self.runner(version)
-        outputs = await self._run(self._predict, runner, inputs)
+    # predicting ----------------------------------------------------------------------
+
+    async def predict(
+        self,
+        version: VersionRecord,
+        inputs: Sequence[Input],
+        params: Any = None,
+        *,
+        model_id: str = "",
+        deadline: float | None = None,
+    ) -> list[Output]:
+        """Outputs for ``inputs`` from ``version``, through its batcher when it has one."""
+        entry = await self._entry(version, model_id, self._settings.load_wait_s)
+        entry.in_flight += 1
+        model, vid = self._labels[version.id]
+        gauge = self._metrics.queue_depth.labels(model, vid)
+        try:
+            if entry.batcher is not None and params is None:
+                task = entry.batcher.submit(inputs, deadline)
+                gauge.set(entry.batcher.queue_depth + len(inputs))
+                outputs = await task
+            else:
+                self._batch_observer(version.id)(len(inputs))
+                outputs = await self._run(self._predict, entry.runner, inputs, params)
+        finally:
+            entry.in_flight -= 1
+            if entry.batcher is not None:
+                gauge.set(entry.batcher.queue_depth)
+            self._touch(version.id, entry)
         if len(outputs) != len(inputs):
             raise InternalError(
                 f"runner for version {version.id} returned {len(outputs)} outputs "
@@ -76,10 +180,16 @@ class RunnerPool:
             )
         return outputs
 
+    async def runner(self, version: VersionRecord, model_id: str = "") -> Runner:
+        """The loaded runner itself (for streaming), loading it if needed."""
+        entry = await self._entry(version, model_id, self._settings.load_wait_s)
+        self._touch(version.id, entry)
+        return entry.runner
+
     @staticmethod
-    def _predict(runner: Runner, inputs: Sequence[Input]) -> list[Output]:
+    def _predict(runner: Runner, inputs: Sequence[Input], params: Any) -> list[Output]:
         try:
-            outputs: list[Output] = runner.predict(inputs)
+            outputs: list[Output] = runner.predict(inputs, params)
         except ClarionError:
             raise
         except Exception as exc:
@@ -87,11 +197,63 @@ class RunnerPool:
             raise PredictionFailed(f"the model failed on this batch: {exc}") from exc
         return outputs
 
+    async def run_in_model_thread(self, fn: Callable[..., T], *args: object) -> T:
+        return await self._run(fn, *args)
+
     async def _run(self, fn: Callable[..., T], *args: object) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
-    def close(self) -> None:
-        for runner in self._runners.values():
-            runner.close()
-        self._runners.clear()
+    # unloading -----------------------------------------------------------------------
+
+    def _touch(self, version_id: str, entry: _Loaded) -> None:
+        idle = self._settings.idle_unload_s
+        if idle <= 0:
+            return
+        if entry.idle_timer is not None:
+            entry.idle_timer.cancel()
+        entry.idle_timer = asyncio.get_running_loop().call_later(
+            idle, self._unload_if_idle, version_id
+        )
+
+    def _unload_if_idle(self, version_id: str) -> None:
+        entry = self._loaded.get(version_id)
+        if entry is None:
+            return
+        if entry.in_flight or (entry.batcher and entry.batcher.queue_depth):
+            self._touch(version_id, entry)
+            return
+        log.info("unloading idle model version %s", version_id)
+        self._unload(version_id)
+
+    def _enforce_memory_budget(self, keep: str) -> None:
+        budget = self._settings.memory_budget_mb * 1024 * 1024
+        if budget <= 0:
+            return
+        for version_id in list(self._loaded):
+            if sum(e.runner.memory_bytes() for e in self._loaded.values()) <= budget:
+                return
+            entry = self._loaded[version_id]
+            if version_id != keep and not entry.in_flight:
+                log.info("unloading model version %s to stay within the memory budget", version_id)
+                self._unload(version_id)
+
+    def _unload(self, version_id: str) -> None:
+        entry = self._loaded.pop(version_id)
+        if entry.idle_timer is not None:
+            entry.idle_timer.cancel()
+        if entry.batcher is not None:
+            asyncio.get_running_loop().create_task(entry.batcher.close())
+        self._executor.submit(entry.runner.close)
+        self._metrics.loaded_models.set(len(self._loaded))
+
+    async def close(self) -> None:
+        for version_id in list(self._loaded):
+            entry = self._loaded.pop(version_id)
+            if entry.idle_timer is not None:
+                entry.idle_timer.cancel()
+            if entry.batcher is not None:
+                await entry.batcher.close()
+            entry.runner.close()
+        for task in self._loading.values():
+            task.cancel()
         self._executor.shutdown(wait=False, cancel_futures=True)

@@ -7,7 +7,7 @@ loop, and must return exactly one :class:`Output` per input, in order; the pool 
     class EchoRunner(Runner):
         input_kind = InputKind.TEXT
 
-        def predict(self, inputs):
+        def predict(self, inputs, params=None):
             return [Output(text=i.text) for i in inputs]
 """
 
@@ -27,13 +27,23 @@ class Runner(ABC):
 
     #: The kind of input this model consumes.
     input_kind: InputKind = InputKind.TEXT
+    #: Whether inputs from concurrent requests may be gathered into one call (a dynamic
+    #: batcher in front); False for engines that batch internally, like the LLM.
+    batchable: bool = True
+    #: A cap on the batcher's batch size for this family, if it needs one.
+    max_batch_size: int | None = None
 
     def load(self) -> None:  # noqa: B027 - optional hook
         """Load weights and sessions; called once, in a worker thread."""
 
     @abstractmethod
-    def predict(self, inputs: Sequence[Input]) -> list[Output]:
-        """One output per input, in the same order."""
+    def predict(self, inputs: Sequence[Input], params: Any = None) -> list[Output]:
+        """One output per input, in the same order. ``params`` is the model kind's
+        validated parameter object, or None."""
+
+    def memory_bytes(self) -> int:
+        """An estimate of the memory this runner holds once loaded."""
+        return 0
 
     def stream(self, item: Input) -> Iterator[Output]:
         """Partial outputs for one input as they are produced (generative models only)."""

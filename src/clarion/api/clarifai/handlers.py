@@ -8,7 +8,9 @@ Each handler turns one request message into one response message by calling the 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
@@ -20,12 +22,22 @@ from clarion.auth import Principal
 from clarion.catalog import MODEL_TYPES
 from clarion.directory import ModelDirectory, ModelRef
 from clarion.errors import ClarionError, InternalError, ResourceNotFound
+from clarion.metrics import Metrics
 from clarion.registry import Page, Registry
 from clarion.service import PredictService
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Any, Principal], Awaitable[Message]]
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, and how long they will wait (seconds; None = no deadline)."""
+
+    principal: Principal
+    timeout_s: float | None = None
+
+
+Handler = Callable[[Any, Caller], Awaitable[Message]]
 
 
 class ClarifaiHandlers:
@@ -44,11 +56,16 @@ class ClarifaiHandlers:
     )
 
     def __init__(
-        self, registry: Registry, directory: ModelDirectory, predictor: PredictService
+        self,
+        registry: Registry,
+        directory: ModelDirectory,
+        predictor: PredictService,
+        metrics: Metrics,
     ) -> None:
         self._registry = registry
         self._directory = directory
         self._predictor = predictor
+        self._metrics = metrics
 
     def handler(self, method: str) -> Handler | None:
         if method not in self.IMPLEMENTED:
@@ -56,39 +73,57 @@ class ClarifaiHandlers:
         handler: Handler = getattr(self, method)
         return handler
 
-    async def call(self, method: str, request: Message, principal: Principal) -> Message:
-        """Run one RPC; errors become the response's status, never an exception."""
+    async def call(
+        self, method: str, request: Message, principal: Principal, timeout_s: float | None = None
+    ) -> Message:
+        """Run one RPC; errors become the response's status, never an exception.
+
+        ``timeout_s`` is how long the caller will wait for the answer (its deadline).
+        Every call is counted and timed in the metrics, by model and status code.
+        """
         handler = self.handler(method)
         assert handler is not None, f"{method} is not implemented"
+        started = time.perf_counter()
         try:
-            return await handler(request, principal)
+            response = await handler(request, Caller(principal, timeout_s))
         except ClarionError as exc:
-            return RPCS[method].response_class(status=convert.error_status(exc))
+            response = RPCS[method].response_class(status=convert.error_status(exc))
         except Exception:
             log.exception("unexpected error in %s", method)
             error = InternalError("An unexpected error occurred; the server log has the details.")
-            return RPCS[method].response_class(status=convert.error_status(error))
+            response = RPCS[method].response_class(status=convert.error_status(error))
+        self._observe(method, request, response, time.perf_counter() - started)
+        return response
+
+    def _observe(self, method: str, request: Any, response: Any, seconds: float) -> None:
+        model, version = getattr(request, "model_id", ""), getattr(request, "version_id", "")
+        outputs = getattr(response, "outputs", None)
+        if outputs:
+            model, version = outputs[0].model.id, outputs[0].model.model_version.id
+        code = str(response.status.code)
+        self._metrics.requests.labels(method, model, version, code).inc()
+        self._metrics.latency.labels(method, model).observe(seconds)
 
     # users ---------------------------------------------------------------------------
 
     async def GetUser(
-        self, request: service_pb2.GetUserRequest, principal: Principal
+        self, request: service_pb2.GetUserRequest, caller: Caller
     ) -> service_pb2.SingleUserResponse:
         user_id = request.user_app_id.user_id
-        if user_id not in ("me", "", principal.user_id):
+        if user_id not in ("me", "", caller.principal.user_id):
             raise ResourceNotFound(f"User {user_id!r} does not exist.")
         return service_pb2.SingleUserResponse(
-            status=convert.ok_status(), user=resources_pb2.User(id=principal.user_id)
+            status=convert.ok_status(), user=resources_pb2.User(id=caller.principal.user_id)
         )
 
     # models --------------------------------------------------------------------------
 
     async def ListModels(
-        self, request: service_pb2.ListModelsRequest, principal: Principal
+        self, request: service_pb2.ListModelsRequest, caller: Caller
     ) -> service_pb2.MultiModelResponse:
         page = Page(request.page, request.per_page)
         models = self._directory.list_models(
-            principal, request.user_app_id.user_id, request.user_app_id.app_id, page
+            caller.principal, request.user_app_id.user_id, request.user_app_id.app_id, page
         )
         if request.model_type_id:
             models = [m for m in models if m.model_type_id == request.model_type_id]
@@ -98,24 +133,24 @@ class ClarifaiHandlers:
         )
 
     async def GetModel(
-        self, request: service_pb2.GetModelRequest, principal: Principal
+        self, request: service_pb2.GetModelRequest, caller: Caller
     ) -> service_pb2.SingleModelResponse:
-        model, version = self._directory.resolve(principal, convert.model_ref(request))
+        model, version = self._directory.resolve(caller.principal, convert.model_ref(request))
         return service_pb2.SingleModelResponse(
             status=convert.ok_status(), model=convert.model_pb(model, version)
         )
 
     async def GetModelOutputInfo(
-        self, request: service_pb2.GetModelRequest, principal: Principal
+        self, request: service_pb2.GetModelRequest, caller: Caller
     ) -> service_pb2.SingleModelResponse:
-        model, version = self._directory.resolve(principal, convert.model_ref(request))
+        model, version = self._directory.resolve(caller.principal, convert.model_ref(request))
         concepts = list(self._directory.concepts(version))
         return service_pb2.SingleModelResponse(
             status=convert.ok_status(), model=convert.model_pb(model, version, concepts)
         )
 
     async def ListModelConcepts(
-        self, request: service_pb2.ListModelConceptsRequest, principal: Principal
+        self, request: service_pb2.ListModelConceptsRequest, caller: Caller
     ) -> service_pb2.MultiConceptResponse:
         ref = ModelRef.of(
             request.user_app_id.user_id,
@@ -123,7 +158,7 @@ class ClarifaiHandlers:
             request.model_id,
             request.version_id,
         )
-        _, version = self._directory.resolve(principal, ref)
+        _, version = self._directory.resolve(caller.principal, ref)
         page = Page(request.page, request.per_page)
         concepts = self._directory.concepts(version)[page.offset : page.offset + page.limit]
         return service_pb2.MultiConceptResponse(
@@ -131,7 +166,7 @@ class ClarifaiHandlers:
         )
 
     async def GetModelType(
-        self, request: service_pb2.GetModelTypeRequest, principal: Principal
+        self, request: service_pb2.GetModelTypeRequest, caller: Caller
     ) -> service_pb2.SingleModelTypeResponse:
         model_type = MODEL_TYPES.get(request.model_type_id)
         if model_type is None:
@@ -146,20 +181,20 @@ class ClarifaiHandlers:
     # versions ------------------------------------------------------------------------
 
     async def GetModelVersion(
-        self, request: service_pb2.GetModelVersionRequest, principal: Principal
+        self, request: service_pb2.GetModelVersionRequest, caller: Caller
     ) -> service_pb2.SingleModelVersionResponse:
-        model, version = self._directory.resolve(principal, convert.model_ref(request))
+        model, version = self._directory.resolve(caller.principal, convert.model_ref(request))
         return service_pb2.SingleModelVersionResponse(
             status=convert.ok_status(), model_version=convert.version_pb(model, version)
         )
 
     async def ListModelVersions(
-        self, request: service_pb2.ListModelVersionsRequest, principal: Principal
+        self, request: service_pb2.ListModelVersionsRequest, caller: Caller
     ) -> service_pb2.MultiModelVersionResponse:
         ref = ModelRef.of(request.user_app_id.user_id, request.user_app_id.app_id, request.model_id)
-        model = self._directory.model(principal, ref)
+        model = self._directory.model(caller.principal, ref)
         versions = self._directory.list_versions(
-            principal, ref, Page(request.page, request.per_page)
+            caller.principal, ref, Page(request.page, request.per_page)
         )
         return service_pb2.MultiModelVersionResponse(
             status=convert.ok_status(),
@@ -169,14 +204,15 @@ class ClarifaiHandlers:
     # predictions ---------------------------------------------------------------------
 
     async def PostModelOutputs(
-        self, request: service_pb2.PostModelOutputsRequest, principal: Principal
+        self, request: service_pb2.PostModelOutputsRequest, caller: Caller
     ) -> service_pb2.MultiOutputResponse:
         prediction = await self._predictor.predict(
-            principal,
+            caller.principal,
             convert.model_ref(request),
             convert.raw_inputs(request),
             convert.inference_params(request),
             convert.output_config(request),
+            caller.timeout_s,
         )
         model_pb = convert.model_pb(prediction.model, prediction.version)
         return convert.prediction_response(prediction, model_pb)

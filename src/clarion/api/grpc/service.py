@@ -76,7 +76,8 @@ class V2Service:
                 await context.abort(
                     grpc.StatusCode.UNIMPLEMENTED, f"{rpc.name} is not implemented by Clarion."
                 )
-            return await self._handlers.call(rpc.name, request, admitted)
+            timeout_s = context.time_remaining()
+            return await self._handlers.call(rpc.name, request, admitted, timeout_s)
 
         return behavior
 

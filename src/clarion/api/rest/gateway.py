@@ -8,6 +8,7 @@ the ``status`` object in the body carries the outcome and the HTTP status mirror
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from google.protobuf import json_format
@@ -127,14 +128,37 @@ class RestGateway:
 
 
 async def healthz(_request: Request) -> Response:
+    """Liveness: the process answers."""
     return JSONResponse({"status": "ok"})
 
 
-def build_rest_app(gateway: RestGateway) -> Starlette:
-    """The ASGI app: ``/healthz`` (no key) and every Clarifai route (key required)."""
+def build_rest_app(
+    gateway: RestGateway,
+    readiness: Callable[[], dict[str, bool]],
+    metrics: Callable[[], bytes],
+    keys: KeyManager,
+) -> Starlette:
+    """The ASGI app: ``/healthz`` and ``/readyz`` (no key), ``/metrics`` and every Clarifai
+    route (key required)."""
+
+    async def readyz(_request: Request) -> Response:
+        checks = readiness()
+        ready = all(checks.values())
+        body = {"status": "ready" if ready else "not ready", "checks": checks}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    async def metrics_endpoint(request: Request) -> Response:
+        try:
+            keys.authenticate(request.headers.get("authorization"))
+        except ClarionError as exc:
+            return error_response(None, exc)
+        return Response(metrics(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
     return Starlette(
         routes=[
             StarletteRoute("/healthz", healthz, methods=["GET"]),
+            StarletteRoute("/readyz", readyz, methods=["GET"]),
+            StarletteRoute("/metrics", metrics_endpoint, methods=["GET"]),
             StarletteRoute("/{path:path}", gateway.handle, methods=_ALL_VERBS),
         ]
     )

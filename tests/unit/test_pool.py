@@ -1,0 +1,161 @@
+"""The runner pool's lifecycle with small fake runners: load, batching, loading state, unloading."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from clarion.config import Settings
+from clarion.domain.values import Input, InputKind, Output
+from clarion.errors import ModelLoading
+from clarion.metrics import Metrics
+from clarion.registry import VersionRecord
+from clarion.runtime import Runner, RunnerPool
+
+EVENTS: list[str] = []
+
+
+class FakeRunner(Runner):
+    """Upper-cases text; records loads, closes and batch sizes."""
+
+    def __init__(self, spec: dict[str, Any], _settings: Settings) -> None:
+        self.name = spec["name"]
+        self.load_s = spec.get("load_s", 0.0)
+        self.memory = spec.get("memory", 0)
+        self.batch_sizes: list[int] = []
+        self.lock = threading.Lock()
+
+    def load(self) -> None:
+        time.sleep(self.load_s)
+        EVENTS.append(f"load {self.name}")
+
+    def predict(self, inputs: Sequence[Input], params: Any = None) -> list[Output]:
+        with self.lock:
+            self.batch_sizes.append(len(inputs))
+        time.sleep(0.02)
+        return [Output(text=i.text.upper()) for i in inputs]
+
+    def memory_bytes(self) -> int:
+        return int(self.memory)
+
+    def close(self) -> None:
+        EVENTS.append(f"close {self.name}")
+
+
+def _version(name: str, **spec: Any) -> VersionRecord:
+    return VersionRecord(
+        id=name.ljust(32, "0"),
+        model_pk=1,
+        runner="fake",
+        spec={"name": name, **spec},
+        description="",
+        created_at=datetime.now(UTC),
+    )
+
+
+def _pool(tmp_path: Path, **overrides: Any) -> RunnerPool:
+    settings = Settings.from_env({"CLARION_HOME": str(tmp_path)}, **overrides)
+    return RunnerPool({"fake": FakeRunner}, settings, Metrics())
+
+
+def _texts(*texts: str) -> list[Input]:
+    return [Input(t, InputKind.TEXT, t) for t in texts]
+
+
+@pytest.fixture(autouse=True)
+def _clear_events() -> None:
+    EVENTS.clear()
+
+
+def test_loads_once_on_first_use_and_batches_concurrent_requests(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        pool = _pool(tmp_path, batch_max_delay_ms=50.0)
+        version = _version("a")
+        results = await asyncio.gather(*(pool.predict(version, _texts(f"x{i}")) for i in range(16)))
+        assert [r[0].text for r in results] == [f"X{i}" for i in range(16)]
+        assert EVENTS.count("load a") == 1
+        runner = await pool.runner(version)
+        assert isinstance(runner, FakeRunner) and max(runner.batch_sizes) > 1
+        await pool.close()
+
+    asyncio.run(scenario())
+
+
+def test_without_dynamic_batching_each_request_is_its_own_call(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        pool = _pool(tmp_path, dynamic_batching=False)
+        version = _version("b")
+        await asyncio.gather(*(pool.predict(version, _texts(f"x{i}")) for i in range(8)))
+        runner = await pool.runner(version)
+        assert isinstance(runner, FakeRunner) and runner.batch_sizes == [1] * 8
+        await pool.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_model_still_loading_answers_model_loading(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        pool = _pool(tmp_path, load_wait_s=0.05)
+        version = _version("slow", load_s=0.5)
+        with pytest.raises(ModelLoading) as info:
+            await pool.predict(version, _texts("early"))
+        assert info.value.code == 21355
+        await asyncio.sleep(0.7)
+        assert pool.is_loaded(version.id)
+        assert (await pool.predict(version, _texts("later")))[0].text == "LATER"
+        assert EVENTS.count("load slow") == 1
+        await pool.close()
+
+    asyncio.run(scenario())
+
+
+def test_idle_versions_are_unloaded(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        pool = _pool(tmp_path, idle_unload_s=0.1)
+        version = _version("idle")
+        await pool.predict(version, _texts("x"))
+        assert pool.is_loaded(version.id)
+        await asyncio.sleep(0.4)
+        assert not pool.is_loaded(version.id)
+        await asyncio.sleep(0.05)
+        assert "close idle" in EVENTS
+        assert (await pool.predict(version, _texts("again")))[0].text == "AGAIN"  # reloads
+        assert EVENTS.count("load idle") == 2
+        await pool.close()
+
+    asyncio.run(scenario())
+
+
+def test_memory_budget_unloads_the_least_recently_used(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        pool = _pool(tmp_path, memory_budget_mb=100)
+        a, b, c = (_version(n, memory=40 * 1024 * 1024) for n in "abc")
+        await pool.predict(a, _texts("x"))
+        await pool.predict(b, _texts("x"))
+        await pool.predict(a, _texts("x"))  # a is now more recent than b
+        await pool.predict(c, _texts("x"))
+        assert pool.loaded_versions() == [a.id, c.id]
+        await pool.close()
+
+    asyncio.run(scenario())
+
+
+def test_metrics_count_batches_and_loaded_models(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        metrics = Metrics()
+        settings = Settings.from_env({"CLARION_HOME": str(tmp_path)})
+        pool = RunnerPool({"fake": FakeRunner}, settings, metrics)
+        await pool.predict(_version("m"), _texts("x", "y"), model_id="m-model")
+        text = metrics.render().decode()
+        assert 'clarion_batch_size_count{model="m-model"' in text
+        assert "clarion_loaded_models 1.0" in text
+        await pool.close()
+
+    asyncio.run(scenario())
