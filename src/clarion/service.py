@@ -11,18 +11,54 @@ principal -> resolve model + version (latest when none is named)
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from clarion.auth import Principal
 from clarion.catalog import MODEL_TYPES
 from clarion.config import MAX_BATCH_INPUTS
 from clarion.directory import ModelDirectory, ModelRef
+from clarion.domain.generation import GenerationParams
 from clarion.domain.output_config import OutputConfig
 from clarion.domain.values import Input, InputKind, InputResult, Output, Prediction, RawInput
-from clarion.errors import ClarionError, InputError, InvalidParameter, InvalidPredictRequest
+from clarion.errors import (
+    ClarionError,
+    InputError,
+    InvalidParameter,
+    InvalidPredictRequest,
+    InvalidRequest,
+)
 from clarion.inputs import InputDecoder
+from clarion.registry import ModelRecord, VersionRecord
 from clarion.runtime import RunnerPool
+
+#: Model types whose runners generate text and take :class:`GenerationParams`.
+GENERATIVE_TYPES = frozenset({"text-to-text"})
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """A piece of one input's streamed output; ``final`` marks its last event."""
+
+    model: ModelRecord
+    version: VersionRecord
+    input_id: str
+    output: Output
+    final: bool = False
+
+
+def parse_params(model: ModelRecord, params: Mapping[str, Any] | None) -> Any:
+    """The model kind's validated params object (None for kinds that take no params)."""
+    if model.model_type_id in GENERATIVE_TYPES:
+        return GenerationParams.parse(params)
+    if params:
+        raise InvalidParameter(
+            f"Model {model.model_id} ({model.model_type_id}) accepts no inference "
+            f"parameters, got: {', '.join(sorted(params))}.",
+            parameter=sorted(params)[0],
+        )
+    return None
 
 
 def input_kind_of(model_type_id: str) -> InputKind:
@@ -66,12 +102,7 @@ class PredictService:
                 f"A predict request must carry 1 to {MAX_BATCH_INPUTS} inputs, got {len(inputs)}."
             )
         model, version = self._directory.resolve(principal, ref)
-        if params:
-            raise InvalidParameter(
-                f"Model {model.model_id} ({model.model_type_id}) accepts no inference "
-                f"parameters, got: {', '.join(sorted(params))}.",
-                parameter=sorted(params)[0],
-            )
+        parsed = parse_params(model, params)
         config = output_config or OutputConfig()
         vocabulary = self._directory.concepts(version)
         if config.select_concepts and not vocabulary:
@@ -86,7 +117,11 @@ class PredictService:
         ready = [d for d in decoded if isinstance(d, Input)]
         outputs = iter(
             await self._pool.predict(
-                version, ready, model_id=model.model_id, deadline=self._deadline(timeout_s)
+                version,
+                ready,
+                parsed,
+                model_id=model.model_id,
+                deadline=self._deadline(timeout_s),
             )
             if ready
             else []
@@ -103,6 +138,55 @@ class PredictService:
             results=tuple(results),
             unknown_concepts=selection.unknown if selection else (),
         )
+
+    async def generate(
+        self,
+        principal: Principal,
+        ref: ModelRef,
+        inputs: Sequence[RawInput],
+        params: Mapping[str, Any] | None = None,
+    ) -> AsyncIterator[StreamEvent]:
+        """Stream a generative model's output for each input as it is produced.
+
+        Inputs run concurrently; events of different inputs interleave. Each input ends with
+        a final event (``final`` set) carrying its token counts, or its error.
+        """
+        if not 1 <= len(inputs) <= MAX_BATCH_INPUTS:
+            raise InvalidPredictRequest(
+                f"A generate request must carry 1 to {MAX_BATCH_INPUTS} inputs, got {len(inputs)}."
+            )
+        model, version = self._directory.resolve(principal, ref)
+        if model.model_type_id not in GENERATIVE_TYPES:
+            raise InvalidRequest(
+                f"Model {model.model_id} ({model.model_type_id}) does not stream; "
+                "use PostModelOutputs."
+            )
+        parsed = parse_params(model, params)
+        events: asyncio.Queue[StreamEvent | None] = asyncio.Queue()
+
+        async def run(raw: RawInput) -> None:
+            try:
+                item = await self._decoder.decode(raw, InputKind.TEXT)
+                final = Output()
+                async for piece in self._pool.stream(
+                    version, item, parsed, model_id=model.model_id
+                ):
+                    final = piece
+                    if piece.text:
+                        await events.put(StreamEvent(model, version, raw.id, piece))
+                await events.put(StreamEvent(model, version, raw.id, final, final=True))
+            except ClarionError as exc:
+                await events.put(StreamEvent(model, version, raw.id, Output(error=exc), final=True))
+
+        tasks = [asyncio.ensure_future(run(raw)) for raw in inputs]
+        done = asyncio.gather(*tasks)
+        done.add_done_callback(lambda _: events.put_nowait(None))
+        try:
+            while (event := await events.get()) is not None:
+                yield event
+        finally:
+            for task in tasks:
+                task.cancel()
 
     def _deadline(self, timeout_s: float | None) -> float:
         limit = self._request_timeout_s

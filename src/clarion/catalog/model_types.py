@@ -25,6 +25,13 @@ MODEL_TYPES: dict[str, ModelType] = {
             output_fields=("embeddings",),
         ),
         ModelType(
+            id="text-to-text",
+            title="Text to Text",
+            description="Generate text from a prompt (chat LLMs).",
+            input_fields=("text",),
+            output_fields=("text",),
+        ),
+        ModelType(
             id="visual-classifier",
             title="Visual Classifier",
             description="Recognize the concepts in an image.",

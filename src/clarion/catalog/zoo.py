@@ -5,5 +5,6 @@ from __future__ import annotations
 from clarion.catalog.builtin import BuiltinModel
 from clarion.catalog.efficientnet import IMAGE_EMBEDDING, IMAGE_RECOGNITION
 from clarion.catalog.minilm import MINILM
+from clarion.catalog.smollm import SMOLLM2
 
-BUILTIN_MODELS: tuple[BuiltinModel, ...] = (MINILM, IMAGE_RECOGNITION, IMAGE_EMBEDDING)
+BUILTIN_MODELS: tuple[BuiltinModel, ...] = (MINILM, IMAGE_RECOGNITION, IMAGE_EMBEDDING, SMOLLM2)

@@ -63,6 +63,14 @@ class Output:
     concepts: tuple[Concept, ...] = ()
     text: str | None = None
     error: ClarionError | None = None
+    #: Text generation only: token counts, the answer's total log-probability (when the
+    #: engine reports it), why generation ended, and a reasoning pass kept apart.
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    logprob: float | None = None
+    finish_reason: str = ""
+    reasoning: str | None = None
+    reasoning_tokens: int = 0
 
 
 @dataclass(frozen=True)

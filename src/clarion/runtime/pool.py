@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -38,8 +39,17 @@ T = TypeVar("T")
 class _Loaded:
     runner: Runner
     batcher: DynamicBatcher | None
+    #: The runner's own threads when it asks for them (``Runner.threads``).
+    executor: ThreadPoolExecutor | None = None
     in_flight: int = 0
     idle_timer: asyncio.TimerHandle | None = field(default=None, repr=False)
+
+    def close(self) -> None:
+        if self.idle_timer is not None:
+            self.idle_timer.cancel()
+        if self.executor is not None:
+            self.executor.shutdown(wait=False, cancel_futures=True)
+        self.runner.close()
 
 
 class RunnerPool:
@@ -106,7 +116,10 @@ class RunnerPool:
                     self._batching(runner),
                     on_batch=self._batch_observer(version.id),
                 )
-            entry = _Loaded(runner, batcher)
+            executor = None
+            if runner.threads > 0:
+                executor = ThreadPoolExecutor(runner.threads, f"clarion-{version.runner}")
+            entry = _Loaded(runner, batcher, executor)
             self._loaded[version.id] = entry
             self._metrics.loaded_models.set(len(self._loaded))
             self._enforce_memory_budget(keep=version.id)
@@ -167,7 +180,9 @@ class RunnerPool:
                 outputs = await task
             else:
                 self._batch_observer(version.id)(len(inputs))
-                outputs = await self._run(self._predict, entry.runner, inputs, params)
+                outputs = await self._run(
+                    self._predict, entry.runner, inputs, params, executor=entry.executor
+                )
         finally:
             entry.in_flight -= 1
             if entry.batcher is not None:
@@ -178,10 +193,53 @@ class RunnerPool:
                 f"runner for version {version.id} returned {len(outputs)} outputs "
                 f"for {len(inputs)} inputs"
             )
+        self._count_tokens(version.id, outputs)
         return outputs
 
+    async def stream(
+        self, version: VersionRecord, item: Input, params: Any = None, *, model_id: str = ""
+    ) -> AsyncIterator[Output]:
+        """Pieces of one input's output as the runner produces them, then a final summary.
+
+        Closing the iterator early (the client went away) tells the runner to stop at once.
+        """
+        entry = await self._entry(version, model_id, self._settings.load_wait_s)
+        loop = asyncio.get_running_loop()
+        pieces: asyncio.Queue[Output | None] = asyncio.Queue()
+        gone = threading.Event()
+
+        def emit(piece: Output) -> bool:
+            if gone.is_set():
+                return False
+            loop.call_soon_threadsafe(pieces.put_nowait, piece)
+            return True
+
+        entry.in_flight += 1
+        work = asyncio.ensure_future(
+            self._run(entry.runner.stream, item, params, emit, executor=entry.executor)
+        )
+        work.add_done_callback(lambda _: pieces.put_nowait(None))
+        try:
+            while (piece := await pieces.get()) is not None:
+                yield piece
+            final = await work
+            self._count_tokens(version.id, [final])
+            yield final
+        finally:
+            gone.set()
+            if not work.done():  # the runner stops at its next piece; nobody awaits it now
+                work.add_done_callback(lambda f: f.cancelled() or f.exception())
+            entry.in_flight -= 1
+            self._touch(version.id, entry)
+
+    def _count_tokens(self, version_id: str, outputs: Sequence[Output]) -> None:
+        tokens = sum(o.completion_tokens for o in outputs)
+        if tokens:
+            model, version = self._labels[version_id]
+            self._metrics.generated_tokens.labels(model, version).inc(tokens)
+
     async def runner(self, version: VersionRecord, model_id: str = "") -> Runner:
-        """The loaded runner itself (for streaming), loading it if needed."""
+        """The loaded runner itself, loading it if needed."""
         entry = await self._entry(version, model_id, self._settings.load_wait_s)
         self._touch(version.id, entry)
         return entry.runner
@@ -197,11 +255,11 @@ class RunnerPool:
             raise PredictionFailed(f"the model failed on this batch: {exc}") from exc
         return outputs
 
-    async def run_in_model_thread(self, fn: Callable[..., T], *args: object) -> T:
-        return await self._run(fn, *args)
-
-    async def _run(self, fn: Callable[..., T], *args: object) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+    async def _run(
+        self, fn: Callable[..., T], *args: object, executor: ThreadPoolExecutor | None = None
+    ) -> T:
+        pool = executor or self._executor
+        return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
 
     # unloading -----------------------------------------------------------------------
 
@@ -239,21 +297,17 @@ class RunnerPool:
 
     def _unload(self, version_id: str) -> None:
         entry = self._loaded.pop(version_id)
-        if entry.idle_timer is not None:
-            entry.idle_timer.cancel()
         if entry.batcher is not None:
             asyncio.get_running_loop().create_task(entry.batcher.close())
-        self._executor.submit(entry.runner.close)
+        self._executor.submit(entry.close)
         self._metrics.loaded_models.set(len(self._loaded))
 
     async def close(self) -> None:
         for version_id in list(self._loaded):
             entry = self._loaded.pop(version_id)
-            if entry.idle_timer is not None:
-                entry.idle_timer.cancel()
             if entry.batcher is not None:
                 await entry.batcher.close()
-            entry.runner.close()
+            entry.close()
         for task in self._loading.values():
             task.cancel()
         self._executor.shutdown(wait=False, cancel_futures=True)

@@ -14,7 +14,7 @@ loop, and must return exactly one :class:`Output` per input, in order; the pool 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from clarion.config import Settings
@@ -32,6 +32,9 @@ class Runner(ABC):
     batchable: bool = True
     #: A cap on the batcher's batch size for this family, if it needs one.
     max_batch_size: int | None = None
+    #: Threads of its own for calls that mostly wait (an engine with parallel slots); 0 means
+    #: the shared model threads (``CLARION_MODEL_THREADS``), for compute-bound runners.
+    threads: int = 0
 
     def load(self) -> None:  # noqa: B027 - optional hook
         """Load weights and sessions; called once, in a worker thread."""
@@ -45,8 +48,13 @@ class Runner(ABC):
         """An estimate of the memory this runner holds once loaded."""
         return 0
 
-    def stream(self, item: Input) -> Iterator[Output]:
-        """Partial outputs for one input as they are produced (generative models only)."""
+    def stream(self, item: Input, params: Any, emit: Callable[[Output], bool]) -> Output:
+        """Generate for one input, handing each new piece to ``emit`` as it is produced.
+
+        ``emit`` returns False when the consumer has gone away; the runner must then stop
+        (and free what the generation held) promptly. Returns the final summary output
+        (token counts, finish reason) without repeating the text. Generative models only.
+        """
         raise NotImplementedFeature(f"{type(self).__name__} does not stream its outputs.")
 
     def close(self) -> None:  # noqa: B027 - optional hook

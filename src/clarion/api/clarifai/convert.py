@@ -13,9 +13,10 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from clarion.catalog import ModelType
 from clarion.directory import ModelRef
 from clarion.domain.output_config import ConceptRef, OutputConfig
-from clarion.domain.values import InputResult, Prediction, RawInput
+from clarion.domain.values import InputResult, Output, Prediction, RawInput
 from clarion.errors import ClarionError, StatusCode
 from clarion.registry import ConceptRecord, ModelRecord, VersionRecord
+from clarion.service import StreamEvent
 
 _DESCRIPTIONS = {StatusCode.SUCCESS: "Ok", StatusCode.MIXED_STATUS: "Mixed Success"}
 
@@ -158,6 +159,11 @@ def output_pb(result: InputResult, model: resources_pb2.Model) -> resources_pb2.
         return out
     out.status.CopyFrom(ok_status())
     data = result.output
+    out.prompt_tokens = data.prompt_tokens
+    out.completion_tokens = data.completion_tokens
+    extras = generation_metadata(data)
+    if extras:
+        out.data.metadata.update(extras)
     if data.embedding is not None:
         out.data.embeddings.add(
             vector=data.embedding.tolist(), num_dimensions=int(data.embedding.shape[0])
@@ -170,6 +176,30 @@ def output_pb(result: InputResult, model: resources_pb2.Model) -> resources_pb2.
     if data.text is not None:
         out.data.text.raw = data.text
     return out
+
+
+def generation_metadata(output: Output) -> dict[str, Any]:
+    """What a text generation reports beside its text, for ``data.metadata``."""
+    extras: dict[str, Any] = {}
+    if output.finish_reason:
+        extras["finish_reason"] = output.finish_reason
+    if output.logprob is not None:
+        extras["logprob"] = output.logprob
+    if output.reasoning is not None:
+        extras["reasoning"] = output.reasoning
+        extras["reasoning_tokens"] = output.reasoning_tokens
+    return extras
+
+
+def stream_response(event: StreamEvent) -> service_pb2.MultiOutputResponse:
+    """One streamed piece (or an input's final summary) as a response message."""
+    result = InputResult(event.input_id, event.output)
+    response = service_pb2.MultiOutputResponse(
+        outputs=[output_pb(result, model_pb(event.model, event.version))]
+    )
+    error = event.output.error
+    response.status.CopyFrom(error_status(error) if error is not None else ok_status())
+    return response
 
 
 def prediction_response(

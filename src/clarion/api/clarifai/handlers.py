@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,13 @@ from clarion.api.clarifai.rpcs import RPCS
 from clarion.auth import Principal
 from clarion.catalog import MODEL_TYPES
 from clarion.directory import ModelDirectory, ModelRef
-from clarion.errors import ClarionError, InternalError, ResourceNotFound
+from clarion.errors import (
+    ClarionError,
+    InputError,
+    InternalError,
+    NotImplementedFeature,
+    ResourceNotFound,
+)
 from clarion.metrics import Metrics
 from clarion.registry import Page, Registry
 from clarion.service import PredictService
@@ -53,6 +59,7 @@ class ClarifaiHandlers:
         "GetModelOutputInfo",
         "ListModelConcepts",
         "PostModelOutputs",
+        "GenerateModelOutputs",
     )
 
     def __init__(
@@ -94,6 +101,23 @@ class ClarifaiHandlers:
             response = RPCS[method].response_class(status=convert.error_status(error))
         self._observe(method, request, response, time.perf_counter() - started)
         return response
+
+    async def stream(
+        self, method: str, request: Message, principal: Principal
+    ) -> AsyncIterator[Message]:
+        """Run one server-streaming RPC; an error ends the stream with a status response."""
+        started = time.perf_counter()
+        last: Message | None = None
+        produce = getattr(self, f"{method}Stream")
+        try:
+            async for response in produce(request, Caller(principal)):
+                last = response
+                yield response
+        except ClarionError as exc:
+            last = RPCS[method].response_class(status=convert.error_status(exc))
+            yield last
+        if last is not None:
+            self._observe(method, request, last, time.perf_counter() - started)
 
     def _observe(self, method: str, request: Any, response: Any, seconds: float) -> None:
         model, version = getattr(request, "model_id", ""), getattr(request, "version_id", "")
@@ -202,6 +226,27 @@ class ClarifaiHandlers:
         )
 
     # predictions ---------------------------------------------------------------------
+
+    async def GenerateModelOutputsStream(
+        self, request: service_pb2.PostModelOutputsRequest, caller: Caller
+    ) -> AsyncIterator[service_pb2.MultiOutputResponse]:
+        inputs = convert.raw_inputs(request)
+        events = self._predictor.generate(
+            caller.principal,
+            convert.model_ref(request),
+            inputs,
+            convert.inference_params(request),
+        )
+        async for event in events:
+            error = event.output.error
+            if error is not None and len(inputs) == 1 and not isinstance(error, InputError):
+                raise error  # the one input could not run at all: say so at the top
+            yield convert.stream_response(event)
+
+    async def GenerateModelOutputs(
+        self, request: service_pb2.PostModelOutputsRequest, caller: Caller
+    ) -> service_pb2.MultiOutputResponse:
+        raise NotImplementedFeature("GenerateModelOutputs streams; call it as a stream.")
 
     async def PostModelOutputs(
         self, request: service_pb2.PostModelOutputsRequest, caller: Caller

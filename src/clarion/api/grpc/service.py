@@ -90,9 +90,12 @@ class V2Service:
             if isinstance(admitted, Message):
                 yield admitted
                 return
-            await context.abort(
-                grpc.StatusCode.UNIMPLEMENTED, f"{rpc.name} is not implemented by Clarion."
-            )
+            if rpc.client_streaming or self._handlers.handler(rpc.name) is None:
+                await context.abort(
+                    grpc.StatusCode.UNIMPLEMENTED, f"{rpc.name} is not implemented by Clarion."
+                )
+            async for response in self._handlers.stream(rpc.name, request, admitted):
+                yield response
 
         return behavior
 

@@ -8,20 +8,20 @@ the ``status`` object in the body carries the outcome and the HTTP status mirror
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route as StarletteRoute
 
 from clarion.api.clarifai import convert
 from clarion.api.clarifai.handlers import ClarifaiHandlers
 from clarion.api.rest.routes import Route, build_request, build_routes
-from clarion.auth import KeyManager
+from clarion.auth import KeyManager, Principal
 from clarion.errors import (
     WIRE_STATUS,
     ClarionError,
@@ -104,7 +104,21 @@ class RestGateway:
             return error_response(
                 route, NotImplementedFeature(f"{route.rpc.name} is not implemented by Clarion.")
             )
+        if route.rpc.server_streaming:
+            return self._stream(route.rpc.name, message, principal)
         return message_response(await self._handlers.call(route.rpc.name, message, principal))
+
+    def _stream(self, method: str, message: Message, principal: Principal) -> Response:
+        """A server-streaming RPC as newline-delimited JSON, one ``{"result": ...}`` a line."""
+
+        async def lines() -> AsyncIterator[bytes]:
+            async for response in self._handlers.stream(method, message, principal):
+                body = json_format.MessageToDict(
+                    response, preserving_proto_field_name=True, use_integers_for_enums=True
+                )
+                yield json.dumps({"result": _with_concept_values(body)}).encode() + b"\n"
+
+        return StreamingResponse(lines(), media_type="application/x-ndjson")
 
     async def _body(self, request: Request) -> Any:
         declared = request.headers.get("content-length", "")

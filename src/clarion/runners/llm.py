@@ -1,0 +1,270 @@
+"""Chat LLM generation on llama.cpp: every inference parameter, beams, reasoning, streaming.
+
+Each input becomes one request to the engine, and the inputs of a batch run at the same time
+in its parallel slots. How the parameters map (see :class:`GenerationParams`):
+
+- the prompt is the input text in the model's own chat template (with ``system_prompt`` as the
+  system turn), or ``prompt_template`` filled in and sent as raw text;
+- ``do_sample`` false (or ``top_k`` 1, or ``temperature`` 0) is greedy decoding;
+- ``num_beams`` above 1 runs :func:`beam_search`, scoring each beam's next token with the
+  engine's log-probabilities on token-id prompts (the slots' prompt cache keeps each step to
+  one new token);
+- ``reasoning_effort`` medium or high first runs a reasoning pass of at most
+  :data:`REASONING_BUDGETS` tokens and then answers with those notes in the prompt; the
+  reasoning is returned apart from the answer;
+- ``max_tokens`` is capped by what is left of the slot's context after the prompt; a prompt
+  that fills the context is refused with 30105.
+
+At most ``max_in_flight`` inputs are generating or waiting at once; more answer 21354.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from clarion.config import Settings
+from clarion.domain.generation import GenerationParams, ReasoningEffort
+from clarion.domain.values import Input, InputKind, Output
+from clarion.errors import InputError, InputOverLimit, ModelBusy
+from clarion.runners.beam import beam_search
+from clarion.runners.llm_engine import Chunk, EngineConfig, LlamaEngine
+from clarion.runtime.runner import Runner
+
+#: Most tokens the reasoning pass may use, by effort.
+REASONING_BUDGETS = {ReasoningEffort.MEDIUM: 128, ReasoningEffort.HIGH: 384}
+REASONING_INSTRUCTION = (
+    "Think about the user's request step by step. Write only your reasoning, briefly; "
+    "do not write the final answer yet."
+)
+_PLACEHOLDER = re.compile(r"\{(prompt|system_prompt)\}")
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A rendered prompt, its tokens and the room left for the answer."""
+
+    text: str
+    tokens: list[int]
+    max_tokens: int
+    reasoning: str | None = None
+    reasoning_tokens: int = 0
+
+
+class LlmRunner(Runner):
+    """Generates text for text inputs with a chat LLM."""
+
+    input_kind = InputKind.TEXT
+    batchable = False
+
+    def __init__(self, config: EngineConfig, max_in_flight: int) -> None:
+        self.engine = LlamaEngine(config)
+        self.threads = max_in_flight
+        self._max_in_flight = max_in_flight
+        self._in_flight = 0
+        self._lock = threading.Lock()
+        self._fanout: ThreadPoolExecutor | None = None
+        self._beams: ThreadPoolExecutor | None = None
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any], settings: Settings) -> LlmRunner:
+        n_parallel = int(spec.get("n_parallel", 8))
+        config = EngineConfig(
+            model_path=Path(spec["model_path"]),
+            n_ctx_per_slot=int(spec.get("n_ctx_per_slot", 2048)),
+            n_parallel=n_parallel,
+            threads=settings.llm_threads,
+            cache_ram_mib=int(spec.get("cache_ram_mib", 64)),
+            end_of_turn=tuple(spec.get("end_of_turn", EngineConfig.end_of_turn)),
+        )
+        return cls(config, max_in_flight=settings.llm_queue_size or 4 * n_parallel)
+
+    def load(self) -> None:
+        self.engine.start()
+        self._fanout = ThreadPoolExecutor(self.engine.config.n_parallel, "clarion-llm")
+        self._beams = ThreadPoolExecutor(8, "clarion-llm-beams")
+
+    def close(self) -> None:
+        for pool in (self._fanout, self._beams):
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
+        self.engine.close()
+
+    def memory_bytes(self) -> int:
+        return int(self.engine.config.model_path.stat().st_size * 1.5) + 400 * 1024 * 1024
+
+    @property
+    def context_per_request(self) -> int:
+        return self.engine.config.n_ctx_per_slot
+
+    @contextmanager
+    def _admit(self, count: int) -> Iterator[None]:
+        with self._lock:
+            if self._in_flight + count > self._max_in_flight:
+                raise ModelBusy(
+                    f"The model is generating for {self._in_flight} inputs, its limit is "
+                    f"{self._max_in_flight}; retry shortly."
+                )
+            self._in_flight += count
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight -= count
+
+    # batch ---------------------------------------------------------------------------
+
+    def predict(self, inputs: Sequence[Input], params: Any = None) -> list[Output]:
+        assert self._fanout is not None, "load() first"
+        chosen = params if isinstance(params, GenerationParams) else GenerationParams()
+        with self._admit(len(inputs)):
+            return list(self._fanout.map(lambda item: self._answer(item, chosen), inputs))
+
+    def _answer(self, item: Input, params: GenerationParams) -> Output:
+        try:
+            prepared = self._prepare(item.text, params)
+            if params.num_beams > 1:
+                return self._beam(prepared, params)
+            reply = self.engine.complete(self._request(prepared, params))
+            return self._output(prepared, params, reply, reply["choices"][0].get("text", ""))
+        except InputError as exc:
+            return Output(error=exc)
+
+    # streaming -----------------------------------------------------------------------
+
+    def stream(self, item: Input, params: Any, emit: Callable[[Output], bool]) -> Output:
+        chosen = params if isinstance(params, GenerationParams) else GenerationParams()
+        with self._admit(1):
+            prepared = self._prepare(item.text, chosen)
+            if chosen.return_full_text and not emit(Output(text=prepared.text)):
+                return Output()
+            if chosen.num_beams > 1:
+                result = self._beam(prepared, chosen)
+                emit(Output(text=result.text.removeprefix(prepared.text) if result.text else ""))
+                return Output(**{**result.__dict__, "text": None})
+
+            def on_chunk(chunk: Chunk) -> bool:
+                choices = chunk.get("choices") or [{}]
+                piece = choices[0].get("text") or ""
+                return emit(Output(text=piece)) if piece else True
+
+            last = self.engine.complete(self._request(prepared, chosen), on_chunk)
+            return Output(**{**self._output(prepared, chosen, last, "").__dict__, "text": None})
+
+    # steps ---------------------------------------------------------------------------
+
+    def _render(self, text: str, params: GenerationParams) -> str:
+        if params.prompt_template:
+            values = {"prompt": text, "system_prompt": params.system_prompt}
+            return _PLACEHOLDER.sub(lambda m: values[m.group(1)], params.prompt_template)
+        messages = (
+            [{"role": "system", "content": params.system_prompt}] if params.system_prompt else []
+        )
+        return self.engine.render_chat([*messages, {"role": "user", "content": text}])
+
+    def _fit(self, prompt: str, wanted: int) -> tuple[list[int], int]:
+        tokens = self.engine.tokenize(prompt)
+        room = self.context_per_request - len(tokens)
+        if room < 1:
+            raise InputOverLimit(
+                f"The prompt is {len(tokens)} tokens; the model's context holds "
+                f"{self.context_per_request} tokens per request, prompt and answer together."
+            )
+        return tokens, min(wanted, room)
+
+    def _prepare(self, text: str, params: GenerationParams) -> _Prepared:
+        reasoning, reasoning_tokens = None, 0
+        if params.reasoning_effort is not ReasoningEffort.LOW:
+            notes = self.engine.render_chat(
+                [
+                    {"role": "system", "content": REASONING_INSTRUCTION},
+                    {"role": "user", "content": text},
+                ]
+            )
+            tokens, room = self._fit(notes, REASONING_BUDGETS[params.reasoning_effort])
+            reply = self.engine.complete(
+                self._request(_Prepared(notes, tokens, room), params, stop=False)
+            )
+            reasoning = reply["choices"][0].get("text", "").strip()
+            reasoning_tokens = int(reply.get("usage", {}).get("completion_tokens", 0))
+            text = f"{text}\n\nYour notes from thinking it over:\n{reasoning}\n\nNow answer."
+        prompt = self._render(text, params)
+        tokens, room = self._fit(prompt, params.max_tokens)
+        return _Prepared(prompt, tokens, room, reasoning, reasoning_tokens)
+
+    @staticmethod
+    def _request(
+        prepared: _Prepared, params: GenerationParams, stop: bool = True
+    ) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "prompt": prepared.tokens,
+            "n_predict": prepared.max_tokens,
+            "logprobs": 1,
+            "cache_prompt": True,
+        }
+        if params.greedy:
+            request.update(temperature=0.0, top_k=1)
+        else:
+            request.update(temperature=params.temperature, top_p=params.top_p, top_k=params.top_k)
+            if params.seed is not None:
+                request["seed"] = params.seed
+        if stop and params.stop:
+            request["stop"] = list(params.stop)
+        return request
+
+    def _output(
+        self, prepared: _Prepared, params: GenerationParams, reply: Chunk, text: str
+    ) -> Output:
+        choice = (reply.get("choices") or [{}])[0]
+        usage = reply.get("usage") or {}
+        content = (choice.get("logprobs") or {}).get("content") or []
+        return Output(
+            text=(prepared.text + text) if params.return_full_text else text,
+            prompt_tokens=int(usage.get("prompt_tokens", len(prepared.tokens))),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+            logprob=sum(float(t["logprob"]) for t in content) if content else None,
+            finish_reason=str(choice.get("finish_reason") or ""),
+            reasoning=prepared.reasoning,
+            reasoning_tokens=prepared.reasoning_tokens,
+        )
+
+    def _beam(self, prepared: _Prepared, params: GenerationParams) -> Output:
+        assert self._beams is not None
+        expand = min(2 * params.num_beams, 20)
+
+        def score(continuation: tuple[int, ...]) -> list[tuple[int, float]]:
+            reply = self.engine.complete(
+                {
+                    "prompt": prepared.tokens + list(continuation),
+                    "n_predict": 1,
+                    "temperature": 0.0,
+                    "top_k": 1,
+                    "logprobs": expand,
+                    "cache_prompt": True,
+                }
+            )
+            top = reply["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
+            return [(int(t["id"]), float(t["logprob"])) for t in top]
+
+        best = beam_search(
+            lambda beams: list(self._beams.map(score, beams)),  # type: ignore[union-attr]
+            params.num_beams,
+            prepared.max_tokens,
+            self.engine.end_of_turn_ids,
+        )
+        text = self.engine.detokenize(best.text_tokens) if best.text_tokens else ""
+        return Output(
+            text=(prepared.text + text) if params.return_full_text else text,
+            prompt_tokens=len(prepared.tokens),
+            completion_tokens=len(best.tokens),
+            logprob=best.logprob,
+            finish_reason="stop" if best.finished else "length",
+            reasoning=prepared.reasoning,
+            reasoning_tokens=prepared.reasoning_tokens,
+        )

@@ -1,0 +1,177 @@
+"""One llama.cpp engine (xllamacpp) inside the Clarion process.
+
+The engine serves several requests at once in parallel slots (continuous batching) and is
+called in-process. It always opens an HTTP listener of its own; Clarion binds it to a Unix
+socket in a private directory (mode 0700) and sets an API key that only this process knows,
+so nothing else on the machine can reach it. Clarion itself uses that socket for the few
+things the in-process API lacks: rendering the chat template and (de)tokenizing.
+
+    engine = LlamaEngine(EngineConfig(model_path=path))
+    engine.start()
+    reply = engine.complete({"prompt": "Hello", "n_predict": 16})
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shutil
+import signal
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from clarion.errors import InputOverLimit, InvalidParameter, PredictionFailed
+
+log = logging.getLogger(__name__)
+
+Chunk = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """``n_ctx_per_slot`` tokens of context for each of ``n_parallel`` slots; the prompt cache
+    is capped at ``cache_ram_mib`` (llama.cpp's default is 8 GiB)."""
+
+    model_path: Path
+    n_ctx_per_slot: int = 2048
+    n_parallel: int = 8
+    threads: int = 0
+    cache_ram_mib: int = 64
+    end_of_turn: tuple[str, ...] = ("<|im_end|>", "<|endoftext|>")
+
+
+class LlamaEngine:
+    """Starts the engine and wraps its calls, converting its errors into Clarion's."""
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        self._server: Any = None
+        self._socket_dir: str | None = None
+        self._http: httpx.Client | None = None
+        self.end_of_turn_ids: frozenset[int] = frozenset()
+
+    def start(self) -> None:
+        import xllamacpp
+
+        self._socket_dir = tempfile.mkdtemp(prefix="clarion-llm-")
+        os.chmod(self._socket_dir, 0o700)
+        socket_path = os.path.join(self._socket_dir, "engine.sock")
+        key = secrets.token_hex(24)
+        params = xllamacpp.CommonParams()
+        params.model.path = str(self.config.model_path)
+        params.n_parallel = self.config.n_parallel
+        params.n_ctx = self.config.n_ctx_per_slot * self.config.n_parallel
+        params.n_batch = 512
+        threads = self.config.threads or (os.cpu_count() or 2)
+        params.cpuparams.n_threads = threads
+        params.cpuparams_batch.n_threads = threads
+        params.cache_ram_mib = self.config.cache_ram_mib
+        params.api_keys = [key]
+        params.hostnames = [socket_path]
+        params.verbosity = 0
+        params.warmup = False
+        sigint = signal.getsignal(signal.SIGINT)
+        try:
+            self._server = xllamacpp.Server(params)
+        except RuntimeError as exc:
+            raise PredictionFailed(f"the LLM engine failed to start: {exc}") from exc
+        self._restore_sigint(sigint)
+        self._http = httpx.Client(
+            transport=httpx.HTTPTransport(uds=socket_path),
+            base_url="http://engine",
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=60,
+            trust_env=False,
+        )
+        self.end_of_turn_ids = frozenset(self.tokenize("".join(self.config.end_of_turn)))
+
+    @staticmethod
+    def _restore_sigint(previous: Any) -> None:
+        """The engine may install its own SIGINT handler; Clarion's must stay in charge."""
+        if signal.getsignal(signal.SIGINT) is previous:
+            return
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, previous)
+        else:
+            log.warning("the LLM engine replaced the SIGINT handler; restart from the main thread")
+
+    @property
+    def socket_path(self) -> str:
+        assert self._socket_dir is not None
+        return os.path.join(self._socket_dir, "engine.sock")
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+        self._server = None
+        if self._socket_dir is not None:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+            self._socket_dir = None
+
+    # helpers over the private socket -------------------------------------------------
+
+    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        assert self._http is not None, "start() first"
+        try:
+            response = self._http.post(path, json=body)
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise PredictionFailed(f"the LLM engine's {path} failed: {exc}") from exc
+        result: dict[str, Any] = response.json()
+        return result
+
+    def render_chat(self, messages: Sequence[dict[str, str]]) -> str:
+        """The prompt the model's own chat template makes of ``messages``."""
+        return str(self._post("/apply-template", {"messages": list(messages)})["prompt"])
+
+    def tokenize(self, text: str) -> list[int]:
+        body = {"content": text, "add_special": False, "parse_special": True}
+        return [int(t) for t in self._post("/tokenize", body)["tokens"]]
+
+    def detokenize(self, tokens: Sequence[int]) -> str:
+        return str(self._post("/detokenize", {"tokens": list(tokens)})["content"])
+
+    # completions ---------------------------------------------------------------------
+
+    def complete(
+        self, request: dict[str, Any], on_chunk: Callable[[Chunk], bool] | None = None
+    ) -> Chunk:
+        """One completion; with ``on_chunk`` it streams, and ``on_chunk`` returning False
+        stops generation (freeing the slot). Returns the reply, or the last chunk."""
+        assert self._server is not None, "start() first"
+        if on_chunk is None:
+            reply: Chunk = self._server.handle_completions(request)
+            self._raise_for(reply)
+            return reply
+        last: Chunk = {}
+
+        def callback(chunk: Chunk) -> bool:
+            nonlocal last
+            last = chunk
+            if "error" in chunk:
+                return True
+            return not on_chunk(chunk)
+
+        self._server.handle_completions({**request, "stream": True}, callback)
+        self._raise_for(last)
+        return last
+
+    @staticmethod
+    def _raise_for(reply: Chunk) -> None:
+        error = reply.get("error")
+        if not error:
+            return
+        message = str(error.get("message", error)) if isinstance(error, dict) else str(error)
+        kind = error.get("type", "") if isinstance(error, dict) else ""
+        if kind == "exceed_context_size_error":
+            raise InputOverLimit(f"The prompt is too long for the model: {message}")
+        if kind == "invalid_request_error":
+            raise InvalidParameter(f"The engine refused the request: {message}")
+        raise PredictionFailed(f"The LLM engine failed: {message}")
