@@ -43,7 +43,7 @@ def beam_search(
         expansions = next_logprobs([h.tokens for h in live])
         candidates = sorted(
             (
-                Hypothesis(h.tokens + (token,), h.logprob + logprob, token in end_ids)
+                Hypothesis((*h.tokens, token), h.logprob + logprob, token in end_ids)
                 for h, options in zip(live, expansions, strict=True)
                 for token, logprob in options
             ),
