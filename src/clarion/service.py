@@ -178,9 +178,13 @@ class PredictService:
             except ClarionError as exc:
                 await events.put(StreamEvent(model, version, raw.id, Output(error=exc), final=True))
 
+        def finished(all_done: asyncio.Future[list[None]]) -> None:
+            if not all_done.cancelled():
+                all_done.exception()  # retrieved: each task reports its own errors as events
+            events.put_nowait(None)
+
         tasks = [asyncio.ensure_future(run(raw)) for raw in inputs]
-        done = asyncio.gather(*tasks)
-        done.add_done_callback(lambda _: events.put_nowait(None))
+        asyncio.gather(*tasks).add_done_callback(finished)
         try:
             while (event := await events.get()) is not None:
                 yield event

@@ -14,6 +14,7 @@ from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from clarifai_grpc.grpc.api.status import status_code_pb2
 
 from clarion.api.clarifai.rpcs import RPCS
+from clarion.catalog import BUILTIN_MODELS
 from clarion.server_thread import ServerThread
 from tests.conftest import make_settings
 
@@ -144,4 +145,4 @@ def test_readiness_waits_for_preloading(tmp_path: Path) -> None:
         metrics = httpx.get(
             f"{running.rest_url}/metrics", headers={"Authorization": "Key " + running.pat}
         ).text
-        assert "clarion_loaded_models 3.0" in metrics
+        assert f"clarion_loaded_models {float(len(BUILTIN_MODELS))}" in metrics

@@ -15,24 +15,23 @@ in its parallel slots. How the parameters map (see :class:`GenerationParams`):
 - ``max_tokens`` is capped by what is left of the slot's context after the prompt; a prompt
   that fills the context is refused with 30105.
 
-At most ``max_in_flight`` inputs are generating or waiting at once; more answer 21354.
+At most ``max_in_flight`` inputs are generating or waiting at once (the pool refuses more
+with 21354).
 """
 
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from clarion.config import Settings
 from clarion.domain.generation import GenerationParams, ReasoningEffort
 from clarion.domain.values import Input, InputKind, Output
-from clarion.errors import InputError, InputOverLimit, ModelBusy
+from clarion.errors import InputError, InputOverLimit
 from clarion.runners.beam import beam_search
 from clarion.runners.llm_engine import Chunk, EngineConfig, LlamaEngine
 from clarion.runtime.runner import Runner
@@ -66,9 +65,7 @@ class LlmRunner(Runner):
     def __init__(self, config: EngineConfig, max_in_flight: int) -> None:
         self.engine = LlamaEngine(config)
         self.threads = max_in_flight
-        self._max_in_flight = max_in_flight
-        self._in_flight = 0
-        self._lock = threading.Lock()
+        self.max_in_flight = max_in_flight
         self._fanout: ThreadPoolExecutor | None = None
         self._beams: ThreadPoolExecutor | None = None
 
@@ -103,28 +100,12 @@ class LlmRunner(Runner):
     def context_per_request(self) -> int:
         return self.engine.config.n_ctx_per_slot
 
-    @contextmanager
-    def _admit(self, count: int) -> Iterator[None]:
-        with self._lock:
-            if self._in_flight + count > self._max_in_flight:
-                raise ModelBusy(
-                    f"The model is generating for {self._in_flight} inputs, its limit is "
-                    f"{self._max_in_flight}; retry shortly."
-                )
-            self._in_flight += count
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._in_flight -= count
-
     # batch ---------------------------------------------------------------------------
 
     def predict(self, inputs: Sequence[Input], params: Any = None) -> list[Output]:
         assert self._fanout is not None, "load() first"
         chosen = params if isinstance(params, GenerationParams) else GenerationParams()
-        with self._admit(len(inputs)):
-            return list(self._fanout.map(lambda item: self._answer(item, chosen), inputs))
+        return list(self._fanout.map(lambda item: self._answer(item, chosen), inputs))
 
     def _answer(self, item: Input, params: GenerationParams) -> Output:
         try:
@@ -140,22 +121,21 @@ class LlmRunner(Runner):
 
     def stream(self, item: Input, params: Any, emit: Callable[[Output], bool]) -> Output:
         chosen = params if isinstance(params, GenerationParams) else GenerationParams()
-        with self._admit(1):
-            prepared = self._prepare(item.text, chosen)
-            if chosen.return_full_text and not emit(Output(text=prepared.text)):
-                return Output()
-            if chosen.num_beams > 1:
-                result = self._beam(prepared, chosen)
-                emit(Output(text=result.text.removeprefix(prepared.text) if result.text else ""))
-                return Output(**{**result.__dict__, "text": None})
+        prepared = self._prepare(item.text, chosen)
+        if chosen.return_full_text and not emit(Output(text=prepared.text)):
+            return Output()
+        if chosen.num_beams > 1:
+            result = self._beam(prepared, chosen)
+            emit(Output(text=result.text.removeprefix(prepared.text) if result.text else ""))
+            return replace(result, text=None)
 
-            def on_chunk(chunk: Chunk) -> bool:
-                choices = chunk.get("choices") or [{}]
-                piece = choices[0].get("text") or ""
-                return emit(Output(text=piece)) if piece else True
+        def on_chunk(chunk: Chunk) -> bool:
+            choices = chunk.get("choices") or [{}]
+            piece = choices[0].get("text") or ""
+            return emit(Output(text=piece)) if piece else True
 
-            last = self.engine.complete(self._request(prepared, chosen), on_chunk)
-            return Output(**{**self._output(prepared, chosen, last, "").__dict__, "text": None})
+        last = self.engine.complete(self._request(prepared, chosen), on_chunk)
+        return replace(self._output(prepared, chosen, last, ""), text=None)
 
     # steps ---------------------------------------------------------------------------
 

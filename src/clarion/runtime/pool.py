@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from clarion.config import Settings
 from clarion.domain.values import Input, Output
-from clarion.errors import ClarionError, InternalError, ModelLoading, PredictionFailed
+from clarion.errors import ClarionError, InternalError, ModelBusy, ModelLoading, PredictionFailed
 from clarion.metrics import Metrics
 from clarion.registry import VersionRecord
 from clarion.runtime.batcher import BatchingConfig, DynamicBatcher
@@ -42,6 +42,7 @@ class _Loaded:
     #: The runner's own threads when it asks for them (``Runner.threads``).
     executor: ThreadPoolExecutor | None = None
     in_flight: int = 0
+    admitted_inputs: int = 0
     idle_timer: asyncio.TimerHandle | None = field(default=None, repr=False)
 
     def close(self) -> None:
@@ -170,6 +171,7 @@ class RunnerPool:
     ) -> list[Output]:
         """Outputs for ``inputs`` from ``version``, through its batcher when it has one."""
         entry = await self._entry(version, model_id, self._settings.load_wait_s)
+        self._admit(entry, len(inputs))
         entry.in_flight += 1
         model, vid = self._labels[version.id]
         gauge = self._metrics.queue_depth.labels(model, vid)
@@ -185,6 +187,7 @@ class RunnerPool:
                 )
         finally:
             entry.in_flight -= 1
+            entry.admitted_inputs -= len(inputs)
             if entry.batcher is not None:
                 gauge.set(entry.batcher.queue_depth)
             self._touch(version.id, entry)
@@ -214,6 +217,7 @@ class RunnerPool:
             loop.call_soon_threadsafe(pieces.put_nowait, piece)
             return True
 
+        self._admit(entry, 1)
         entry.in_flight += 1
         work = asyncio.ensure_future(
             self._run(entry.runner.stream, item, params, emit, executor=entry.executor)
@@ -230,7 +234,18 @@ class RunnerPool:
             if not work.done():  # the runner stops at its next piece; nobody awaits it now
                 work.add_done_callback(lambda f: f.cancelled() or f.exception())
             entry.in_flight -= 1
+            entry.admitted_inputs -= 1
             self._touch(version.id, entry)
+
+    @staticmethod
+    def _admit(entry: _Loaded, count: int) -> None:
+        limit = entry.runner.max_in_flight
+        if limit and entry.admitted_inputs + count > limit:
+            raise ModelBusy(
+                f"The model is working on {entry.admitted_inputs} inputs and takes at most "
+                f"{limit} at once; retry shortly."
+            )
+        entry.admitted_inputs += count
 
     def _count_tokens(self, version_id: str, outputs: Sequence[Output]) -> None:
         tokens = sum(o.completion_tokens for o in outputs)

@@ -35,6 +35,9 @@ class Runner(ABC):
     #: Threads of its own for calls that mostly wait (an engine with parallel slots); 0 means
     #: the shared model threads (``CLARION_MODEL_THREADS``), for compute-bound runners.
     threads: int = 0
+    #: For runners without a batcher: most inputs running or waiting at once; the pool
+    #: refuses more with 21354 before they take a thread. 0 means no limit.
+    max_in_flight: int = 0
 
     def load(self) -> None:  # noqa: B027 - optional hook
         """Load weights and sessions; called once, in a worker thread."""
