@@ -54,11 +54,9 @@ class Served:
     lines: list[str]
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    home = tmp_path / "home"
+def _serve(home: Path, *extra: str) -> Iterator[Served]:
     process = subprocess.Popen(
-        [CLARION, "serve", "--grpc-port", "0", "--rest-port", "0"],
+        [CLARION, "serve", "--grpc-port", "0", "--rest-port", "0", *extra],
         env=_env(home),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -89,6 +87,16 @@ def served(tmp_path: Path) -> Iterator[Served]:
     process.stdout.close()
 
 
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    yield from _serve(tmp_path / "home")
+
+
+@pytest.fixture
+def served_llm(tmp_path: Path) -> Iterator[Served]:
+    yield from _serve(tmp_path / "home", "--preload", "smollm2-135m-instruct")
+
+
 def test_help_on_every_command(tmp_path: Path) -> None:
     for args in (
         [],
@@ -112,6 +120,20 @@ def test_predict_in_process(tmp_path: Path) -> None:
     assert "status: 10000" in out and "embedding[384]" in out
     bad = run(tmp_path, "predict", "no-such-model", "Hello", check=False)
     assert bad.returncode != 0 and "21200" in bad.stdout
+
+
+def test_generate_with_params_in_process_and_streamed(served: Served, tmp_path: Path) -> None:
+    greedy = ("--param", "max_tokens=8", "--param", "do_sample=false")
+    whole = run(tmp_path, "predict", "smollm2-135m-instruct", "Name a colour.", *greedy).stdout
+    assert "status: 10000" in whole
+    streamed = run(
+        tmp_path / "home", "predict", "smollm2-135m-instruct", "Name a colour.", *greedy,
+        "--stream", "--base-url", served.grpc_url,
+    ).stdout  # fmt: skip
+    answer = whole.splitlines()[-1].strip()
+    assert answer and streamed.strip() == answer
+    bad = run(tmp_path, "predict", "smollm2-135m-instruct", "x", "--param", "top_p=3", check=False)
+    assert bad.returncode != 0 and "top_p must be in (0, 1], got 3.0." in bad.stdout
 
 
 def test_predict_an_image_file_and_list_concepts(tmp_path: Path) -> None:
@@ -180,3 +202,14 @@ def test_sigterm_drains_in_flight_requests(served: Served) -> None:
     assert completed, results  # the request in flight at SIGTERM was answered
     assert all(len(r.outputs) == 128 for r in completed)  # type: ignore[attr-defined]
     assert "Stopped." in "".join(served.lines)
+
+
+def test_sigint_still_stops_the_server_after_the_llm_engine_starts(served_llm: Served) -> None:
+    with Model(
+        model_id="smollm2-135m-instruct", pat=served_llm.pat, base_url=served_llm.grpc_url
+    ) as m:
+        response = m.predict_by_bytes(b"Say hi.", "text", inference_params={"max_tokens": 4})
+    assert response.outputs[0].completion_tokens >= 1
+    served_llm.process.send_signal(signal.SIGINT)
+    assert served_llm.process.wait(timeout=60) == 0
+    assert "Stopped." in "".join(served_llm.lines)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmarks import embeddings, images
+from benchmarks import embeddings, images, llm
 
 
 def test_embeddings_benchmark_runs(tmp_path: Path) -> None:
@@ -15,3 +15,8 @@ def test_embeddings_benchmark_runs(tmp_path: Path) -> None:
 def test_images_benchmark_runs(tmp_path: Path) -> None:
     table = images.run(repeats=1, batch=2, results_dir=tmp_path)
     assert "server, gRPC" in table and (tmp_path / "images.md").exists()
+
+
+def test_llm_benchmark_runs(tmp_path: Path) -> None:
+    table = llm.run(repeats=1, max_tokens=4, levels=(1, 2), results_dir=tmp_path)
+    assert "server (gRPC) tokens/s" in table and (tmp_path / "llm.md").exists()

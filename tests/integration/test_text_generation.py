@@ -17,6 +17,8 @@ from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from clarifai_grpc.grpc.api.status import status_code_pb2
 from google.protobuf import json_format
 
+from clarion.client import ClarionApiError
+from clarion.client import Model as ClarionModel
 from clarion.client.channel import V2Client
 from clarion.server_thread import ServerThread
 from tests.conftest import make_settings
@@ -277,3 +279,22 @@ def test_embedders_do_not_stream(client, metadata) -> None:  # type: ignore[no-u
     (response,) = list(client.GenerateModelOutputs(request, metadata=metadata))
     assert response.status.code == status_code_pb2.CONN_INVALID_REQUEST
     assert "does not stream" in response.status.details
+
+
+def test_clarion_sdk_generate_and_predict_with_params(server: ServerThread) -> None:
+    with ClarionModel(model_id=MODEL_ID, pat=server.pat, base_url=server.grpc_url) as model:
+        pieces = [
+            r.outputs[0].data.text.raw
+            for r in model.generate_by_bytes(b"Name a fruit.", inference_params={"max_tokens": 12})
+        ]
+        assert len(pieces) > 2 and "".join(pieces).strip()
+        greedy = {"max_tokens": 12, "do_sample": False}
+        streamed = "".join(
+            r.outputs[0].data.text.raw
+            for r in model.generate_by_bytes(b"Name a fruit.", inference_params=greedy)
+        )
+        whole = model.predict_by_bytes(b"Name a fruit.", inference_params=greedy)
+        assert streamed == whole.outputs[0].data.text.raw
+        with pytest.raises(ClarionApiError) as info:
+            model.predict_by_bytes(b"x", inference_params={"top_p": 7})
+        assert info.value.code == status_code_pb2.MODEL_INVALID_ARGUMENT

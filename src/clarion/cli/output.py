@@ -12,7 +12,10 @@ def echo_response(response: Any, as_json: bool) -> None:
     if as_json:
         click.echo(json_format.MessageToJson(response, preserving_proto_field_name=True))
         return
-    click.echo(f"status: {response.status.code} {response.status.description}")
+    status = f"status: {response.status.code} {response.status.description}"
+    if response.status.details:
+        status += f" ({response.status.details})"
+    click.echo(status)
     for output in response.outputs:
         head = f"- input {output.input.id}: {output.status.code} {output.status.description}"
         if output.status.details:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,53 @@ def _input(text: str | None, file: Path | None, url: str | None, input_type: str
     return Inputs.get_input_from_bytes(image_bytes=raw)
 
 
+def parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``NAME=VALUE`` pairs as inference params; VALUE is JSON when it parses."""
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"expected NAME=VALUE, got {pair!r}", param_hint="--param")
+        try:
+            params[name] = json.loads(raw)
+        except ValueError:
+            params[name] = raw
+    return params
+
+
+def _stream(
+    model_id: str,
+    user_id: str,
+    app_id: str,
+    version_id: str,
+    item: Any,
+    params: dict[str, Any],
+    base_url: str | None,
+    pat: str | None,
+    root_certificates_path: Path | None,
+) -> None:
+    """Print each piece of generated text as it arrives (a server is needed: --base-url)."""
+    if base_url is None:
+        raise click.UsageError("--stream talks to a server: give --base-url.")
+    client = Model(
+        model_id=model_id,
+        user_id=user_id,
+        app_id=app_id,
+        model_version={"id": version_id},
+        pat=pat or saved_pat(settings()),
+        base_url=base_url,
+        root_certificates_path=root_certificates_path,
+    )
+    try:
+        for response in client.generate([item], inference_params=params):
+            click.echo(response.outputs[0].data.text.raw, nl=False)
+        click.echo()
+    except ClarionApiError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        client.close()
+
+
 async def _in_process(request: service_pb2.PostModelOutputsRequest) -> Any:
     from clarion.core import Core
 
@@ -59,6 +107,15 @@ async def _in_process(request: service_pb2.PostModelOutputsRequest) -> Any:
 @click.option("--url", default=None, help="Fetch the input from this URL.")
 @click.option("--input-type", type=click.Choice(["text", "image"]), default="text")
 @click.option("--version", "version_id", default="", help="A model version id (default: latest).")
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="An inference parameter, e.g. max_tokens=100 (repeatable; VALUE is read as JSON "
+    "when it parses, else as a string).",
+)
+@click.option("--stream", is_flag=True, help="Print generated text as it is produced.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole response as JSON.")
 @base_url_option
 @pat_option
@@ -70,6 +127,8 @@ def predict(
     url: str | None,
     input_type: str,
     version_id: str,
+    params: tuple[str, ...],
+    stream: bool,
     as_json: bool,
     base_url: str | None,
     pat: str | None,
@@ -83,6 +142,11 @@ def predict(
     user_id, app_id, model_id, url_version = model_address(model)
     item = _input(text, file, url, input_type)
     version_id = version_id or url_version
+    inference_params = parse_params(params)
+    if stream:
+        _stream(model_id, user_id, app_id, version_id, item, inference_params, base_url, pat,
+                root_certificates_path)  # fmt: skip
+        return
     if base_url is None:
         request = service_pb2.PostModelOutputsRequest(
             user_app_id=resources_pb2.UserAppIDSet(user_id=user_id, app_id=app_id),
@@ -90,6 +154,8 @@ def predict(
             version_id=version_id,
             inputs=[item],
         )
+        if inference_params:
+            request.model.model_version.output_info.params.update(inference_params)
         response = asyncio.run(_in_process(request))
     else:
         client = Model(
@@ -102,7 +168,7 @@ def predict(
             root_certificates_path=root_certificates_path,
         )
         try:
-            response = client.predict([item])
+            response = client.predict([item], inference_params=inference_params)
         except ClarionApiError as exc:
             raise click.ClickException(str(exc)) from exc
         finally:

@@ -145,14 +145,12 @@ class Model:
 
     # predictions -----------------------------------------------------------------------
 
-    def predict(
+    def _request(
         self,
         inputs: Sequence[resources_pb2.Input],
-        inference_params: Mapping[str, Any] | None = None,
-        output_config: Mapping[str, Any] | None = None,
-        timeout: float | None = None,
-    ) -> service_pb2.MultiOutputResponse:
-        """One PostModelOutputs call for all ``inputs`` (1 to 128)."""
+        inference_params: Mapping[str, Any] | None,
+        output_config: Mapping[str, Any] | None,
+    ) -> service_pb2.PostModelOutputsRequest:
         model = resources_pb2.Model(id=self.model_id)
         model.model_version.id = self.version_id
         output_info = model.model_version.output_info
@@ -167,14 +165,64 @@ class Model:
                 )
             else:
                 setattr(output_info.output_config, key, value)
-        request = service_pb2.PostModelOutputsRequest(
+        return service_pb2.PostModelOutputsRequest(
             user_app_id=self._user_app,
             model_id=self.model_id,
             version_id=self.version_id,
             inputs=list(inputs),
             model=model,
         )
+
+    def predict(
+        self,
+        inputs: Sequence[resources_pb2.Input],
+        inference_params: Mapping[str, Any] | None = None,
+        output_config: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> service_pb2.MultiOutputResponse:
+        """One PostModelOutputs call for all ``inputs`` (1 to 128)."""
+        request = self._request(inputs, inference_params, output_config)
         return self._call("PostModelOutputs", request, timeout=timeout)  # type: ignore[no-any-return]
+
+    def generate(
+        self,
+        inputs: Sequence[resources_pb2.Input],
+        inference_params: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> Iterator[service_pb2.MultiOutputResponse]:
+        """Stream a generative model's output (GenerateModelOutputs): each response carries
+        the newest piece of text; the last one per input carries its token counts.
+        Closing the iterator early cancels the generation on the server."""
+        request = self._request(inputs, inference_params, None)
+        metadata = (("authorization", f"Key {self.pat}"),)
+        call = self._stub.GenerateModelOutputs(request, metadata=metadata, timeout=timeout)
+        try:
+            for response in call:
+                yield _check(response)
+        except grpc.RpcError as exc:
+            raise ClarionApiError(
+                _TRANSPORT_FAILURE, f"gRPC {exc.code().name}", exc.details() or ""
+            ) from exc
+        finally:
+            call.cancel()
+
+    def generate_by_bytes(
+        self, input_bytes: bytes | str, input_type: str = "text", **kwargs: Any
+    ) -> Iterator[service_pb2.MultiOutputResponse]:
+        raw = input_bytes.encode() if isinstance(input_bytes, str) else input_bytes
+        _kind(input_type)
+        return self.generate([Inputs.get_input_from_bytes(text_bytes=raw)], **kwargs)
+
+    def generate_by_url(
+        self, url: str, input_type: str = "text", **kwargs: Any
+    ) -> Iterator[service_pb2.MultiOutputResponse]:
+        _kind(input_type)
+        return self.generate([Inputs.get_input_from_url(text_url=url)], **kwargs)
+
+    def generate_by_filepath(
+        self, filepath: str | Path, input_type: str = "text", **kwargs: Any
+    ) -> Iterator[service_pb2.MultiOutputResponse]:
+        return self.generate_by_bytes(Path(filepath).read_bytes(), input_type, **kwargs)
 
     def predict_by_bytes(
         self, input_bytes: bytes | str, input_type: str = "text", **kwargs: Any
