@@ -122,13 +122,23 @@ class ClarionError(Exception):
         if description is not None:
             self.description = description
 
+    #: An HTTP status that differs from the table's for this code (e.g. 401 for a missing
+    #: key, whose Clarifai code 11102 also means "malformed request").
+    http_override: int | None = None
+
     @property
     def wire(self) -> WireStatus:
         return WIRE_STATUS[self.code]
 
+    @property
+    def http_status(self) -> int:
+        return self.http_override or self.wire.http
+
 
 class AuthError(ClarionError):
     """The caller could not be identified or may not do this."""
+
+    http_override = 401
 
 
 class MissingKey(AuthError):
@@ -149,6 +159,7 @@ class KeyInvalid(AuthError):
 class PermissionDenied(AuthError):
     code = StatusCode.CONN_INSUFFICIENT_SCOPES
     description = "Insufficient scopes"
+    http_override = 403
 
 
 class NotFound(ClarionError):

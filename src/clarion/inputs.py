@@ -24,6 +24,7 @@ from clarion.errors import InputDownloadFailed, InputInvalid, InputOverLimit, In
 from clarion.images import decode_image
 
 MAX_REDIRECTS = 5
+CHAT_ROLES = ("system", "user", "assistant")
 _REDIRECT_CODES = {301, 302, 303, 307, 308}
 
 
@@ -151,6 +152,10 @@ class InputDecoder:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     async def decode(self, raw: RawInput, kind: InputKind) -> Input:
+        if raw.messages:
+            if kind is not InputKind.TEXT:
+                raise InputUnsupported("This model takes image inputs, not a conversation.")
+            return self._conversation(raw)
         if kind is InputKind.TEXT:
             return Input(id=raw.id, kind=kind, text=await self._text(raw))
         return Input(id=raw.id, kind=kind, image=await self._image(raw))
@@ -168,6 +173,18 @@ class InputDecoder:
             raise InputInvalid("The input has no data: set data.image.base64 or data.image.url.")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, decode_image, data, self._max_image_pixels)
+
+    def _conversation(self, raw: RawInput) -> Input:
+        for message in raw.messages:
+            if message.role not in CHAT_ROLES:
+                raise InputInvalid(
+                    f"message role must be one of {', '.join(CHAT_ROLES)}, got {message.role!r}."
+                )
+        self._check_size(sum(len(m.content.encode("utf-8")) for m in raw.messages))
+        users = [m.content for m in raw.messages if m.role == "user"]
+        if not users or not any(u.strip() for u in users):
+            raise InputInvalid("The conversation has no user message with text.")
+        return Input(id=raw.id, kind=InputKind.TEXT, text=users[-1], messages=raw.messages)
 
     async def _text(self, raw: RawInput) -> str:
         if raw.image_bytes or raw.image_url:

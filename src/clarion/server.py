@@ -20,6 +20,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 
 from clarion.api.grpc.service import V2Service
+from clarion.api.openai.routes import OpenAIApi
 from clarion.api.rest.gateway import RestGateway, build_rest_app
 from clarion.core import Core
 
@@ -89,7 +90,10 @@ class ClarionServer:
         sock = _bind(settings.host, settings.rest_port)
         self.rest_port = sock.getsockname()[1]
         gateway = RestGateway(self.core.handlers, self.core.keys, settings.max_receive_bytes)
-        app = build_rest_app(gateway, self.readiness, self.core.metrics.render, self.core.keys)
+        openai = OpenAIApi(self.core.keys, self.core.directory, self.core.predictor)
+        app = build_rest_app(
+            gateway, self.readiness, self.core.metrics.render, self.core.keys, openai.routes()
+        )
         config = uvicorn.Config(
             app,
             log_level="warning",

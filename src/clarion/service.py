@@ -11,7 +11,7 @@ principal -> resolve model + version (latest when none is named)
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,7 +145,7 @@ class PredictService:
         ref: ModelRef,
         inputs: Sequence[RawInput],
         params: Mapping[str, Any] | None = None,
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """Stream a generative model's output for each input as it is produced.
 
         Inputs run concurrently; events of different inputs interleave. Each input ends with

@@ -114,7 +114,7 @@ def test_readiness_health_and_metrics(tight: ServerThread) -> None:
         "status": "ready",
         "checks": {"registry": True, "preloaded_models": True},
     }
-    assert httpx.get(f"{tight.rest_url}/metrics").status_code == 400  # no key
+    assert httpx.get(f"{tight.rest_url}/metrics").status_code == 401  # no key
     headers = {"Authorization": "Key " + tight.pat}
     before = httpx.get(f"{tight.rest_url}/metrics", headers=headers).text
     httpx.post(

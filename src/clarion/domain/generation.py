@@ -21,6 +21,7 @@ MAX_TOKENS_LIMIT = 4096
 MAX_BEAMS = 8
 MAX_STOP_SEQUENCES = 8
 MAX_PROMPT_PARAM_CHARS = 32_768
+MAX_TOP_LOGPROBS = 20
 
 
 class ReasoningEffort(StrEnum):
@@ -108,6 +109,11 @@ class GenerationParams:
     system_prompt: str = ""
     prompt_template: str = ""
     reasoning_effort: ReasoningEffort = ReasoningEffort.LOW
+    #: Constrain the answer to JSON matching this JSON Schema ({} = any JSON object).
+    json_schema: dict[str, Any] | None = None
+    #: Return each generated token's log-probability, with ``top_logprobs`` alternatives.
+    logprobs: bool = False
+    top_logprobs: int = 0
 
     def __post_init__(self) -> None:
         checks: list[tuple[bool, str, str, Any]] = [
@@ -121,6 +127,10 @@ class GenerationParams:
              self.num_beams),
             (not self.prompt_template or "{prompt}" in self.prompt_template, "prompt_template",
              "a template containing the placeholder {prompt}", self.prompt_template),
+            (0 <= self.top_logprobs <= MAX_TOP_LOGPROBS, "top_logprobs",
+             f"between 0 and {MAX_TOP_LOGPROBS}", self.top_logprobs),
+            (self.num_beams == 1 or self.json_schema is None, "json_schema",
+             "left out when num_beams is above 1", "a schema"),
         ]  # fmt: skip
         for ok, name, constraint, value in checks:
             if not ok:
@@ -158,6 +168,12 @@ class GenerationParams:
         return cls(**values)
 
 
+def _schema(name: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _fail(name, "a JSON Schema object", value)
+    return value
+
+
 def _effort(name: str, value: Any) -> ReasoningEffort:
     try:
         return ReasoningEffort(str(value).strip().lower())
@@ -182,4 +198,7 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "system_prompt": _text,
     "prompt_template": _text,
     "reasoning_effort": _effort,
+    "json_schema": _schema,
+    "logprobs": _boolean,
+    "top_logprobs": _integer,
 }

@@ -21,6 +21,23 @@ class InputKind(StrEnum):
 
 
 @dataclass(frozen=True)
+class ChatMessage:
+    """One turn of a conversation: ``role`` is system, user or assistant."""
+
+    role: str
+    content: str
+
+
+@dataclass(frozen=True)
+class TokenLogprob:
+    """One generated token with its log-probability and the most likely alternatives."""
+
+    token: str
+    logprob: float
+    top: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
 class RawInput:
     """An input as it arrived on the wire, before any decoding or download.
 
@@ -33,6 +50,8 @@ class RawInput:
     text_url: str = ""
     image_bytes: bytes = b""
     image_url: str = ""
+    #: A whole conversation for a chat model (the OpenAI API's ``messages``).
+    messages: tuple[ChatMessage, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -44,6 +63,8 @@ class Input:
     text: str = ""
     #: A decoded RGB ``PIL.Image.Image`` (EXIF orientation applied) for image inputs.
     image: Any = None
+    #: A conversation for a chat model; when set, ``text`` is its last user turn.
+    messages: tuple[ChatMessage, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,6 +92,8 @@ class Output:
     finish_reason: str = ""
     reasoning: str | None = None
     reasoning_tokens: int = 0
+    #: Per-token log-probabilities, when the request asked for them.
+    tokens: tuple[TokenLogprob, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from typing import Any
 
 from clarion.config import Settings
 from clarion.domain.generation import GenerationParams, ReasoningEffort
-from clarion.domain.values import Input, InputKind, Output
+from clarion.domain.values import Input, InputKind, Output, TokenLogprob
 from clarion.errors import InputError, InputOverLimit
 from clarion.runners.beam import beam_search
 from clarion.runners.llm_engine import Chunk, EngineConfig, LlamaEngine
@@ -109,7 +109,7 @@ class LlmRunner(Runner):
 
     def _answer(self, item: Input, params: GenerationParams) -> Output:
         try:
-            prepared = self._prepare(item.text, params)
+            prepared = self._prepare(item, params)
             if params.num_beams > 1:
                 return self._beam(prepared, params)
             reply = self.engine.complete(self._request(prepared, params))
@@ -121,7 +121,7 @@ class LlmRunner(Runner):
 
     def stream(self, item: Input, params: Any, emit: Callable[[Output], bool]) -> Output:
         chosen = params if isinstance(params, GenerationParams) else GenerationParams()
-        prepared = self._prepare(item.text, chosen)
+        prepared = self._prepare(item, chosen)
         if chosen.return_full_text and not emit(Output(text=prepared.text)):
             return Output()
         if chosen.num_beams > 1:
@@ -139,14 +139,19 @@ class LlmRunner(Runner):
 
     # steps ---------------------------------------------------------------------------
 
-    def _render(self, text: str, params: GenerationParams) -> str:
+    def _render(self, item: Input, text: str, params: GenerationParams) -> str:
         if params.prompt_template:
             values = {"prompt": text, "system_prompt": params.system_prompt}
             return _PLACEHOLDER.sub(lambda m: values[m.group(1)], params.prompt_template)
-        messages = (
-            [{"role": "system", "content": params.system_prompt}] if params.system_prompt else []
-        )
-        return self.engine.render_chat([*messages, {"role": "user", "content": text}])
+        turns = [{"role": m.role, "content": m.content} for m in item.messages]
+        if not turns:
+            turns = [{"role": "user", "content": text}]
+        elif text != item.text:  # the reasoning notes go with the last user turn
+            last_user = max(i for i, t in enumerate(turns) if t["role"] == "user")
+            turns[last_user] = {"role": "user", "content": text}
+        if params.system_prompt and not any(t["role"] == "system" for t in turns):
+            turns.insert(0, {"role": "system", "content": params.system_prompt})
+        return self.engine.render_chat(turns)
 
     def _fit(self, prompt: str, wanted: int) -> tuple[list[int], int]:
         tokens = self.engine.tokenize(prompt)
@@ -158,7 +163,8 @@ class LlmRunner(Runner):
             )
         return tokens, min(wanted, room)
 
-    def _prepare(self, text: str, params: GenerationParams) -> _Prepared:
+    def _prepare(self, item: Input, params: GenerationParams) -> _Prepared:
+        text = item.text
         reasoning, reasoning_tokens = None, 0
         if params.reasoning_effort is not ReasoningEffort.LOW:
             notes = self.engine.render_chat(
@@ -174,7 +180,7 @@ class LlmRunner(Runner):
             reasoning = reply["choices"][0].get("text", "").strip()
             reasoning_tokens = int(reply.get("usage", {}).get("completion_tokens", 0))
             text = f"{text}\n\nYour notes from thinking it over:\n{reasoning}\n\nNow answer."
-        prompt = self._render(text, params)
+        prompt = self._render(item, text, params)
         tokens, room = self._fit(prompt, params.max_tokens)
         return _Prepared(prompt, tokens, room, reasoning, reasoning_tokens)
 
@@ -185,9 +191,11 @@ class LlmRunner(Runner):
         request: dict[str, Any] = {
             "prompt": prepared.tokens,
             "n_predict": prepared.max_tokens,
-            "logprobs": 1,
+            "logprobs": max(1, params.top_logprobs),
             "cache_prompt": True,
         }
+        if stop and params.json_schema is not None:
+            request["json_schema"] = params.json_schema
         if params.greedy:
             request.update(temperature=0.0, top_k=1)
         else:
@@ -212,6 +220,7 @@ class LlmRunner(Runner):
             finish_reason=str(choice.get("finish_reason") or ""),
             reasoning=prepared.reasoning,
             reasoning_tokens=prepared.reasoning_tokens,
+            tokens=_token_logprobs(content, params.top_logprobs) if params.logprobs else (),
         )
 
     def _beam(self, prepared: _Prepared, params: GenerationParams) -> Output:
@@ -248,3 +257,17 @@ class LlmRunner(Runner):
             reasoning=prepared.reasoning,
             reasoning_tokens=prepared.reasoning_tokens,
         )
+
+
+def _token_logprobs(content: list[dict[str, Any]], top: int) -> tuple[TokenLogprob, ...]:
+    return tuple(
+        TokenLogprob(
+            token=str(t.get("token", "")),
+            logprob=float(t["logprob"]),
+            top=tuple(
+                (str(alt.get("token", "")), float(alt["logprob"]))
+                for alt in (t.get("top_logprobs") or [])[:top]
+            ),
+        )
+        for t in content
+    )

@@ -80,6 +80,10 @@ class TextEmbeddingRunner(Runner):
 
     def embed(self, texts: Sequence[str]) -> FloatArray:
         """Embeddings for ``texts``, one row each, in order."""
+        return self._embed(texts)[0]
+
+    def _embed(self, texts: Sequence[str]) -> tuple[FloatArray, list[int]]:
+        """Embeddings and the number of tokens each text was read as."""
         if self._session is None or self._tokenizer is None:
             raise RuntimeError("load() must be called before embed()")
         encodings = self._tokenizer.encode_batch(list(texts))
@@ -100,11 +104,11 @@ class TextEmbeddingRunner(Runner):
                 feeds["token_type_ids"] = np.zeros_like(ids)
             (hidden,) = self._session.run(None, feeds)
             result[chunk] = mean_pool(hidden, mask)
-        return result
+        return result, [len(e.ids) for e in encodings]
 
     def predict(self, inputs: Sequence[Input], params: Any = None) -> list[Output]:
-        vectors = self.embed([i.text for i in inputs])
-        return [Output(embedding=v) for v in vectors]
+        vectors, counts = self._embed([i.text for i in inputs])
+        return [Output(embedding=v, prompt_tokens=n) for v, n in zip(vectors, counts, strict=True)]
 
     def memory_bytes(self) -> int:
         return int(self._model_path.stat().st_size * 2)

@@ -8,7 +8,7 @@ the ``status`` object in the body carries the outcome and the HTTP status mirror
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from google.protobuf import json_format
@@ -16,6 +16,7 @@ from google.protobuf.message import Message
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import BaseRoute
 from starlette.routing import Route as StarletteRoute
 
 from clarion.api.clarifai import convert
@@ -48,23 +49,26 @@ def _with_concept_values(node: Any) -> Any:
     return node
 
 
-def message_response(message: Message) -> JSONResponse:
+def message_response(message: Message, http: int | None = None) -> JSONResponse:
+    """A response message as JSON; the HTTP status mirrors its Clarifai status code."""
     body = json_format.MessageToDict(
         message, preserving_proto_field_name=True, use_integers_for_enums=True
     )
-    code = getattr(getattr(message, "status", None), "code", StatusCode.SUCCESS)
-    try:
-        http = WIRE_STATUS[StatusCode(code)].http
-    except ValueError:
-        http = 200
+    if http is None:
+        code = getattr(getattr(message, "status", None), "code", StatusCode.SUCCESS)
+        try:
+            http = WIRE_STATUS[StatusCode(code)].http
+        except ValueError:
+            http = 200
     return JSONResponse(_with_concept_values(body), status_code=http)
 
 
 def error_response(route: Route | None, error: ClarionError) -> JSONResponse:
     if route is not None:
-        return message_response(route.rpc.response_class(status=convert.error_status(error)))
+        response = route.rpc.response_class(status=convert.error_status(error))
+        return message_response(response, error.http_status)
     status = {"code": int(error.code), "description": error.description, "details": error.details}
-    return JSONResponse({"status": status}, status_code=error.wire.http)
+    return JSONResponse({"status": status}, status_code=error.http_status)
 
 
 class RestGateway:
@@ -151,6 +155,7 @@ def build_rest_app(
     readiness: Callable[[], dict[str, bool]],
     metrics: Callable[[], bytes],
     keys: KeyManager,
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """The ASGI app: ``/healthz`` and ``/readyz`` (no key), ``/metrics`` and every Clarifai
     route (key required)."""
@@ -173,6 +178,7 @@ def build_rest_app(
             StarletteRoute("/healthz", healthz, methods=["GET"]),
             StarletteRoute("/readyz", readyz, methods=["GET"]),
             StarletteRoute("/metrics", metrics_endpoint, methods=["GET"]),
+            *extra_routes,
             StarletteRoute("/{path:path}", gateway.handle, methods=_ALL_VERBS),
         ]
     )

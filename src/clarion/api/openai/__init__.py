@@ -1,0 +1,1 @@
+"""The OpenAI-compatible API (``/v1``) on the REST port, over the same services and keys."""

@@ -1,0 +1,315 @@
+"""The ``/v1`` routes: models, chat completions, completions and embeddings.
+
+A thin adapter: it parses OpenAI bodies, maps them onto the same :class:`PredictService`
+calls, inputs and :class:`GenerationParams` names as the Clarifai API, and writes OpenAI
+responses. Keys are the same PATs, sent as ``Authorization: Bearer <PAT>``. Model names are
+Clarion model ids (``smollm2-135m-instruct`` for the built-in ones) or
+``user/app/model[:version]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import numpy as np
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from clarion import __version__
+from clarion.api.openai.errors import error_body, from_validation, openai_error
+from clarion.api.openai.openapi import openapi_document
+from clarion.api.openai.responses import (
+    chat_chunk,
+    chat_response,
+    completion_chunk,
+    completion_response,
+    raise_first_error,
+    usage,
+)
+from clarion.api.openai.schemas import (
+    ChatCompletionRequest,
+    CompletionRequest,
+    EmbeddingRequest,
+    _Sampling,
+)
+from clarion.auth import PUBLIC_USER, KeyManager, Principal
+from clarion.config import MAX_BATCH_INPUTS
+from clarion.directory import ModelDirectory, ModelRef
+from clarion.domain.values import ChatMessage, RawInput
+from clarion.errors import ClarionError, InvalidParameter, InvalidRequest
+from clarion.registry import ModelRecord, Page
+from clarion.service import PredictService, StreamEvent
+
+Body = TypeVar("Body", bound=BaseModel)
+MAX_BODY_BYTES = 16 * 1024 * 1024
+
+
+def model_ref(name: str) -> ModelRef:
+    """A model name: ``model_id``, ``user/app/model_id``, either with ``:version``."""
+    name, _, version = name.partition(":")
+    parts = name.split("/")
+    if len(parts) == 3 and all(parts):
+        return ModelRef.of(parts[0], parts[1], parts[2], version)
+    if len(parts) == 1 and parts[0]:
+        return ModelRef.of("", "", parts[0], version)
+    raise InvalidParameter(
+        f"model must be a model id or user/app/model_id, got {name!r}.", parameter="model"
+    )
+
+
+def sampling_params(body: _Sampling, max_tokens: int | None) -> dict[str, Any]:
+    """The OpenAI sampling fields as Clarion generation params (validated downstream)."""
+    params: dict[str, Any] = {
+        "temperature": body.temperature,
+        "top_p": body.top_p,
+        "top_k": body.top_k,
+        "seed": body.seed,
+        "stop": body.stop,
+        "max_tokens": max_tokens,
+    }
+    return {k: v for k, v in params.items() if v is not None}
+
+
+class OpenAIApi:
+    """Handlers for the ``/v1`` routes and ``/openapi.json``."""
+
+    def __init__(self, keys: KeyManager, directory: ModelDirectory, predictor: PredictService):
+        self._keys = keys
+        self._directory = directory
+        self._predictor = predictor
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/v1/models", self._guard(self.models), methods=["GET"]),
+            Route("/v1/chat/completions", self._guard(self.chat), methods=["POST"]),
+            Route("/v1/completions", self._guard(self.completions), methods=["POST"]),
+            Route("/v1/embeddings", self._guard(self.embeddings), methods=["POST"]),
+            Route("/openapi.json", self._guard(self.openapi), methods=["GET"]),
+        ]
+
+    def _guard(
+        self, handler: Callable[[Request, Principal], Awaitable[Response]]
+    ) -> Callable[[Request], Awaitable[Response]]:
+        """Authenticate, then run ``handler``; every error becomes an OpenAI error body."""
+
+        async def endpoint(request: Request) -> Response:
+            try:
+                principal = self._keys.authenticate(request.headers.get("authorization"))
+                return await handler(request, principal)
+            except ClarionError as exc:
+                return openai_error(exc)
+
+        return endpoint
+
+    @staticmethod
+    async def _parse(request: Request, schema: type[Body]) -> Body:
+        raw = await request.body()
+        if len(raw) > MAX_BODY_BYTES:
+            raise InvalidRequest(f"The request body is over the limit of {MAX_BODY_BYTES} bytes.")
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InvalidRequest(f"The request body is not valid JSON: {exc}.") from exc
+        if not isinstance(data, dict):
+            raise InvalidRequest("The request body must be a JSON object.")
+        try:
+            return schema.model_validate(data)
+        except ValidationError as exc:
+            raise from_validation(exc) from exc
+
+    def _model(self, principal: Principal, name: str, *types: str) -> tuple[ModelRef, ModelRecord]:
+        ref = model_ref(name)
+        model = self._directory.model(principal, ref)
+        if model.model_type_id not in types:
+            raise InvalidParameter(
+                f"Model {name} is a {model.model_type_id} model; this route needs a "
+                f"{' or '.join(types)} model.",
+                parameter="model",
+            )
+        return ref, model
+
+    # routes --------------------------------------------------------------------------
+
+    async def models(self, _request: Request, principal: Principal) -> Response:
+        records = self._directory.list_models(principal, "", "", Page(1, 1000))
+        data = [
+            {
+                "id": m.model_id
+                if m.user_id == PUBLIC_USER
+                else f"{m.user_id}/{m.app_id}/{m.model_id}",
+                "object": "model",
+                "created": int(m.created_at.timestamp()),
+                "owned_by": m.user_id,
+            }
+            for m in records
+        ]
+        return JSONResponse({"object": "list", "data": data})
+
+    async def openapi(self, _request: Request, _principal: Principal) -> Response:
+        return JSONResponse(openapi_document(__version__))
+
+    async def chat(self, request: Request, principal: Principal) -> Response:
+        body = await self._parse(request, ChatCompletionRequest)
+        ref, _ = self._model(principal, body.model, "text-to-text")
+        params = sampling_params(body, body.max_completion_tokens or body.max_tokens)
+        if body.reasoning_effort is not None:
+            params["reasoning_effort"] = body.reasoning_effort
+        if body.response_format is not None and body.response_format.type != "text":
+            schema = body.response_format.json_schema
+            params["json_schema"] = schema.schema_ if schema is not None else {"type": "object"}
+        if body.logprobs:
+            params.update(logprobs=True, top_logprobs=body.top_logprobs or 0)
+        messages = tuple(
+            ChatMessage("system" if m.role == "developer" else m.role, m.text())
+            for m in body.messages
+        )
+        inputs = [RawInput(id=str(i), messages=messages) for i in range(body.n)]
+        meta = _Meta(body.model, "chatcmpl")
+        if body.stream:
+            include_usage = bool(body.stream_options and body.stream_options.include_usage)
+            return await self._sse(principal, ref, inputs, params, meta, chat_chunk, include_usage)
+        prediction = await self._predictor.predict(principal, ref, inputs, params)
+        return JSONResponse(chat_response(prediction, meta.id, meta.created, body.model))
+
+    async def completions(self, request: Request, principal: Principal) -> Response:
+        body = await self._parse(request, CompletionRequest)
+        ref, _ = self._model(principal, body.model, "text-to-text")
+        params = sampling_params(body, body.max_tokens or 16)
+        params["prompt_template"] = "{prompt}"  # raw text: no chat template
+        if body.echo:
+            params["return_full_text"] = True
+        if body.logprobs is not None:
+            params.update(logprobs=True, top_logprobs=body.logprobs)
+        prompts = [body.prompt] if isinstance(body.prompt, str) else body.prompt
+        inputs = [
+            RawInput(id=str(i * body.n + j), text=p)
+            for i, p in enumerate(prompts)
+            for j in range(body.n)
+        ]
+        meta = _Meta(body.model, "cmpl")
+        if body.stream:
+            include_usage = bool(body.stream_options and body.stream_options.include_usage)
+            return await self._sse(
+                principal, ref, inputs, params, meta, completion_chunk, include_usage
+            )
+        prediction = await self._predictor.predict(principal, ref, inputs, params)
+        return JSONResponse(completion_response(prediction, meta.id, meta.created, body.model))
+
+    async def embeddings(self, request: Request, principal: Principal) -> Response:
+        body = await self._parse(request, EmbeddingRequest)
+        ref, model = self._model(principal, body.model, "text-embedder", "visual-embedder")
+        if model.model_type_id == "visual-embedder":
+            raise InvalidParameter(
+                f"Model {body.model} embeds images; send images through the Clarifai API "
+                "(PostModelOutputs with data.image), this route takes text.",
+                parameter="model",
+            )
+        texts = [body.input] if isinstance(body.input, str) else body.input
+        if not all(isinstance(t, str) for t in texts):
+            raise InvalidParameter(
+                "input must be a string or a list of strings; token arrays are not supported.",
+                parameter="input",
+            )
+        chunks = [texts[i : i + MAX_BATCH_INPUTS] for i in range(0, len(texts), MAX_BATCH_INPUTS)]
+        predictions = await asyncio.gather(
+            *(
+                self._predictor.predict(
+                    principal, ref, [RawInput(id=str(i), text=str(t)) for i, t in enumerate(chunk)]
+                )
+                for chunk in chunks
+            )
+        )
+        results = [r for p in predictions for r in p.results]
+        raise_first_error(results)
+        dims = len(results[0].output.embedding) if results[0].output.embedding is not None else 0
+        if body.dimensions is not None and body.dimensions != dims:
+            raise InvalidParameter(
+                f"dimensions must be {dims} for model {body.model} (it cannot shorten its "
+                f"vectors), got {body.dimensions}.",
+                parameter="dimensions",
+            )
+        data = []
+        for index, result in enumerate(results):
+            vector = np.asarray(result.output.embedding, dtype="<f4")
+            encoded: Any = (
+                base64.b64encode(vector.tobytes()).decode()
+                if body.encoding_format == "base64"
+                else vector.tolist()
+            )
+            data.append({"object": "embedding", "index": index, "embedding": encoded})
+        tokens = sum(r.output.prompt_tokens for r in results)
+        return JSONResponse(
+            {
+                "object": "list",
+                "data": data,
+                "model": body.model,
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            }
+        )
+
+    # streaming -----------------------------------------------------------------------
+
+    async def _sse(
+        self,
+        principal: Principal,
+        ref: ModelRef,
+        inputs: list[RawInput],
+        params: dict[str, Any],
+        meta: _Meta,
+        make_chunk: Callable[..., dict[str, Any]],
+        include_usage: bool,
+    ) -> Response:
+        """Server-sent events; errors found before the first token are plain HTTP errors."""
+        events = self._predictor.generate(principal, ref, inputs, params)
+        first = await anext(events)  # resolves the model and validates the params
+        if first.output.error is not None and first.final:
+            raise first.output.error
+
+        async def stream() -> AsyncIterator[bytes]:
+            finals: list[StreamEvent] = []
+            try:
+                event: StreamEvent | None = first
+                while event is not None:
+                    if event.output.error is not None:
+                        yield _sse(error_body(event.output.error))
+                        break
+                    if event.final:
+                        finals.append(event)
+                    yield _sse(make_chunk(event, meta.id, meta.created, meta.model))
+                    event = await anext(events, None)
+                if include_usage:
+                    chunk = {
+                        "id": meta.id,
+                        "object": "chat.completion.chunk",
+                        "created": meta.created,
+                        "model": meta.model,
+                        "choices": [],
+                        "usage": usage([e.output for e in finals]),
+                    }
+                    yield _sse(chunk)
+                yield b"data: [DONE]\n\n"
+            finally:
+                await events.aclose()
+
+        return StreamingResponse(stream(), media_type="text/event-stream")
+
+
+class _Meta:
+    """The id, creation time and model name every response and chunk repeats."""
+
+    def __init__(self, model: str, prefix: str) -> None:
+        self.model = model
+        self.id = f"{prefix}-{uuid.uuid4().hex}"
+        self.created = int(time.time())
+
+
+def _sse(payload: dict[str, Any]) -> bytes:
+    return b"data: " + json.dumps(payload).encode() + b"\n\n"
