@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import random
+import re
+import secrets
+import signal
 import statistics
+import subprocess
+import sys
+import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -58,3 +68,62 @@ def write_table(
     results_dir.mkdir(parents=True, exist_ok=True)
     (results_dir / f"{name}.md").write_text(text)
     return text
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+@contextlib.contextmanager
+def served(**env: str) -> Iterator[Served]:
+    """``clarion serve`` in a subprocess (so clients and server do not share a GIL)."""
+    pat = secrets.token_hex(16)
+    home = tempfile.mkdtemp(prefix="clarion-bench-")
+    environment = {
+        **os.environ,
+        "CLARION_HOME": home,
+        "CLARION_PAT": pat,
+        "PYTHONUNBUFFERED": "1",
+        **env,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "clarion.cli.main", "serve", "--grpc-port", "0", "--rest-port", "0"],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    text = ""
+    deadline = time.monotonic() + 120
+    while "Press Ctrl+C" not in text and time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        text += line
+    grpc_port = re.search(r"gRPC on https?://[^:]+:(\d+)", text)
+    rest_port = re.search(r"REST on https?://[^:]+:(\d+)", text)
+    if not grpc_port or not rest_port:
+        process.kill()
+        raise RuntimeError(f"clarion serve did not start:\n{text}")
+    drain = threading.Thread(target=lambda: [None for _ in process.stdout or []], daemon=True)
+    drain.start()
+    try:
+        yield Served(int(grpc_port.group(1)), int(rest_port.group(1)), pat)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        drain.join(timeout=5)
+        process.stdout.close()
+
+
+@dataclass(frozen=True)
+class Served:
+    grpc_port: int
+    rest_port: int
+    pat: str

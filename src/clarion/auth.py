@@ -18,7 +18,8 @@ import secrets
 from dataclasses import dataclass
 
 from clarion.errors import KeyInvalid, KeyNotFound, MissingKey
-from clarion.registry import Registry
+from clarion.registry import KeyRecord, Registry
+from clarion.ttl_cache import TtlCache
 
 #: The user that owns the built-in models; its apps are readable by every authenticated user.
 PUBLIC_USER = "clarion"
@@ -65,8 +66,11 @@ def token_from_header(value: str | None) -> str:
 class KeyManager:
     """Creates, verifies and revokes PATs stored in the registry."""
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, cache_s: float = 1.0) -> None:
         self._registry = registry
+        # Key records are re-read at most every ``cache_s`` seconds, so a revocation made
+        # by another process (``clarion keys revoke``) takes effect within that time.
+        self._records: TtlCache[str, KeyRecord | None] = TtlCache(cache_s)
 
     def create(self, user_id: str, description: str = "") -> str:
         """Make a new PAT for ``user_id`` and return it; it cannot be shown again."""
@@ -89,7 +93,8 @@ class KeyManager:
     def authenticate(self, authorization: str | None) -> Principal:
         """The principal for an ``authorization`` header value, or an :class:`AuthError`."""
         token = token_from_header(authorization)
-        record = self._registry.find_key(token[:KEY_ID_LENGTH])
+        key_id = token[:KEY_ID_LENGTH]
+        record = self._records.get_or_load(key_id, lambda: self._registry.find_key(key_id))
         if record is None or not hmac.compare_digest(record.digest, digest(token)):
             raise KeyNotFound("The API key is not known to this server.")
         if not record.active:
@@ -97,4 +102,5 @@ class KeyManager:
         return Principal(user_id=record.user_id, key_id=record.key_id)
 
     def revoke(self, key_id: str) -> bool:
+        self._records.clear()
         return self._registry.revoke_key(key_id[:KEY_ID_LENGTH])

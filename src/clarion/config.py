@@ -79,6 +79,7 @@ class Settings:
     idle_unload_s: float = 0.0
     memory_budget_mb: int = 0
     preload: frozenset[str] = frozenset()
+    cache_s: float = 1.0
     llm_threads: int = 0
     llm_queue_size: int = 0
     bootstrap_pat: str = ""
@@ -116,6 +117,7 @@ class Settings:
             idle_unload_s=_float(env, "CLARION_IDLE_UNLOAD_S", 0.0),
             memory_budget_mb=_int(env, "CLARION_MEMORY_BUDGET_MB", 0),
             preload=_names(env.get("CLARION_PRELOAD", "")),
+            cache_s=_float(env, "CLARION_CACHE_S", 1.0),
             llm_threads=_int(env, "CLARION_LLM_THREADS", 0),
             llm_queue_size=_int(env, "CLARION_LLM_QUEUE_SIZE", 0),
             bootstrap_pat=env.get("CLARION_PAT", ""),

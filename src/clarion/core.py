@@ -42,8 +42,8 @@ class Core:
         """Open the registry, register the installed built-in models and wire the services."""
         registry = Registry.open(settings.resolved_database_url)
         register_builtins(registry, settings)
-        keys = KeyManager(registry)
-        directory = ModelDirectory(registry)
+        keys = KeyManager(registry, settings.cache_s)
+        directory = ModelDirectory(registry, settings.cache_s)
         metrics = Metrics()
         pool = RunnerPool(RUNNER_FACTORIES, settings, metrics)
         fetcher = UrlFetcher(settings)

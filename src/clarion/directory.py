@@ -15,6 +15,7 @@ from clarion.auth import PUBLIC_USER, Principal
 from clarion.catalog import PUBLIC_APP
 from clarion.errors import ModelNotFound, ResourceNotFound
 from clarion.registry import ConceptRecord, ModelRecord, Page, Registry, VersionRecord
+from clarion.ttl_cache import TtlCache
 
 
 @dataclass(frozen=True)
@@ -40,9 +41,14 @@ class ModelRef:
 class ModelDirectory:
     """Looks models up on behalf of a principal."""
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, cache_s: float = 1.0) -> None:
         self._registry = registry
         self._concepts: dict[str, tuple[ConceptRecord, ...]] = {}
+        # Resolved routes (which model, which version is latest) are re-read at most every
+        # ``cache_s`` seconds; visibility is still checked on every call.
+        self._routes: TtlCache[ModelRef, tuple[ModelRecord, VersionRecord | None] | None] = (
+            TtlCache(cache_s)
+        )
 
     def check_app(self, principal: Principal, user_id: str, app_id: str) -> None:
         if not user_id or not app_id:
@@ -64,8 +70,13 @@ class ModelDirectory:
 
     def resolve(self, principal: Principal, ref: ModelRef) -> tuple[ModelRecord, VersionRecord]:
         """The model and the named version, or its latest version when none is named."""
-        model = self.model(principal, ref)
-        version = self._registry.get_version(model, ref.version_id)
+        if not ref.model_id or not principal.can_read(ref.user_id):
+            self.model(principal, ref)  # raises the right "does not exist"
+        route = self._routes.get_or_load(ref, lambda: self._route(ref))
+        if route is None:
+            self.model(principal, ref)  # raises the right "does not exist"
+            raise ModelNotFound(f"Model {ref.path} does not exist.")
+        model, version = route
         if version is None:
             if ref.version_id:
                 raise ModelNotFound(
@@ -74,6 +85,14 @@ class ModelDirectory:
                 )
             raise ModelNotFound(f"Model {ref.path} has no versions yet.")
         return model, version
+
+    def _route(self, ref: ModelRef) -> tuple[ModelRecord, VersionRecord | None] | None:
+        if not self._registry.app_exists(ref.user_id, ref.app_id):
+            return None
+        model = self._registry.get_model(ref.user_id, ref.app_id, ref.model_id)
+        if model is None:
+            return None
+        return model, self._registry.get_version(model, ref.version_id)
 
     def concepts(self, version: VersionRecord) -> tuple[ConceptRecord, ...]:
         """A version's concepts in output order (cached: versions never change)."""

@@ -170,6 +170,7 @@ def test_serve_predict_over_the_network_and_keys(served: Served, tmp_path: Path)
         assert model.predict_by_bytes(b"hi", "text").status.code == 10000
         run(home, "keys", "revoke", new_pat[:8])
         assert "revoked" in run(home, "keys", "list", "--user", "bob").stdout
+        time.sleep(1.2)  # the server re-reads key records at most every CLARION_CACHE_S (1 s)
         with pytest.raises(ClarionApiError) as info:
             model.predict_by_bytes(b"hi", "text")
         assert info.value.code == 11008

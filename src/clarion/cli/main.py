@@ -20,3 +20,7 @@ cli.add_command(serve)
 cli.add_command(predict)
 cli.add_command(models)
 cli.add_command(keys)
+
+
+if __name__ == "__main__":
+    cli()
