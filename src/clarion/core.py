@@ -10,11 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from clarion.api.clarifai.handlers import ClarifaiHandlers
+from clarion.api.clarifai.workspace import WorkspaceHandlers
 from clarion.auth import BOOTSTRAP_USER, PUBLIC_USER, KeyManager
 from clarion.catalog import register_builtins
 from clarion.config import Settings
 from clarion.directory import ModelDirectory
 from clarion.errors import ClarionError
+from clarion.input_files import InputFiles
 from clarion.inputs import InputDecoder, UrlFetcher
 from clarion.metrics import Metrics
 from clarion.registry import Page, Registry
@@ -22,6 +24,7 @@ from clarion.registry.store import MAX_PER_PAGE
 from clarion.runners import RUNNER_FACTORIES
 from clarion.runtime import RunnerPool
 from clarion.service import PredictService
+from clarion.training import Trainer
 
 
 @dataclass
@@ -35,6 +38,7 @@ class Core:
     fetcher: UrlFetcher
     decoder: InputDecoder
     predictor: PredictService
+    trainer: Trainer
     handlers: ClarifaiHandlers
 
     @classmethod
@@ -49,10 +53,14 @@ class Core:
         fetcher = UrlFetcher(settings)
         decoder = InputDecoder(settings, fetcher)
         predictor = PredictService(directory, decoder, pool, settings.request_timeout_s)
-        handlers = ClarifaiHandlers(registry, directory, predictor, metrics)
+        trainer = Trainer(registry, pool, settings)
+        trainer.recover()
+        files = InputFiles(settings.home / "inputs")
+        workspace = WorkspaceHandlers(registry, directory, trainer, fetcher, files, settings)
+        handlers = ClarifaiHandlers(registry, directory, predictor, metrics, workspace)
         return cls(
             settings, registry, keys, directory, metrics, pool, fetcher, decoder, predictor,
-            handlers,
+            trainer, handlers,
         )  # fmt: skip
 
     async def preload(self) -> list[str]:
@@ -90,6 +98,7 @@ class Core:
         return None
 
     async def aclose(self) -> None:
+        await self.trainer.wait_idle()
         await self.fetcher.aclose()
         self.decoder.close()
         await self.pool.close()

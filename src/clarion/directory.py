@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from clarion.auth import PUBLIC_USER, Principal
 from clarion.catalog import PUBLIC_APP
-from clarion.errors import ModelNotFound, ResourceNotFound
+from clarion.errors import ModelNotFound, PermissionDenied, ResourceNotFound
 from clarion.registry import ConceptRecord, ModelRecord, Page, Registry, VersionRecord
+from clarion.registry.workspace import TrainingRecord
 from clarion.ttl_cache import TtlCache
 
 
@@ -33,6 +34,12 @@ class ModelRef:
             user_id, app_id = PUBLIC_USER, PUBLIC_APP
         return cls(user_id, app_id, model_id, version_id)
 
+    def for_caller(self, principal: Principal) -> ModelRef:
+        """The same reference with ``me`` replaced by the caller's user id."""
+        if self.user_id != "me":
+            return self
+        return ModelRef(principal.user_id, self.app_id, self.model_id, self.version_id)
+
     @property
     def path(self) -> str:
         return f"{self.user_id}/{self.app_id}/models/{self.model_id}"
@@ -50,6 +57,12 @@ class ModelDirectory:
             TtlCache(cache_s)
         )
 
+    def readable_app(self, principal: Principal, user_id: str, app_id: str) -> tuple[str, str]:
+        """The (user, app) named, if the caller may read it; ``me`` names the caller."""
+        user_id = principal.user_id if user_id in ("", "me") else user_id
+        self.check_app(principal, user_id, app_id)
+        return user_id, app_id
+
     def check_app(self, principal: Principal, user_id: str, app_id: str) -> None:
         if not user_id or not app_id:
             raise ResourceNotFound(
@@ -59,7 +72,36 @@ class ModelDirectory:
         if not principal.can_read(user_id) or not self._registry.app_exists(user_id, app_id):
             raise ResourceNotFound(f"App {user_id}/{app_id} does not exist.")
 
+    def writable_app(self, principal: Principal, user_id: str, app_id: str) -> tuple[str, str]:
+        """The (user, app) the caller may change; ``me`` names the caller."""
+        user_id = principal.user_id if user_id in ("", "me") else user_id
+        if user_id == PUBLIC_USER and principal.user_id != PUBLIC_USER:
+            raise PermissionDenied(f"The app {PUBLIC_USER}/{app_id} is read-only.")
+        if user_id != principal.user_id or not self._registry.app_exists(user_id, app_id):
+            raise ResourceNotFound(f"App {user_id}/{app_id} does not exist.")
+        return user_id, app_id
+
+    def writable_model(
+        self, principal: Principal, user_id: str, app_id: str, model_id: str
+    ) -> ModelRecord:
+        user_id, app_id = self.writable_app(principal, user_id, app_id)
+        model = self._registry.get_model(user_id, app_id, model_id)
+        if model is None:
+            raise ModelNotFound(f"Model {user_id}/{app_id}/models/{model_id} does not exist.")
+        return model
+
+    def training(self, version: VersionRecord) -> TrainingRecord | None:
+        """A trained version's training state (None for built-in versions); not cached."""
+        if version.runner != "embedding-classifier":
+            return None
+        return self._registry.training(version.id)
+
+    def forget(self) -> None:
+        """Drop cached routes after this process changed models or versions."""
+        self._routes.clear()
+
     def model(self, principal: Principal, ref: ModelRef) -> ModelRecord:
+        ref = ref.for_caller(principal)
         if not ref.model_id:
             raise ModelNotFound("model_id is required.")
         self.check_app(principal, ref.user_id, ref.app_id)
@@ -70,6 +112,7 @@ class ModelDirectory:
 
     def resolve(self, principal: Principal, ref: ModelRef) -> tuple[ModelRecord, VersionRecord]:
         """The model and the named version, or its latest version when none is named."""
+        ref = ref.for_caller(principal)
         if not ref.model_id or not principal.can_read(ref.user_id):
             self.model(principal, ref)  # raises the right "does not exist"
         route = self._routes.get_or_load(ref, lambda: self._route(ref))

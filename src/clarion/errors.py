@@ -24,6 +24,7 @@ so the gRPC servicer, the REST gateway and the CLI cannot drift apart::
     ├── ModelUnavailable
     │   ├── ModelBusy                 21354 MODEL_BUSY_PLEASE_RETRY
     │   └── ModelLoading              21355 MODEL_LOADING
+    ├── ModelNotReady                 211xx the version's training status (queued, failed...)
     ├── PredictionFailed              21313 MODEL_PREDICTION_FAILED
     ├── NotImplementedFeature         10040 NOT_IMPLEMENTED
     └── InternalError                 98004 INTERNAL_SERVER_ISSUE
@@ -52,6 +53,12 @@ class StatusCode(IntEnum):
     CONN_KEY_NOT_FOUND = 11009
     CONN_DOES_NOT_EXIST = 11101
     CONN_INVALID_REQUEST = 11102
+    MODEL_TRAINED = 21100
+    MODEL_TRAINING = 21101
+    MODEL_QUEUED_FOR_TRAINING = 21103
+    MODEL_TRAINING_FAILED = 21106
+    MODEL_TRAINING_NO_DATA = 21110
+    MODEL_TRAINING_NO_POSITIVES = 21111
     MODEL_DOES_NOT_EXIST = 21200
     MODEL_PERMISSION_DENIED = 21201
     MODEL_INVALID_ARGUMENT = 21202
@@ -89,6 +96,12 @@ WIRE_STATUS: dict[StatusCode, WireStatus] = {
     StatusCode.CONN_KEY_NOT_FOUND: WireStatus(401, grpc.StatusCode.UNAUTHENTICATED),
     StatusCode.CONN_DOES_NOT_EXIST: WireStatus(404, grpc.StatusCode.NOT_FOUND),
     StatusCode.CONN_INVALID_REQUEST: WireStatus(400, grpc.StatusCode.INVALID_ARGUMENT),
+    StatusCode.MODEL_TRAINED: WireStatus(200, grpc.StatusCode.OK),
+    StatusCode.MODEL_TRAINING: WireStatus(409, grpc.StatusCode.FAILED_PRECONDITION),
+    StatusCode.MODEL_QUEUED_FOR_TRAINING: WireStatus(409, grpc.StatusCode.FAILED_PRECONDITION),
+    StatusCode.MODEL_TRAINING_FAILED: WireStatus(409, grpc.StatusCode.FAILED_PRECONDITION),
+    StatusCode.MODEL_TRAINING_NO_DATA: WireStatus(409, grpc.StatusCode.FAILED_PRECONDITION),
+    StatusCode.MODEL_TRAINING_NO_POSITIVES: WireStatus(409, grpc.StatusCode.FAILED_PRECONDITION),
     StatusCode.MODEL_DOES_NOT_EXIST: WireStatus(404, grpc.StatusCode.NOT_FOUND),
     StatusCode.MODEL_PERMISSION_DENIED: WireStatus(403, grpc.StatusCode.PERMISSION_DENIED),
     StatusCode.MODEL_INVALID_ARGUMENT: WireStatus(400, grpc.StatusCode.INVALID_ARGUMENT),
@@ -157,6 +170,8 @@ class KeyInvalid(AuthError):
 
 
 class PermissionDenied(AuthError):
+    """The caller may see this resource but not change it (e.g. the public app)."""
+
     code = StatusCode.CONN_INSUFFICIENT_SCOPES
     description = "Insufficient scopes"
     http_override = 403
@@ -241,6 +256,17 @@ class ModelLoading(ModelUnavailable):
 class PredictionFailed(ClarionError):
     code = StatusCode.MODEL_PREDICTION_FAILED
     description = "Model prediction failed"
+
+
+class ModelNotReady(ClarionError):
+    """A version that is queued, training or failed to train cannot predict; the code is
+    its training status (21103, 21101, 21106, 21110, 21111)."""
+
+    description = "Model version is not trained"
+
+    def __init__(self, code: StatusCode, details: str) -> None:
+        super().__init__(details)
+        self.code = code
 
 
 class NotImplementedFeature(ClarionError):

@@ -28,6 +28,8 @@ from clarion.errors import (
     InvalidParameter,
     InvalidPredictRequest,
     InvalidRequest,
+    ModelNotReady,
+    StatusCode,
 )
 from clarion.inputs import InputDecoder
 from clarion.registry import ModelRecord, VersionRecord
@@ -61,7 +63,10 @@ def parse_params(model: ModelRecord, params: Mapping[str, Any] | None) -> Any:
     return None
 
 
-def input_kind_of(model_type_id: str) -> InputKind:
+def input_kind_of(model_type_id: str, version: VersionRecord | None = None) -> InputKind:
+    """What a model consumes: a trained version says so itself (text or image)."""
+    if version is not None and "kind" in version.spec:
+        return InputKind(version.spec["kind"])
     model_type = MODEL_TYPES.get(model_type_id)
     if model_type is None or not model_type.input_fields:
         return InputKind.TEXT
@@ -102,6 +107,7 @@ class PredictService:
                 f"A predict request must carry 1 to {MAX_BATCH_INPUTS} inputs, got {len(inputs)}."
             )
         model, version = self._directory.resolve(principal, ref)
+        self._check_trained(version)
         parsed = parse_params(model, params)
         config = output_config or OutputConfig()
         vocabulary = self._directory.concepts(version)
@@ -112,7 +118,7 @@ class PredictService:
                 parameter="select_concepts",
             )
         selection = config.select(vocabulary, model.model_id)
-        kind = input_kind_of(model.model_type_id)
+        kind = input_kind_of(model.model_type_id, version)
         decoded = await asyncio.gather(*(self._decode(raw, kind) for raw in inputs))
         ready = [d for d in decoded if isinstance(d, Input)]
         outputs = iter(
@@ -191,6 +197,14 @@ class PredictService:
         finally:
             for task in tasks:
                 task.cancel()
+
+    def _check_trained(self, version: VersionRecord) -> None:
+        state = self._directory.training(version)
+        if state is not None and state.status_code != StatusCode.MODEL_TRAINED:
+            raise ModelNotReady(
+                StatusCode(state.status_code),
+                f"Model version {version.id} cannot predict yet: {state.status_description}",
+            )
 
     def _deadline(self, timeout_s: float | None) -> float:
         limit = self._request_timeout_s

@@ -111,6 +111,10 @@ def test_help_on_every_command(tmp_path: Path) -> None:
         ["keys", "create"],
         ["keys", "list"],
         ["keys", "revoke"],
+        ["apps", "create"],
+        ["inputs", "upload"],
+        ["models", "train"],
+        ["models", "versions"],
     ):
         assert "Usage:" in run(tmp_path, *args, "--help").stdout
 
@@ -127,9 +131,15 @@ def test_generate_with_params_in_process_and_streamed(served: Served, tmp_path: 
     whole = run(tmp_path, "predict", "smollm2-135m-instruct", "Name a colour.", *greedy).stdout
     assert "status: 10000" in whole
     streamed = run(
-        tmp_path / "home", "predict", "smollm2-135m-instruct", "Name a colour.", *greedy,
-        "--stream", "--base-url", served.grpc_url,
-    ).stdout  # fmt: skip
+        tmp_path / "home",
+        "predict",
+        "smollm2-135m-instruct",
+        "Name a colour.",
+        *greedy,
+        "--stream",
+        "--base-url",
+        served.grpc_url,
+    ).stdout
     answer = whole.splitlines()[-1].strip()
     assert answer and streamed.strip() == answer
     bad = run(tmp_path, "predict", "smollm2-135m-instruct", "x", "--param", "top_p=3", check=False)
@@ -140,17 +150,28 @@ def test_predict_an_image_file_and_list_concepts(tmp_path: Path) -> None:
     photo = tmp_path / "coffee.png"
     Image.fromarray(data.coffee()).save(photo)
     out = run(
-        tmp_path, "predict", "general-image-recognition", "--file", str(photo),
-        "--input-type", "image",
-    ).stdout  # fmt: skip
+        tmp_path,
+        "predict",
+        "general-image-recognition",
+        "--file",
+        str(photo),
+        "--input-type",
+        "image",
+    ).stdout
     assert "espresso" in out
     concepts = run(tmp_path, "models", "concepts", "general-image-recognition").stdout
     lines = concepts.splitlines()
     assert len(lines) == 1000 and lines[281] == "n02123045\ttabby cat"
     page = run(
-        tmp_path, "models", "concepts", "general-image-recognition", "--page", "2",
-        "--per-page", "10",
-    ).stdout  # fmt: skip
+        tmp_path,
+        "models",
+        "concepts",
+        "general-image-recognition",
+        "--page",
+        "2",
+        "--per-page",
+        "10",
+    ).stdout
     assert page.splitlines() == lines[10:20]
 
 
@@ -214,3 +235,55 @@ def test_sigint_still_stops_the_server_after_the_llm_engine_starts(served_llm: S
     served_llm.process.send_signal(signal.SIGINT)
     assert served_llm.process.wait(timeout=60) == 0
     assert "Stopped." in "".join(served_llm.lines)
+
+
+def test_custom_model_workflow(served: Served, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    net = ("--base-url", served.grpc_url)
+    rows = ["text,positive,negative"]
+    rows += [
+        f"{t},sports,cooking"
+        for t in (
+            "A late goal won the match",
+            "The sprinter broke the record",
+            "They won the final in extra time",
+        )
+    ]
+    rows += [
+        f"{t},cooking,sports"
+        for t in ("Fry the garlic in oil", "Bake the cake for an hour", "Simmer the beans slowly")
+    ]
+    csv_file = tmp_path / "labels.csv"
+    csv_file.write_text("\n".join(rows) + "\n")
+    assert "created app demo" in run(home, "apps", "create", "demo", *net).stdout
+    assert "admin/demo" in run(home, "apps", "list", *net).stdout
+    assert "uploaded 6 inputs" in run(home, "inputs", "upload", "demo", str(csv_file), *net).stdout
+    assert len(run(home, "inputs", "list", "demo", *net).stdout.splitlines()) == 6
+    run(
+        home,
+        "models",
+        "create",
+        "demo",
+        "topic",
+        "--concept",
+        "sports",
+        "--concept",
+        "cooking",
+        *net,
+    )
+    trained = run(home, "models", "train", "demo", "topic", *net).stdout
+    version_id = trained.split()[0]
+    assert "21100" in trained and "accuracy=" in trained and "sports: P=" in trained
+    listed = run(home, "models", "versions", "demo", "topic", *net).stdout
+    assert listed.startswith(version_id)
+    out = run(
+        home,
+        "predict",
+        "admin/demo/topic",
+        "The keeper saved a penalty",
+        "--version",
+        version_id,
+        *net,
+    ).stdout
+    assert "sports" in out and "cooking" in out
+    assert "deleted app demo" in run(home, "apps", "delete", "demo", *net).stdout

@@ -32,6 +32,13 @@ MODEL_TYPES: dict[str, ModelType] = {
             output_fields=("text",),
         ),
         ModelType(
+            id="embedding-classifier",
+            title="Embedding Classifier",
+            description="Learn your own concepts from labelled inputs, on a base embedder.",
+            input_fields=("text", "image"),
+            output_fields=("concepts",),
+        ),
+        ModelType(
             id="visual-classifier",
             title="Visual Classifier",
             description="Recognize the concepts in an image.",

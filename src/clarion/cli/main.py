@@ -8,6 +8,7 @@ from clarion.cli.keys import keys
 from clarion.cli.models import models
 from clarion.cli.predict import predict
 from clarion.cli.serve import serve
+from clarion.cli.workspace import apps, create_model, inputs, train, versions
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,6 +21,11 @@ cli.add_command(serve)
 cli.add_command(predict)
 cli.add_command(models)
 cli.add_command(keys)
+cli.add_command(apps)
+cli.add_command(inputs)
+models.add_command(create_model)
+models.add_command(train)
+models.add_command(versions)
 
 
 if __name__ == "__main__":

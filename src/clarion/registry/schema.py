@@ -107,6 +107,47 @@ class ApiKeyRow(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
+class ModelConfigRow(Base):
+    """What a user-created model learns: its concepts and its kind (apart from the model row
+    so that registries made before custom models existed gain it without a migration)."""
+
+    __tablename__ = "model_configs"
+
+    model_pk: Mapped[int] = mapped_column(ForeignKey("models.pk"), primary_key=True)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class TrainingRow(Base):
+    """A trained version's training state: queued, training, then trained or failed.
+
+    The only part of a version that changes, and only until it reaches a final state.
+    """
+
+    __tablename__ = "version_training"
+
+    version_id: Mapped[str] = mapped_column(ForeignKey("model_versions.id"), primary_key=True)
+    status_code: Mapped[int] = mapped_column(Integer)
+    status_description: Mapped[str] = mapped_column(String(2000), default="")
+    info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class InputRow(Base):
+    """A stored input of a user's app; image bytes live in a file under the home dir."""
+
+    __tablename__ = "inputs"
+    __table_args__ = (UniqueConstraint("app_pk", "input_id"),)
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    app_pk: Mapped[int] = mapped_column(ForeignKey("apps.pk"), index=True)
+    input_id: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str | None] = mapped_column(String, nullable=True)
+    file: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    concepts: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 @event.listens_for(ModelVersionRow, "before_update")
 def _forbid_version_updates(_mapper: Any, _connection: Any, target: ModelVersionRow) -> None:
     raise RuntimeError(f"model version {target.id} is immutable and cannot be updated")

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy import Engine, create_engine, event, func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,8 +29,10 @@ from clarion.registry.schema import (
     ConceptRow,
     ModelRow,
     ModelVersionRow,
+    TrainingRow,
     UserRow,
 )
+from clarion.registry.workspace import WorkspaceStore
 
 DEFAULT_PER_PAGE = 128
 MAX_PER_PAGE = 1000
@@ -95,7 +97,11 @@ def _key_record(row: ApiKeyRow) -> KeyRecord:
     )
 
 
-class Registry:
+#: The Clarifai status of a version that finished training (``MODEL_TRAINED``).
+TRAINED = 21100
+
+
+class Registry(WorkspaceStore):
     """All persistent state, behind methods that return plain records."""
 
     def __init__(self, engine: Engine) -> None:
@@ -243,15 +249,21 @@ class Registry:
             return _version_record(row)
 
     def get_version(self, model: ModelRecord, version_id: str = "") -> VersionRecord | None:
-        """The named version of ``model``, or its newest when ``version_id`` is empty."""
+        """The named version of ``model``, or its newest usable one when ``version_id`` is
+        empty (built-in, or trained: versions still training or failed are passed over)."""
         with self._session() as s:
             query = select(ModelVersionRow).where(ModelVersionRow.model_pk == model.pk)
             if version_id:
                 query = query.where(ModelVersionRow.id == version_id)
             else:
-                query = query.order_by(
-                    ModelVersionRow.created_at.desc(), ModelVersionRow.id.desc()
-                ).limit(1)
+                query = (
+                    query.outerjoin(TrainingRow, TrainingRow.version_id == ModelVersionRow.id)
+                    .where(
+                        or_(TrainingRow.status_code.is_(None), TrainingRow.status_code == TRAINED)
+                    )
+                    .order_by(ModelVersionRow.created_at.desc(), ModelVersionRow.id.desc())
+                    .limit(1)
+                )
             row = s.scalar(query)
             return None if row is None else _version_record(row)
 

@@ -16,6 +16,7 @@ from clarion.domain.output_config import ConceptRef, OutputConfig
 from clarion.domain.values import InputResult, Output, Prediction, RawInput
 from clarion.errors import ClarionError, StatusCode
 from clarion.registry import ConceptRecord, ModelRecord, VersionRecord
+from clarion.registry.workspace import TrainingRecord
 from clarion.service import StreamEvent
 
 _DESCRIPTIONS = {StatusCode.SUCCESS: "Ok", StatusCode.MIXED_STATUS: "Mixed Success"}
@@ -107,18 +108,39 @@ def concepts_pb(concepts: list[ConceptRecord]) -> list[resources_pb2.Concept]:
 
 
 def version_pb(
-    model: ModelRecord, version: VersionRecord, concepts: list[ConceptRecord] | None = None
+    model: ModelRecord,
+    version: VersionRecord,
+    concepts: list[ConceptRecord] | None = None,
+    training: TrainingRecord | None = None,
 ) -> resources_pb2.ModelVersion:
+    """A version; a trained one also carries its training status, snapshot and metrics."""
     pb = resources_pb2.ModelVersion(
         id=version.id,
         created_at=timestamp(version.created_at),
-        completed_at=timestamp(version.created_at),
-        status=status_pb2.Status(code=21100, description="Model is trained and ready"),
+        status=status_pb2.Status(
+            code=StatusCode.MODEL_TRAINED, description="Model is trained and ready"
+        ),
         description=version.description,
         app_id=model.app_id,
         user_id=model.user_id,
-        total_input_count=0,
     )
+    if training is None:
+        pb.completed_at.CopyFrom(timestamp(version.created_at))
+    else:
+        pb.status.CopyFrom(
+            status_pb2.Status(code=training.status_code, description=training.status_description)
+        )
+        if training.status_code == StatusCode.MODEL_TRAINED:
+            pb.completed_at.CopyFrom(timestamp(training.updated_at))
+        pb.total_input_count = len(training.info.get("inputs", []))
+        pb.metadata.update({"training": training.info})
+        metrics = training.info.get("metrics")
+        if metrics:
+            pb.metrics.status.code = StatusCode.MODEL_TRAINED
+            pb.metrics.summary.top1_accuracy = metrics["accuracy"]
+            per = metrics["per_concept"].values()
+            pb.metrics.summary.macro_avg_precision = sum(m["precision"] for m in per) / len(per)
+            pb.metrics.summary.macro_avg_recall = sum(m["recall"] for m in per) / len(per)
     if concepts:
         pb.output_info.data.concepts.extend(concepts_pb(concepts))
         pb.active_concept_count = len(concepts)
@@ -129,6 +151,7 @@ def model_pb(
     model: ModelRecord,
     version: VersionRecord | None = None,
     concepts: list[ConceptRecord] | None = None,
+    training: TrainingRecord | None = None,
 ) -> resources_pb2.Model:
     pb = resources_pb2.Model(
         id=model.model_id,
@@ -141,7 +164,7 @@ def model_pb(
         description=model.description,
     )
     if version is not None:
-        pb.model_version.CopyFrom(version_pb(model, version, concepts))
+        pb.model_version.CopyFrom(version_pb(model, version, concepts, training))
     if concepts:
         pb.output_info.data.concepts.extend(concepts_pb(concepts))
     return pb

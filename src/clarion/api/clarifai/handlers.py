@@ -18,6 +18,7 @@ from google.protobuf.message import Message
 
 from clarion.api.clarifai import convert
 from clarion.api.clarifai.rpcs import RPCS
+from clarion.api.clarifai.workspace import WorkspaceHandlers
 from clarion.auth import Principal
 from clarion.catalog import MODEL_TYPES
 from clarion.directory import ModelDirectory, ModelRef
@@ -68,17 +69,23 @@ class ClarifaiHandlers:
         directory: ModelDirectory,
         predictor: PredictService,
         metrics: Metrics,
+        workspace: WorkspaceHandlers | None = None,
     ) -> None:
         self._registry = registry
         self._directory = directory
         self._predictor = predictor
         self._metrics = metrics
+        self._workspace = workspace
 
     def handler(self, method: str) -> Handler | None:
-        if method not in self.IMPLEMENTED:
-            return None
-        handler: Handler = getattr(self, method)
-        return handler
+        handler: Handler
+        if method in self.IMPLEMENTED:
+            handler = getattr(self, method)
+            return handler
+        if self._workspace is not None and method in WorkspaceHandlers.RPCS:
+            handler = getattr(self._workspace, method)
+            return handler
+        return None
 
     async def call(
         self, method: str, request: Message, principal: Principal, timeout_s: float | None = None
@@ -208,8 +215,10 @@ class ClarifaiHandlers:
         self, request: service_pb2.GetModelVersionRequest, caller: Caller
     ) -> service_pb2.SingleModelVersionResponse:
         model, version = self._directory.resolve(caller.principal, convert.model_ref(request))
+        training = self._directory.training(version)
         return service_pb2.SingleModelVersionResponse(
-            status=convert.ok_status(), model_version=convert.version_pb(model, version)
+            status=convert.ok_status(),
+            model_version=convert.version_pb(model, version, training=training),
         )
 
     async def ListModelVersions(
@@ -222,7 +231,9 @@ class ClarifaiHandlers:
         )
         return service_pb2.MultiModelVersionResponse(
             status=convert.ok_status(),
-            model_versions=[convert.version_pb(model, v) for v in versions],
+            model_versions=[
+                convert.version_pb(model, v, training=self._directory.training(v)) for v in versions
+            ],
         )
 
     # predictions ---------------------------------------------------------------------

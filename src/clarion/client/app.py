@@ -1,0 +1,200 @@
+"""The SDK's ``App``: a user's app, its labelled inputs and its custom models.
+
+app = App("demo", pat=PAT, base_url="http://127.0.0.1:50051").create()
+app.add_inputs([App.text_input("Great goal!", positive=["sports"], negative=["cooking"])])
+app.create_model("topic", concepts=["sports", "cooking"])
+version = app.train("topic")                       # waits until trained (or failed)
+app.model("topic", version.id).predict_by_bytes(b"What a save!")
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from clarifai_grpc.grpc.api import resources_pb2, service_pb2
+
+from clarion.client.channel import DEFAULT_BASE_URL, V2Client, channel_for
+from clarion.client.errors import ClarionApiError
+from clarion.client.model import Model, _check
+
+_TRAINED = 21100
+_IN_PROGRESS = (21101, 21103)
+_PAGE = 128
+
+
+class App:
+    """An app of the key's user (``user_id="me"``) on a Clarion server."""
+
+    def __init__(
+        self,
+        app_id: str,
+        *,
+        user_id: str = "me",
+        pat: str | None = None,
+        base_url: str | None = None,
+        root_certificates_path: str | Path | None = None,
+    ) -> None:
+        self.app_id, self.user_id = app_id, user_id
+        self.pat = pat or os.environ.get("CLARION_PAT", "")
+        if not self.pat:
+            raise ValueError("A PAT is required: pass pat=... or set CLARION_PAT.")
+        self.base_url = base_url or os.environ.get("CLARION_API_BASE", DEFAULT_BASE_URL)
+        self._root = root_certificates_path
+        self._channel = channel_for(self.base_url, root_certificates_path)
+        self._stub = V2Client(self._channel)
+
+    @property
+    def _ids(self) -> resources_pb2.UserAppIDSet:
+        return resources_pb2.UserAppIDSet(user_id=self.user_id, app_id=self.app_id)
+
+    def _call(self, method: str, request: Any) -> Any:
+        metadata = (("authorization", f"Key {self.pat}"),)
+        return _check(getattr(self._stub, method)(request, metadata=metadata))
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> App:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # the app -------------------------------------------------------------------------
+
+    def create(self, description: str = "") -> App:
+        app = resources_pb2.App(id=self.app_id, description=description)
+        self._call("PostApps", service_pb2.PostAppsRequest(user_app_id=self._ids, apps=[app]))
+        return self
+
+    def delete(self) -> None:
+        self._call("DeleteApp", service_pb2.DeleteAppRequest(user_app_id=self._ids))
+
+    # inputs --------------------------------------------------------------------------
+
+    @staticmethod
+    def text_input(
+        text: str, positive: Sequence[str] = (), negative: Sequence[str] = (), input_id: str = ""
+    ) -> resources_pb2.Input:
+        data = resources_pb2.Data(text=resources_pb2.Text(raw=text))
+        return App._labelled(data, positive, negative, input_id)
+
+    @staticmethod
+    def image_input(
+        image: bytes, positive: Sequence[str] = (), negative: Sequence[str] = (), input_id: str = ""
+    ) -> resources_pb2.Input:
+        data = resources_pb2.Data(image=resources_pb2.Image(base64=image))
+        return App._labelled(data, positive, negative, input_id)
+
+    @staticmethod
+    def _labelled(
+        data: resources_pb2.Data, positive: Sequence[str], negative: Sequence[str], input_id: str
+    ) -> resources_pb2.Input:
+        data.concepts.extend(resources_pb2.Concept(id=c, value=1.0) for c in positive)
+        data.concepts.extend(resources_pb2.Concept(id=c, value=0.0) for c in negative)
+        return resources_pb2.Input(id=input_id or uuid.uuid4().hex, data=data)
+
+    def add_inputs(
+        self,
+        inputs: Sequence[resources_pb2.Input],
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Upload inputs in requests of up to 128; ``progress`` gets each request's count."""
+        for start in range(0, len(inputs), _PAGE):
+            chunk = list(inputs[start : start + _PAGE])
+            self._call(
+                "PostInputs", service_pb2.PostInputsRequest(user_app_id=self._ids, inputs=chunk)
+            )
+            if progress is not None:
+                progress(len(chunk))
+        return len(inputs)
+
+    def list_inputs(self) -> Iterator[resources_pb2.Input]:
+        page = 1
+        while True:
+            request = service_pb2.ListInputsRequest(
+                user_app_id=self._ids, page=page, per_page=_PAGE
+            )
+            inputs = self._call("ListInputs", request).inputs
+            if not inputs:
+                return
+            yield from inputs
+            page += 1
+
+    def delete_inputs(self, ids: Sequence[str]) -> None:
+        request = service_pb2.DeleteInputsRequest(user_app_id=self._ids, ids=list(ids))
+        self._call("DeleteInputs", request)
+
+    # models --------------------------------------------------------------------------
+
+    def create_model(self, model_id: str, concepts: Sequence[str]) -> resources_pb2.Model:
+        model = resources_pb2.Model(id=model_id, model_type_id="embedding-classifier")
+        model.output_info.data.concepts.extend(resources_pb2.Concept(id=c) for c in concepts)
+        request = service_pb2.PostModelsRequest(user_app_id=self._ids, model=model)
+        return self._call("PostModels", request).model
+
+    def delete_model(self, model_id: str) -> None:
+        request = service_pb2.DeleteModelRequest(user_app_id=self._ids, model_id=model_id)
+        self._call("DeleteModel", request)
+
+    def train(
+        self, model_id: str, *, wait: bool = True, timeout_s: float = 600, **params: Any
+    ) -> resources_pb2.ModelVersion:
+        """Start a training (a new version); with ``wait`` return once it finished.
+
+        Raises :class:`ClarionApiError` with the training status when it failed.
+        """
+        version = resources_pb2.ModelVersion()
+        if params:
+            version.train_info.params.update(params)
+        request = service_pb2.PostModelVersionsRequest(
+            user_app_id=self._ids, model_id=model_id, model_versions=[version]
+        )
+        created = self._call("PostModelVersions", request).model.model_version
+        if not wait:
+            return created
+        deadline = time.monotonic() + timeout_s
+        while True:
+            current = self.version(model_id, created.id)
+            if current.status.code not in _IN_PROGRESS:
+                break
+            if time.monotonic() > deadline:
+                raise ClarionApiError(current.status.code, "Training did not finish in time")
+            time.sleep(0.2)
+        if current.status.code != _TRAINED:
+            raise ClarionApiError(current.status.code, current.status.description)
+        return current
+
+    def version(self, model_id: str, version_id: str) -> resources_pb2.ModelVersion:
+        request = service_pb2.GetModelVersionRequest(
+            user_app_id=self._ids, model_id=model_id, version_id=version_id
+        )
+        return self._call("GetModelVersion", request).model_version
+
+    def list_versions(self, model_id: str) -> list[resources_pb2.ModelVersion]:
+        """Every version, newest first."""
+        with self.model(model_id) as model:
+            return list(model.list_versions())
+
+    def delete_version(self, model_id: str, version_id: str) -> None:
+        request = service_pb2.DeleteModelVersionRequest(
+            user_app_id=self._ids, model_id=model_id, version_id=version_id
+        )
+        self._call("DeleteModelVersion", request)
+
+    def model(self, model_id: str, version_id: str = "") -> Model:
+        """A :class:`Model` of this app for predictions (the latest trained version by default)."""
+        return Model(
+            model_id=model_id,
+            user_id=self.user_id,
+            app_id=self.app_id,
+            model_version={"id": version_id},
+            pat=self.pat,
+            base_url=self.base_url,
+            root_certificates_path=self._root,
+        )

@@ -1,0 +1,61 @@
+"""Custom concept models: a base embedder followed by trained linear (logistic) heads.
+
+A version's spec pins its base model version (the embedder's own spec) and the trained
+artefact (``.npz`` with one weight row and bias per concept). Scores are independent
+sigmoids, one per concept, so concepts need not be exclusive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from clarion.config import Settings
+from clarion.domain.values import Input, InputKind, Output
+from clarion.errors import PredictionFailed
+from clarion.runtime.runner import Runner
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    result: np.ndarray = 1.0 / (1.0 + np.exp(-x))
+    return result
+
+
+class ConceptClassifierRunner(Runner):
+    def __init__(self, base: Runner, artifact: Path, kind: InputKind) -> None:
+        self._base = base
+        self._artifact = artifact
+        self.input_kind = kind
+        self._weights: np.ndarray | None = None
+        self._bias: np.ndarray | None = None
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any], settings: Settings) -> ConceptClassifierRunner:
+        from clarion.runners import RUNNER_FACTORIES  # the base is any installed family
+
+        base = RUNNER_FACTORIES[spec["base_runner"]](spec["base_spec"], settings)
+        return cls(base, Path(spec["artifact_path"]), InputKind(spec["kind"]))
+
+    def load(self) -> None:
+        if not self._artifact.is_file():
+            raise PredictionFailed(f"the trained model file {self._artifact} is missing")
+        with np.load(self._artifact) as artefact:
+            self._weights = artefact["weights"].astype(np.float32)
+            self._bias = artefact["bias"].astype(np.float32)
+        self._base.load()
+
+    def predict(self, inputs: Sequence[Input], params: Any = None) -> list[Output]:
+        assert self._weights is not None and self._bias is not None, "load() first"
+        embedded = self._base.predict(inputs)
+        vectors = np.stack([o.embedding for o in embedded if o.embedding is not None])
+        scores = sigmoid(vectors @ self._weights.T + self._bias).astype(np.float32)
+        return [Output(scores=row) for row in scores]
+
+    def memory_bytes(self) -> int:
+        return self._base.memory_bytes() + int(self._artifact.stat().st_size)
+
+    def close(self) -> None:
+        self._base.close()
