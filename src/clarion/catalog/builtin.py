@@ -61,7 +61,10 @@ class BuiltinModel:
     concepts: Callable[[], Sequence[ConceptRecord]] | None = None
 
     def spec(self, settings: Settings) -> dict[str, Any]:
-        return self.locate(settings)
+        """The runner spec, with the SHA-256 of each weight file under ``digests``."""
+        spec = self.locate(settings)
+        spec["digests"] = {k: file_sha256(Path(spec[k])) for k in self.digest_keys}
+        return spec
 
     def version_id(self, spec: dict[str, Any]) -> str:
         """32 hex characters derived from the weights' bytes and the preprocessing settings.
@@ -69,9 +72,26 @@ class BuiltinModel:
         File locations (spec keys ending in ``_path``) differ between installs and are left
         out; the files named by ``digest_keys`` count by their content.
         """
+        digests = spec.get("digests") or {k: file_sha256(Path(spec[k])) for k in self.digest_keys}
         content = {
             "runner": self.runner,
-            "files": {k: file_sha256(Path(spec[k])) for k in self.digest_keys},
-            "settings": {k: v for k, v in spec.items() if not k.endswith("_path")},
+            "files": digests,
+            "settings": {
+                k: v for k, v in spec.items() if not k.endswith("_path") and k != "digests"
+            },
         }
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def changed_files(spec: dict[str, Any]) -> list[str]:
+    """Files a version's spec pins (by ``digests``, also in a nested ``base_spec``) that are
+    missing or no longer hold the same bytes, e.g. after a weights package was upgraded."""
+    changed = []
+    for key, digest in (spec.get("digests") or {}).items():
+        path = Path(spec[key])
+        if not path.is_file() or file_sha256(path) != digest:
+            changed.append(str(path))
+    base = spec.get("base_spec")
+    if isinstance(base, dict):
+        changed.extend(changed_files(base))
+    return changed

@@ -22,9 +22,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from clarion.catalog.builtin import changed_files
 from clarion.config import Settings
 from clarion.domain.values import Input, Output
-from clarion.errors import ClarionError, InternalError, ModelBusy, ModelLoading, PredictionFailed
+from clarion.errors import (
+    ClarionError,
+    InternalError,
+    ModelBusy,
+    ModelLoading,
+    ModelNotFound,
+    PredictionFailed,
+)
 from clarion.metrics import Metrics
 from clarion.registry import VersionRecord
 from clarion.runtime.batcher import BatchingConfig, DynamicBatcher
@@ -149,6 +157,12 @@ class RunnerPool:
         if factory is None:
             raise InternalError(f"no runner family named {version.runner!r} is installed")
         log.info("loading model version %s (%s)", version.id, version.runner)
+        changed = changed_files(version.spec)
+        if changed:
+            raise ModelNotFound(
+                f"Model version {version.id} cannot be served: its files changed or are gone "
+                f"({', '.join(changed)}), e.g. after a weights upgrade. Use the latest version."
+            )
         runner = factory(version.spec, self._settings)
         try:
             runner.load()
