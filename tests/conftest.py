@@ -14,6 +14,9 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+import grpc
+
+from clarion.client.channel import V2Client
 from clarion.config import Settings
 from clarion.server_thread import ServerThread
 
@@ -43,6 +46,19 @@ def make_settings(home: Path, **overrides: object) -> Settings:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path / "home")
+
+
+@pytest.fixture
+def client(server: ServerThread) -> Iterator[V2Client]:
+    """A gRPC client of the session server (clarifai.api.V2 methods by name)."""
+    with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:
+        yield V2Client(channel)
+
+
+@pytest.fixture
+def metadata(server: ServerThread) -> tuple[tuple[str, str], ...]:
+    """The session server's key as gRPC metadata."""
+    return (("authorization", "Key " + server.pat),)
 
 
 @pytest.fixture(scope="session")

@@ -262,9 +262,10 @@ class ModelNotReady(ClarionError):
     """A version that is queued, training or failed to train cannot predict; the code is
     its training status (21103, 21101, 21106, 21110, 21111)."""
 
+    code = StatusCode.MODEL_TRAINING
     description = "Model version is not trained"
 
-    def __init__(self, code: StatusCode, details: str) -> None:
+    def __init__(self, details: str = "", *, code: StatusCode = StatusCode.MODEL_TRAINING) -> None:
         super().__init__(details)
         self.code = code
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
+
+from clarion.atomic import write_atomically
 
 
 class InputFiles:
@@ -18,17 +18,7 @@ class InputFiles:
 
     def write(self, path: Path, data: bytes) -> None:
         """Write ``data`` to ``path`` so that readers see all of it or nothing."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, partial = tempfile.mkstemp(dir=path.parent, suffix=".partial")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(partial, path)
-        except BaseException:
-            Path(partial).unlink(missing_ok=True)
-            raise
+        write_atomically(path, lambda f: f.write(data))
 
     def remove(self, paths: list[str]) -> None:
         for path in paths:

@@ -202,8 +202,8 @@ class PredictService:
         state = self._directory.training(version)
         if state is not None and state.status_code != StatusCode.MODEL_TRAINED:
             raise ModelNotReady(
-                StatusCode(state.status_code),
                 f"Model version {version.id} cannot predict yet: {state.status_description}",
+                code=StatusCode(state.status_code),
             )
 
     def _deadline(self, timeout_s: float | None) -> float:

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from clarion.atomic import write_atomically
 from clarion.auth import PUBLIC_USER
 from clarion.catalog import PUBLIC_APP
 from clarion.config import MAX_BATCH_INPUTS, Settings
@@ -266,15 +265,4 @@ def fit(
 
 
 def save_artifact(path: Path, weights: np.ndarray, bias: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, partial = tempfile.mkstemp(dir=path.parent, suffix=".npz.partial")
-    os.close(fd)
-    try:
-        with open(partial, "wb") as f:
-            np.savez(f, weights=weights, bias=bias)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(partial, path)
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)
-        raise
+    write_atomically(path, lambda f: np.savez(f, weights=weights, bias=bias))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import grpc
 import httpx
 import pytest
@@ -16,17 +14,6 @@ from clarion.server_thread import ServerThread
 USER_APP = resources_pb2.UserAppIDSet(user_id="clarion", app_id="main")
 MODEL_ID = "all-minilm-l6-v2"
 PREDICT_PATH = "/v2/users/clarion/apps/main/models/all-minilm-l6-v2/outputs"
-
-
-@pytest.fixture
-def client(server: ServerThread) -> Iterator[V2Client]:
-    with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:
-        yield V2Client(channel)
-
-
-@pytest.fixture
-def metadata(server: ServerThread) -> tuple[tuple[str, str], ...]:
-    return (("authorization", "Key " + server.pat),)
 
 
 def _texts(*texts: str) -> list[resources_pb2.Input]:

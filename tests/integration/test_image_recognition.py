@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import grpc
 import httpx
 import numpy as np
 import pytest
@@ -19,7 +17,6 @@ from google.protobuf import json_format
 from PIL import Image
 from skimage import data
 
-from clarion.client.channel import V2Client
 from clarion.server_thread import ServerThread
 
 USER_APP = resources_pb2.UserAppIDSet(user_id="clarion", app_id="main")
@@ -41,17 +38,6 @@ def photos() -> dict[str, bytes]:
         name: _jpeg(getattr(data, name)())
         for name in ("chelsea", "coffee", "rocket", "astronaut", "camera")
     }
-
-
-@pytest.fixture
-def client(server: ServerThread) -> Iterator[V2Client]:
-    with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:
-        yield V2Client(channel)
-
-
-@pytest.fixture
-def metadata(server: ServerThread) -> tuple[tuple[str, str], ...]:
-    return (("authorization", "Key " + server.pat),)
 
 
 def _image(raw: bytes = b"", url: str = "", input_id: str = "") -> resources_pb2.Input:

@@ -28,17 +28,6 @@ USER_APP = resources_pb2.UserAppIDSet(user_id="clarion", app_id="main")
 SEED_PROMPT = "What's the future of AI?"
 
 
-@pytest.fixture
-def client(server: ServerThread) -> Iterator[V2Client]:
-    with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:
-        yield V2Client(channel)
-
-
-@pytest.fixture
-def metadata(server: ServerThread) -> tuple[tuple[str, str], ...]:
-    return (("authorization", "Key " + server.pat),)
-
-
 def _generate(client, metadata, prompts, **params):  # type: ignore[no-untyped-def]
     model = resources_pb2.Model()
     model.model_version.output_info.params.update(params)

@@ -56,6 +56,26 @@ def parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
     return params
 
 
+def _client(
+    model_id: str,
+    user_id: str,
+    app_id: str,
+    version_id: str,
+    base_url: str,
+    pat: str | None,
+    root_certificates_path: Path | None,
+) -> Model:
+    return Model(
+        model_id=model_id,
+        user_id=user_id,
+        app_id=app_id,
+        model_version={"id": version_id},
+        pat=pat or saved_pat(settings()),
+        base_url=base_url,
+        root_certificates_path=root_certificates_path,
+    )
+
+
 def _stream(
     model_id: str,
     user_id: str,
@@ -70,15 +90,7 @@ def _stream(
     """Print each piece of generated text as it arrives (a server is needed: --base-url)."""
     if base_url is None:
         raise click.UsageError("--stream talks to a server: give --base-url.")
-    client = Model(
-        model_id=model_id,
-        user_id=user_id,
-        app_id=app_id,
-        model_version={"id": version_id},
-        pat=pat or saved_pat(settings()),
-        base_url=base_url,
-        root_certificates_path=root_certificates_path,
-    )
+    client = _client(model_id, user_id, app_id, version_id, base_url, pat, root_certificates_path)
     try:
         for response in client.generate([item], inference_params=params):
             click.echo(response.outputs[0].data.text.raw, nl=False)
@@ -158,14 +170,8 @@ def predict(
             request.model.model_version.output_info.params.update(inference_params)
         response = asyncio.run(_in_process(request))
     else:
-        client = Model(
-            model_id=model_id,
-            user_id=user_id,
-            app_id=app_id,
-            model_version={"id": version_id},
-            pat=pat or saved_pat(settings()),
-            base_url=base_url,
-            root_certificates_path=root_certificates_path,
+        client = _client(
+            model_id, user_id, app_id, version_id, base_url, pat, root_certificates_path
         )
         try:
             response = client.predict([item], inference_params=inference_params)

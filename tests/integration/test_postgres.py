@@ -1,0 +1,93 @@
+"""The registry on PostgreSQL: the same code as SQLite, through a real server.
+
+A throwaway PostgreSQL cluster is started for the session on 127.0.0.1 when the server
+binaries and the ``postgres`` system user are present (``.ci/run`` installs them);
+otherwise these tests are skipped and say why.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from clarion.auth import KeyManager
+from clarion.catalog import register_builtins
+from clarion.client import App, Model
+from clarion.registry import Page, Registry
+from clarion.server_thread import ServerThread
+from tests.conftest import make_settings
+
+
+def _binary(name: str) -> str | None:
+    found = shutil.which(name) or sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    if isinstance(found, list):
+        return found[-1] if found else None
+    return found
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    initdb, pg_ctl = _binary("initdb"), _binary("pg_ctl")
+    try:
+        user = pwd.getpwnam("postgres")
+    except KeyError:
+        user = None
+    if not initdb or not pg_ctl or user is None:
+        pytest.skip("PostgreSQL server binaries or the postgres user are not installed")
+    root = Path(tempfile.mkdtemp(prefix="clarion-pg-"))
+    os.chown(root, user.pw_uid, user.pw_gid)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    data = root / "data"
+    subprocess.run([*as_postgres, initdb, "-D", str(data), "-A", "trust", "-U", "postgres"],
+                   check=True, capture_output=True)  # fmt: skip
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {root}"
+    subprocess.run([*as_postgres, pg_ctl, "-D", str(data), "-o", options, "-w", "start",
+                    "-l", str(root / "log")], check=True, capture_output=True)  # fmt: skip
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*as_postgres, pg_ctl, "-D", str(data), "-m", "fast", "stop"],
+                       capture_output=True)  # fmt: skip
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_registry_on_postgres_is_idempotent(postgres_url: str, tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "home", database_url=postgres_url)
+    for _ in range(2):  # a restart registers the same rows again, without duplicates
+        registry = Registry.open(postgres_url)
+        registered = register_builtins(registry, settings)
+        models = registry.list_models(["clarion"], Page())
+        registry.close()
+    assert {r.model.model_id for r in registered} == {m.model_id for m in models}
+    assert len(models) == len(registered)
+
+
+def test_a_server_on_postgres_predicts_and_trains(postgres_url: str, tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "home", database_url=postgres_url)
+    with ServerThread(settings) as server:
+        registry = Registry.open(postgres_url)
+        pat = KeyManager(registry).create("pg-user")
+        registry.close()
+        with Model(model_id="all-minilm-l6-v2", pat=pat, base_url=server.grpc_url) as model:
+            vector = model.predict_by_bytes(b"hello").outputs[0].data.embeddings[0].vector
+        assert len(vector) == 384
+        with App("pg-app", pat=pat, base_url=server.grpc_url) as app:
+            app.create()
+            app.add_inputs([App.text_input("A late goal won it", ["sports"], ["food"]),
+                            App.text_input("The team won the cup", ["sports"], ["food"]),
+                            App.text_input("Fry the garlic", ["food"], ["sports"]),
+                            App.text_input("Bake the bread", ["food"], ["sports"])])  # fmt: skip
+            app.create_model("topic", ["sports", "food"])
+            assert app.train("topic").status.code == 21100
