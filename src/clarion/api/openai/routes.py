@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import numpy as np
+import orjson
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -151,10 +152,10 @@ class OpenAIApi:
             }
             for m in records
         ]
-        return JSONResponse({"object": "list", "data": data})
+        return FastJSONResponse({"object": "list", "data": data})
 
     async def openapi(self, _request: Request, _principal: Principal) -> Response:
-        return JSONResponse(openapi_document(__version__))
+        return FastJSONResponse(openapi_document(__version__))
 
     async def chat(self, request: Request, principal: Principal) -> Response:
         body = await self._parse(request, ChatCompletionRequest)
@@ -177,7 +178,7 @@ class OpenAIApi:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
             return await self._sse(principal, ref, inputs, params, meta, chat_chunk, include_usage)
         prediction = await self._predictor.predict(principal, ref, inputs, params)
-        return JSONResponse(chat_response(prediction, meta.id, meta.created, body.model))
+        return FastJSONResponse(chat_response(prediction, meta.id, meta.created, body.model))
 
     async def completions(self, request: Request, principal: Principal) -> Response:
         body = await self._parse(request, CompletionRequest)
@@ -201,7 +202,7 @@ class OpenAIApi:
                 principal, ref, inputs, params, meta, completion_chunk, include_usage
             )
         prediction = await self._predictor.predict(principal, ref, inputs, params)
-        return JSONResponse(completion_response(prediction, meta.id, meta.created, body.model))
+        return FastJSONResponse(completion_response(prediction, meta.id, meta.created, body.model))
 
     async def embeddings(self, request: Request, principal: Principal) -> Response:
         body = await self._parse(request, EmbeddingRequest)
@@ -242,11 +243,11 @@ class OpenAIApi:
             encoded: Any = (
                 base64.b64encode(vector.tobytes()).decode()
                 if body.encoding_format == "base64"
-                else vector.tolist()
+                else vector
             )
             data.append({"object": "embedding", "index": index, "embedding": encoded})
         tokens = sum(r.output.prompt_tokens for r in results)
-        return JSONResponse(
+        return FastJSONResponse(
             {
                 "object": "list",
                 "data": data,
@@ -300,6 +301,13 @@ class OpenAIApi:
                 await events.aclose()
 
         return StreamingResponse(stream(), media_type="text/event-stream")
+
+
+class FastJSONResponse(JSONResponse):
+    """JSON written by orjson, which also writes numpy vectors directly (embeddings)."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 class _Meta:
