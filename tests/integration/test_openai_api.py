@@ -75,8 +75,9 @@ def test_chat_matches_the_clarifai_path(client: openai.OpenAI, server: ServerThr
 def test_streaming_chat(client: openai.OpenAI) -> None:
     stream = client.chat.completions.create(
         model=LLM,
-        messages=[{"role": "user", "content": "Count from one to five."}],
+        messages=[{"role": "user", "content": "Tell me about the Moon."}],
         max_tokens=20,
+        temperature=0,
         stream=True,
         stream_options={"include_usage": True},
     )
@@ -126,13 +127,18 @@ def test_embeddings_equal_the_clarifai_path(client: openai.OpenAI, server: Serve
 def test_json_schema_output_parses(client: openai.OpenAI) -> None:
     schema = {
         "type": "object",
-        "properties": {"city": {"type": "string"}, "population": {"type": "integer"}},
+        "properties": {
+            "city": {"type": "string", "maxLength": 24},
+            "population": {"type": "integer", "minimum": 0, "maximum": 100000000},
+        },
         "required": ["city", "population"],
+        "additionalProperties": False,
     }
     response = client.chat.completions.create(
         model=LLM,
         messages=[{"role": "user", "content": "Describe a city as JSON."}],
-        max_tokens=60,
+        max_tokens=120,
+        temperature=0,
         response_format={"type": "json_schema", "json_schema": {"name": "city", "schema": schema}},
     )
     data = json.loads(response.choices[0].message.content or "")

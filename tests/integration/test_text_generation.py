@@ -70,7 +70,9 @@ def test_seed_batch_of_16_through_the_official_sdk(server: ServerThread) -> None
 
 
 def test_max_tokens_bounds_the_answer(client, metadata) -> None:  # type: ignore[no-untyped-def]
-    output = _one(client, metadata, "Write a long story about a dragon.", max_tokens=5)
+    output = _one(
+        client, metadata, "Write a long story about a dragon.", max_tokens=5, do_sample=False
+    )
     assert output.completion_tokens == 5 and _meta(output)["finish_reason"] == "length"
 
 
@@ -135,10 +137,15 @@ def test_beam_search_beats_or_ties_greedy_and_differs(client, metadata) -> None:
 
 
 def test_reasoning_effort_runs_a_bounded_reasoning_pass(client, metadata) -> None:  # type: ignore[no-untyped-def]
-    low = _one(client, metadata, "Is 17 a prime number?", max_tokens=16)
+    low = _one(client, metadata, "Is 17 a prime number?", max_tokens=16, do_sample=False)
     assert "reasoning" not in _meta(low)
     medium = _one(
-        client, metadata, "Is 17 a prime number?", reasoning_effort="medium", max_tokens=16
+        client,
+        metadata,
+        "Is 17 a prime number?",
+        reasoning_effort="medium",
+        max_tokens=16,
+        do_sample=False,
     )
     meta = _meta(medium)
     assert meta["reasoning"] and 1 <= meta["reasoning_tokens"] <= 128
@@ -179,7 +186,9 @@ def test_eight_concurrent_requests_all_finish(server: ServerThread) -> None:
         with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:
             client = V2Client(channel)
             metadata = (("authorization", "Key " + server.pat),)
-            results.append(_one(client, metadata, f"Count to {i + 3}.", max_tokens=24))
+            results.append(
+                _one(client, metadata, f"Count to {i + 3}.", max_tokens=24, do_sample=False)
+            )
 
     threads = [threading.Thread(target=one, args=(i,)) for i in range(8)]
     for t in threads:
@@ -198,7 +207,9 @@ def test_streaming_with_the_official_sdk(server: ServerThread) -> None:
     pieces = [
         r.outputs[0].data.text.raw
         for r in model.generate_by_bytes(
-            b"Tell me about the Moon.", "text", inference_params={"max_tokens": 30}
+            b"Tell me about the Moon.",
+            "text",
+            inference_params={"max_tokens": 30, "do_sample": False},
         )
     ]
     assert len([p for p in pieces if p]) > 5
@@ -207,8 +218,10 @@ def test_streaming_with_the_official_sdk(server: ServerThread) -> None:
 
 def test_streaming_over_rest_is_newline_delimited_json(server: ServerThread) -> None:
     body = {
-        "inputs": [{"id": "s1", "data": {"text": {"raw": "Say hello."}}}],
-        "model": {"model_version": {"output_info": {"params": {"max_tokens": 10}}}},
+        "inputs": [{"id": "s1", "data": {"text": {"raw": "Tell me about the Moon."}}}],
+        "model": {
+            "model_version": {"output_info": {"params": {"max_tokens": 10, "do_sample": False}}}
+        },
     }
     url = f"{server.rest_url}/v2/users/clarion/apps/main/models/{MODEL_ID}/outputs/generate"
     with httpx.stream(
@@ -274,7 +287,9 @@ def test_clarion_sdk_generate_and_predict_with_params(server: ServerThread) -> N
     with ClarionModel(model_id=MODEL_ID, pat=server.pat, base_url=server.grpc_url) as model:
         pieces = [
             r.outputs[0].data.text.raw
-            for r in model.generate_by_bytes(b"Name a fruit.", inference_params={"max_tokens": 12})
+            for r in model.generate_by_bytes(
+                b"Tell me about the Moon.", inference_params={"max_tokens": 12, "do_sample": False}
+            )
         ]
         assert len(pieces) > 2 and "".join(pieces).strip()
         greedy = {"max_tokens": 12, "do_sample": False}
