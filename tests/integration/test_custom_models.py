@@ -230,21 +230,38 @@ def _variants(array: np.ndarray) -> list[bytes]:
     ]
 
 
-def test_an_image_model_trains_on_photos(running: ServerThread, alice: str) -> None:
+def test_an_image_model_trains_twice_on_photos(running: ServerThread, alice: str) -> None:
     app = App("photos", pat=alice, base_url=running.grpc_url).create()
-    cats = _variants(data.chelsea())
-    cups = _variants(data.coffee())
+    cats, cups = _variants(data.chelsea()), _variants(data.coffee())
     app.add_inputs(
-        [App.image_input(b, ["cat"], ["cup"]) for b in cats[:4]]
-        + [App.image_input(b, ["cup"], ["cat"]) for b in cups[:4]]
+        [App.image_input(b, ["cat"], ["cup"]) for b in cats[:2]]
+        + [App.image_input(b, ["cup"], ["cat"]) for b in cups[:2]]
     )
     app.create_model("things", ["cat", "cup"])
-    version = app.train("things")
-    assert version.status.code == 21100
-    with app.model("things", version.id) as model:
-        response = model.predict([App.image_input(cats[4]), App.image_input(cups[4])])
-    cat, cup = ({c.id: c.value for c in o.data.concepts} for o in response.outputs)
-    assert cat["cat"] > cat["cup"] and cup["cup"] > cup["cat"]
+    first = app.train("things")
+    held_out = [App.image_input(cats[4]), App.image_input(cups[4])]
+
+    def scores(version_id: str) -> tuple[str, list[dict[str, float]]]:
+        with app.model("things", version_id) as model:
+            response = model.predict(held_out)
+        served = response.outputs[0].model.model_version.id
+        return served, [{c.id: c.value for c in o.data.concepts} for o in response.outputs]
+
+    _, before = scores(first.id)
+    app.add_inputs(
+        [App.image_input(b, ["cat"], ["cup"]) for b in cats[2:4]]
+        + [App.image_input(b, ["cup"], ["cat"]) for b in cups[2:4]]
+    )
+    second = app.train("things")
+    assert second.total_input_count == 8 and first.total_input_count == 4
+    for version in (first, second):
+        served, (cat, cup) = scores(version.id)
+        assert served == version.id
+        assert cat["cat"] > cat["cup"] and cup["cup"] > cup["cat"]
+    assert scores(first.id)[1] == before  # the first version is untouched
+    latest, latest_scores = scores("")
+    assert latest == second.id and latest_scores == scores(second.id)[1]
+    assert latest_scores != before
 
 
 def test_everything_survives_a_restart(
