@@ -2,7 +2,8 @@
 
 The fetcher accepts only http(s) URLs, resolves the host and refuses loopback, private,
 link-local (cloud metadata), multicast and reserved addresses unless the host is listed in
-``CLARION_FETCH_ALLOW_HOSTS``. Redirects are followed by hand, so every hop is checked the
+``CLARION_FETCH_ALLOW_HOSTS``; it then connects to the address it checked, so DNS cannot
+answer differently in between. Redirects are followed by hand, so every hop is checked the
 same way. Downloads are bounded in time (``CLARION_FETCH_TIMEOUT_S``) and size
 (``CLARION_FETCH_MAX_MB``).
 """
@@ -13,8 +14,9 @@ import asyncio
 import ipaddress
 import socket
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
@@ -42,6 +44,15 @@ def refused_reason(address: str) -> str | None:
     if ip.is_private:
         return "a private address"
     return None
+
+
+@dataclass(frozen=True)
+class Target:
+    """A checked request: the URL to connect to, and the Host header and TLS name to use."""
+
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    extensions: dict[str, str] = field(default_factory=dict)
 
 
 class UrlFetcher:
@@ -79,8 +90,10 @@ class UrlFetcher:
 
     async def _follow(self, url: str) -> bytes:
         for _ in range(MAX_REDIRECTS + 1):
-            await self._check(url)
-            async with self._http().stream("GET", url) as response:
+            target = await self._check(url)
+            async with self._http().stream(
+                "GET", target.url, headers=target.headers, extensions=target.extensions
+            ) as response:
                 if response.status_code in _REDIRECT_CODES and "location" in response.headers:
                     url = urljoin(url, response.headers["location"])
                     continue
@@ -107,7 +120,21 @@ class UrlFetcher:
                 )
         return bytes(body)
 
-    async def _check(self, url: str) -> None:
+    async def _addresses(self, host: str, port: int) -> list[str]:
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                host, port, type=socket.SOCK_STREAM
+            )
+        except OSError as exc:
+            raise InputDownloadFailed(f"The host {host!r} could not be resolved: {exc}") from exc
+        return [str(info[4][0]) for info in infos]
+
+    async def _check(self, url: str) -> Target:
+        """Where to connect for ``url``: the address that was checked, not a new lookup.
+
+        Connecting to the checked address (with the original Host header and TLS server
+        name) closes the gap in which a second DNS answer could point somewhere private.
+        """
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
             raise InputDownloadFailed(
@@ -117,22 +144,26 @@ class UrlFetcher:
         if not host:
             raise InputDownloadFailed(f"The URL {url!r} has no host.")
         if host in self._allow_hosts:
-            return
+            return Target(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                host, port, type=socket.SOCK_STREAM
-            )
-        except OSError as exc:
-            raise InputDownloadFailed(f"The host {host!r} could not be resolved: {exc}") from exc
-        for info in infos:
-            address = str(info[4][0])
+        addresses = await self._addresses(host, port)
+        for address in addresses:
             reason = refused_reason(address)
             if reason is not None:
                 raise InputDownloadFailed(
                     f"Refused to fetch {url}: {host} resolves to {address}, {reason}. "
                     "Add the host to CLARION_FETCH_ALLOW_HOSTS to allow it."
                 )
+        if not addresses:
+            raise InputDownloadFailed(f"The host {host!r} has no addresses.")
+        pinned = addresses[0]
+        literal = f"[{pinned}]" if ":" in pinned else pinned
+        extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
+        return Target(
+            urlunsplit(parts._replace(netloc=f"{literal}:{port}")),
+            headers={"Host": parts.netloc.rpartition("@")[2]},
+            extensions=extensions,
+        )
 
 
 class InputDecoder:

@@ -97,3 +97,33 @@ def test_list_versions_and_output_info(model: Model) -> None:
     assert len(versions) == 1
     assert model.output_info().model_type_id == "text-embedder"
     assert model.load_info().model_version.id == versions[0].id
+
+
+def test_the_fetcher_connects_to_the_address_it_checked(
+    file_server: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A host name is resolved once; the request goes to that address with its Host header."""
+    import asyncio
+
+    from clarion import inputs
+    from clarion.config import Settings
+
+    base, root = file_server
+    (root / "pinned.txt").write_text("pinned")
+    port = int(base.rsplit(":", 1)[1])
+
+    class LoopbackDns(inputs.UrlFetcher):
+        async def _addresses(self, host: str, port: int) -> list[str]:
+            assert host == "files.example"
+            return ["127.0.0.1"]
+
+    monkeypatch.setattr(inputs, "refused_reason", lambda _address: None)  # let loopback pass
+    fetcher = LoopbackDns(Settings.from_env({}))
+
+    async def fetch() -> bytes:
+        try:
+            return await fetcher.fetch(f"http://files.example:{port}/pinned.txt")
+        finally:
+            await fetcher.aclose()
+
+    assert asyncio.run(fetch()) == b"pinned"

@@ -52,3 +52,31 @@ def test_fetch_refuses_before_connecting(url: str, fragment: str) -> None:
     with pytest.raises(InputDownloadFailed) as info:
         asyncio.run(fetcher.fetch(url))
     assert fragment in info.value.details
+
+
+class _FixedDns(UrlFetcher):
+    """A fetcher whose DNS answers are given, to see where it would connect."""
+
+    def __init__(self, answers: list[str]) -> None:
+        super().__init__(Settings.from_env({}))
+        self.answers = answers
+
+    async def _addresses(self, host: str, port: int) -> list[str]:
+        return self.answers
+
+
+def test_the_checked_address_is_the_one_connected_to() -> None:
+    target = asyncio.run(_FixedDns(["93.184.216.34"])._check("https://example.com/a.jpg?x=1"))
+    assert target.url == "https://93.184.216.34:443/a.jpg?x=1"
+    assert target.headers == {"Host": "example.com"}
+    assert target.extensions == {"sni_hostname": "example.com"}
+    v6 = asyncio.run(_FixedDns(["2606:4700::1111"])._check("http://example.com:8080/b"))
+    assert v6.url == "http://[2606:4700::1111]:8080/b" and v6.headers == {
+        "Host": "example.com:8080"
+    }
+    assert v6.extensions == {}
+
+
+def test_any_private_answer_refuses_the_host() -> None:
+    with pytest.raises(InputDownloadFailed, match=r"10\.0\.0\.5, a private address"):
+        asyncio.run(_FixedDns(["93.184.216.34", "10.0.0.5"])._check("http://example.com/"))
