@@ -49,7 +49,7 @@ class _Loaded:
     batcher: DynamicBatcher | None
     #: The runner's own threads when it asks for them (``Runner.threads``).
     executor: ThreadPoolExecutor | None = None
-    in_flight: int = 0
+    #: Inputs running or waiting (for admission, idle unloading and the memory budget).
     admitted_inputs: int = 0
     idle_timer: asyncio.TimerHandle | None = field(default=None, repr=False)
 
@@ -186,7 +186,6 @@ class RunnerPool:
         """Outputs for ``inputs`` from ``version``, through its batcher when it has one."""
         entry = await self._entry(version, model_id, self._settings.load_wait_s)
         self._admit(entry, len(inputs))
-        entry.in_flight += 1
         model, vid = self._labels[version.id]
         gauge = self._metrics.queue_depth.labels(model, vid)
         try:
@@ -200,7 +199,6 @@ class RunnerPool:
                     self._predict, entry.runner, inputs, params, executor=entry.executor
                 )
         finally:
-            entry.in_flight -= 1
             entry.admitted_inputs -= len(inputs)
             if entry.batcher is not None:
                 gauge.set(entry.batcher.queue_depth)
@@ -232,7 +230,6 @@ class RunnerPool:
             return True
 
         self._admit(entry, 1)
-        entry.in_flight += 1
         work = asyncio.ensure_future(
             self._run(entry.runner.stream, item, params, emit, executor=entry.executor)
         )
@@ -247,7 +244,6 @@ class RunnerPool:
             gone.set()
             if not work.done():  # the runner stops at its next piece; nobody awaits it now
                 work.add_done_callback(lambda f: f.cancelled() or f.exception())
-            entry.in_flight -= 1
             entry.admitted_inputs -= 1
             self._touch(version.id, entry)
 
@@ -306,7 +302,7 @@ class RunnerPool:
         entry = self._loaded.get(version_id)
         if entry is None:
             return
-        if entry.in_flight or (entry.batcher and entry.batcher.queue_depth):
+        if entry.admitted_inputs or (entry.batcher and entry.batcher.queue_depth):
             self._touch(version_id, entry)
             return
         log.info("unloading idle model version %s", version_id)
@@ -320,7 +316,7 @@ class RunnerPool:
             if sum(e.runner.memory_bytes() for e in self._loaded.values()) <= budget:
                 return
             entry = self._loaded[version_id]
-            if version_id != keep and not entry.in_flight:
+            if version_id != keep and not entry.admitted_inputs:
                 log.info("unloading model version %s to stay within the memory budget", version_id)
                 self._unload(version_id)
 
