@@ -63,6 +63,13 @@ def parse_params(model: ModelRecord, params: Mapping[str, Any] | None) -> Any:
     return None
 
 
+def _check_batch(kind: str, inputs: Sequence[RawInput]) -> None:
+    if not 1 <= len(inputs) <= MAX_BATCH_INPUTS:
+        raise InvalidPredictRequest(
+            f"A {kind} request must carry 1 to {MAX_BATCH_INPUTS} inputs, got {len(inputs)}."
+        )
+
+
 def input_kind_of(model_type_id: str, version: VersionRecord | None = None) -> InputKind:
     """What a model consumes: a trained version says so itself (text or image)."""
     if version is not None and "kind" in version.spec:
@@ -102,10 +109,7 @@ class PredictService:
         ``timeout_s`` is how long the caller will wait (e.g. its gRPC deadline); queued work
         still waiting after that, or after ``CLARION_REQUEST_TIMEOUT_S``, is dropped.
         """
-        if not 1 <= len(inputs) <= MAX_BATCH_INPUTS:
-            raise InvalidPredictRequest(
-                f"A predict request must carry 1 to {MAX_BATCH_INPUTS} inputs, got {len(inputs)}."
-            )
+        _check_batch("predict", inputs)
         model, version = self._directory.resolve(principal, ref)
         self._check_trained(version)
         parsed = parse_params(model, params)
@@ -157,10 +161,7 @@ class PredictService:
         Inputs run concurrently; events of different inputs interleave. Each input ends with
         a final event (``final`` set) carrying its token counts, or its error.
         """
-        if not 1 <= len(inputs) <= MAX_BATCH_INPUTS:
-            raise InvalidPredictRequest(
-                f"A generate request must carry 1 to {MAX_BATCH_INPUTS} inputs, got {len(inputs)}."
-            )
+        _check_batch("generate", inputs)
         model, version = self._directory.resolve(principal, ref)
         if model.model_type_id not in GENERATIVE_TYPES:
             raise InvalidRequest(
