@@ -31,6 +31,14 @@ def package_dir(package: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
+def installed_file(package: str, *parts: str) -> Path:
+    """A file shipped in an installed package, or :class:`WeightsMissing` naming the fix."""
+    path = package_dir(package).joinpath(*parts)
+    if not path.is_file():
+        raise WeightsMissing(f"{path} is missing; run `clarion models pull`")
+    return path
+
+
 def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:

