@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from clarion.api.clarifai.datasets import DatasetHandlers
 from clarion.api.clarifai.handlers import ClarifaiHandlers
 from clarion.api.clarifai.workspace import WorkspaceHandlers
 from clarion.auth import BOOTSTRAP_USER, PUBLIC_USER, KeyManager
 from clarion.catalog import register_builtins
 from clarion.config import Settings
+from clarion.datasets import DatasetVersions
 from clarion.directory import ModelDirectory
 from clarion.errors import ClarionError
 from clarion.input_files import InputFiles
@@ -57,7 +59,9 @@ class Core:
         trainer.recover()
         files = InputFiles(settings.home / "inputs")
         workspace = WorkspaceHandlers(registry, directory, trainer, fetcher, files, settings)
-        handlers = ClarifaiHandlers(registry, directory, predictor, metrics, workspace)
+        versions = DatasetVersions(registry, settings.home / "dataset-versions")
+        datasets = DatasetHandlers(registry, directory, versions)
+        handlers = ClarifaiHandlers(registry, directory, predictor, metrics, workspace, datasets)
         return cls(
             settings, registry, keys, directory, metrics, pool, fetcher, decoder, predictor,
             trainer, handlers,

@@ -278,3 +278,15 @@ class NotImplementedFeature(ClarionError):
 class InternalError(ClarionError):
     code = StatusCode.INTERNAL_SERVER_ISSUE
     description = "Internal server issue"
+
+
+class TrainingRefused(ClarionError):
+    """A training cannot start on these inputs (21110 no data, 21111 a concept without
+    positive examples); nothing is created. ``description`` says why."""
+
+    code = StatusCode.MODEL_TRAINING_NO_DATA
+    description = "Model training refused"
+
+    def __init__(self, reason: str, *, code: StatusCode) -> None:
+        super().__init__(reason, description=reason)
+        self.code = code

@@ -1,18 +1,18 @@
 """Training custom concept models: every training makes a new, immutable model version.
 
-``PostModelVersions`` snapshots the app's labelled inputs, creates the version (queued) and
+``PostModelVersions`` snapshots the labelled inputs (a dataset version's frozen ones, a
+dataset's, or the app's), checks them (no inputs: 21110, a concept without positive
+examples: 21111; refused before anything is created), creates the version (queued) and
 trains it in the background:
 
-    queued (21103) -> training (21101) -> trained (21100)
-                                       -> no inputs (21110) | a concept without positives
-                                          (21111) | failed (21106, with the reason)
+    queued (21103) -> training (21101) -> trained (21100) | failed (21106, with the reason)
 
 The inputs are embedded with the base model (a text or image embedder, chosen by the inputs'
-kind or the ``base_model`` param), one logistic-regression head per concept is fitted
-(scikit-learn; concepts need not be exclusive), and held-out metrics come from stratified
-cross-validation. The artefact is written once, atomically, under
-``$CLARION_HOME/artifacts/<version_id>.npz``; the version's spec pins it and the base model
-version, so a trained version never changes.
+kind or the ``base_model`` param); then one softmax over the concepts is fitted when they are
+mutually exclusive, else one logistic-regression head per concept (scikit-learn), and
+held-out metrics come from stratified cross-validation. The artefact is written once,
+atomically, under ``$CLARION_HOME/artifacts/<version_id>.npz``; the version's spec pins it
+and the base model version, so a trained version never changes.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,24 +32,17 @@ from clarion.auth import PUBLIC_USER
 from clarion.catalog import PUBLIC_APP
 from clarion.config import MAX_BATCH_INPUTS, Settings
 from clarion.domain.values import Input, InputKind
-from clarion.errors import ClarionError, InvalidParameter, StatusCode
+from clarion.errors import ClarionError, InvalidParameter, StatusCode, TrainingRefused
 from clarion.images import decode_image
 from clarion.registry import ConceptRecord, ModelRecord, Registry, VersionRecord
 from clarion.registry.workspace import InputRecord
 from clarion.runtime import RunnerPool
+from clarion.training_params import TrainParams
 
 log = logging.getLogger(__name__)
 
 BASE_MODELS = {InputKind.TEXT: "all-minilm-l6-v2", InputKind.IMAGE: "general-image-embedding"}
-HYPERPARAMETERS = {"C": 10.0, "max_iter": 1000, "class_weight": "balanced"}
 UNFINISHED = (StatusCode.MODEL_QUEUED_FOR_TRAINING, StatusCode.MODEL_TRAINING)
-
-
-class TrainingError(Exception):
-    def __init__(self, code: StatusCode, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -82,25 +76,30 @@ class Trainer:
     def artifact_path(self, version_id: str) -> Path:
         return self._artifacts / f"{version_id}.npz"
 
-    def start(self, model: ModelRecord, params: dict[str, Any]) -> VersionRecord:
-        """Create a queued version of ``model`` and train it in the background."""
-        config = self._registry.model_config(model)
-        concepts = tuple(
-            ConceptRecord(c["id"], c.get("name") or c["id"]) for c in config.get("concepts", [])
-        )
+    def start(
+        self, model: ModelRecord, params: TrainParams, concept_ids: Sequence[str] = ()
+    ) -> VersionRecord:
+        """Create a queued version of ``model`` and train it in the background.
+
+        ``concept_ids`` are the concepts to learn (the model's own when empty); the inputs
+        are the dataset version's, the dataset's or the app's labelled ones (``params``).
+        Whatever is wrong with the request is refused before anything is created.
+        """
+        concepts = self._concepts(model, concept_ids)
         wanted = {c.id for c in concepts}
-        inputs = tuple(
-            i for i in self._registry.list_inputs(model.user_id, model.app_id)
-            if wanted & set(i.concepts)
-        )  # fmt: skip
+        inputs = tuple(i for i in self._source(model, params) if wanted & set(i.concepts))
+        if params.exclusive:
+            inputs = self._exclusive_inputs(inputs, concepts)
         kinds = {i.kind for i in inputs}
         if len(kinds) > 1:
             raise InvalidParameter(
-                "The app's labelled inputs mix text and images; a model learns from one kind.",
+                "The labelled inputs mix text and images; a model learns from one kind.",
                 parameter="inputs",
             )
         kind = InputKind(kinds.pop()) if kinds else InputKind.TEXT
-        base_id = str(params.get("base_model") or BASE_MODELS[kind])
+        snapshot = Snapshot(inputs, concepts, kind)
+        self._check(snapshot)
+        base_id = params.base_model or BASE_MODELS[kind]
         base_model = self._registry.get_model(PUBLIC_USER, PUBLIC_APP, base_id)
         base = self._registry.get_version(base_model) if base_model else None
         if base_model is None or base is None or base_model.model_type_id not in (
@@ -109,6 +108,12 @@ class Trainer:
             raise InvalidParameter(
                 f"base_model must be an installed embedder ({', '.join(BASE_MODELS.values())}), "
                 f"got {base_id!r}.",
+                parameter="base_model",
+            )
+        if BASE_MODELS[kind] != base_id and base_id in BASE_MODELS.values():
+            raise InvalidParameter(
+                f"base_model {base_id} does not embed {kind.value} inputs; use "
+                f"{BASE_MODELS[kind]}.",
                 parameter="base_model",
             )
         version_id = uuid.uuid4().hex
@@ -122,23 +127,95 @@ class Trainer:
         }
         version = self._registry.ensure_version(
             model, version_id, runner="embedding-classifier", spec=spec, concepts=concepts,
-            description=str(params.get("description", "")),
+            description=params.description,
         )  # fmt: skip
-        snapshot = Snapshot(inputs, concepts, kind)
         info = {
             "inputs": [i.input_id for i in inputs],
             "concepts": [c.id for c in concepts],
             "base_model": base_id,
             "base_version_id": base.id,
-            "hyperparameters": HYPERPARAMETERS,
+            "hyperparameters": params.hyperparameters(),
+            "concepts_mutually_exclusive": params.exclusive,
+            "dataset_id": params.dataset_id,
+            "dataset_version_id": params.dataset_version_id,
         }
         self._registry.set_training(
             version_id, StatusCode.MODEL_QUEUED_FOR_TRAINING, "Queued for training", info
         )
-        task = asyncio.get_running_loop().create_task(self._train(version, base, snapshot, info))
+        task = asyncio.get_running_loop().create_task(
+            self._train(version, base, snapshot, params, info)
+        )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return version
+
+    def _concepts(
+        self, model: ModelRecord, concept_ids: Sequence[str]
+    ) -> tuple[ConceptRecord, ...]:
+        config = self._registry.model_config(model)
+        ids = list(dict.fromkeys(concept_ids)) or [c["id"] for c in config.get("concepts", [])]
+        if not ids:
+            raise TrainingRefused(
+                "The model has no concepts; name them in output_info.data.concepts.",
+                code=StatusCode.MODEL_TRAINING_NO_DATA,
+            )
+        known = {
+            c.id: c for c in self._registry.list_concepts(model.user_id, model.app_id, ids=ids)
+        }
+        unknown = [c for c in ids if c not in known]
+        if unknown and concept_ids:
+            raise InvalidParameter(
+                f"These concepts are not in the app {model.user_id}/{model.app_id}: "
+                f"{', '.join(unknown)}; add them with PostConcepts or label inputs with them.",
+                parameter="concepts",
+            )
+        named = {c["id"]: c.get("name") or c["id"] for c in config.get("concepts", [])}
+        return tuple(known[c] if c in known else ConceptRecord(c, named.get(c, c)) for c in ids)
+
+    def _source(self, model: ModelRecord, params: TrainParams) -> tuple[InputRecord, ...]:
+        user_id, app_id = model.user_id, model.app_id
+        if params.dataset_version_id:
+            version = self._registry.get_dataset_version(user_id, app_id, params.dataset_version_id)
+            if version is None or (params.dataset_id and version.dataset_id != params.dataset_id):
+                within = f"dataset {params.dataset_id} of " if params.dataset_id else ""
+                raise InvalidParameter(
+                    f"Dataset version {params.dataset_version_id!r} does not exist in "
+                    f"{within}app {user_id}/{app_id}.",
+                    parameter="dataset_version_id",
+                )
+            return version.snapshot
+        if params.dataset_id:
+            try:
+                return tuple(self._registry.list_dataset_inputs(user_id, app_id, params.dataset_id))
+            except KeyError:
+                raise InvalidParameter(
+                    f"Dataset {params.dataset_id!r} does not exist in app {user_id}/{app_id}.",
+                    parameter="dataset_id",
+                ) from None
+        return tuple(self._registry.list_inputs(user_id, app_id))
+
+    @staticmethod
+    def _exclusive_inputs(
+        inputs: tuple[InputRecord, ...], concepts: tuple[ConceptRecord, ...]
+    ) -> tuple[InputRecord, ...]:
+        """Mutually exclusive concepts learn from inputs with exactly one positive of them."""
+        if len(concepts) < 2:
+            raise InvalidParameter(
+                "concepts_mutually_exclusive needs at least 2 concepts.",
+                parameter="concepts_mutually_exclusive",
+            )
+        ids = [c.id for c in concepts]
+        positives = {i.input_id: [c for c in ids if i.concepts.get(c, 0.0) >= 0.5] for i in inputs}
+        several = [i for i, p in positives.items() if len(p) > 1]
+        if several:
+            raise InvalidParameter(
+                "concepts_mutually_exclusive is true but these inputs are positive for more "
+                f"than one of the concepts: {', '.join(several[:5])}"
+                + (f" and {len(several) - 5} more" if len(several) > 5 else "")
+                + ".",
+                parameter="concepts_mutually_exclusive",
+            )
+        return tuple(i for i in inputs if positives[i.input_id])
 
     async def wait_idle(self) -> None:
         """Wait for the trainings under way (tests, shutdown)."""
@@ -146,13 +223,13 @@ class Trainer:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def _train(
-        self, version: VersionRecord, base: VersionRecord, snapshot: Snapshot, info: dict[str, Any]
-    ) -> None:
+        self, version: VersionRecord, base: VersionRecord, snapshot: Snapshot,
+        params: TrainParams, info: dict[str, Any],
+    ) -> None:  # fmt: skip
         set_state = self._registry.set_training
         try:
             if not set_state(version.id, StatusCode.MODEL_TRAINING, "Training", info):
                 return  # deleted before it started
-            self._check(snapshot)
             vectors = await self._embed(base, snapshot)
             labels = np.array(
                 [[i.concepts.get(c.id, 0.0) >= 0.5 for c in snapshot.concepts]
@@ -160,17 +237,15 @@ class Trainer:
                 dtype=np.int8,
             )  # fmt: skip
             weights, bias, metrics = await asyncio.to_thread(
-                fit, vectors, labels, snapshot.concepts
+                fit, vectors, labels, snapshot.concepts, params
             )
             path = self.artifact_path(version.id)
-            await asyncio.to_thread(save_artifact, path, weights, bias)
+            await asyncio.to_thread(save_artifact, path, weights, bias, params.exclusive)
             done = {**info, "metrics": metrics, "examples": len(snapshot.inputs)}
             if not set_state(
                 version.id, StatusCode.MODEL_TRAINED, "Model is trained and ready", done
             ):
                 path.unlink(missing_ok=True)  # the version (or its app) was deleted meanwhile
-        except TrainingError as exc:
-            set_state(version.id, exc.code, exc.reason, info)
         except ClarionError as exc:
             set_state(version.id, StatusCode.MODEL_TRAINING_FAILED, f"Training failed: {exc}", info)
         except Exception as exc:
@@ -179,25 +254,23 @@ class Trainer:
 
     @staticmethod
     def _check(snapshot: Snapshot) -> None:
-        if not snapshot.concepts:
-            raise TrainingError(StatusCode.MODEL_TRAINING_NO_DATA, "The model has no concepts.")
         if not snapshot.inputs:
-            raise TrainingError(
-                StatusCode.MODEL_TRAINING_NO_DATA,
-                "No inputs in the app are labelled with the model's concepts.",
+            raise TrainingRefused(
+                "No inputs are labelled with the model's concepts.",
+                code=StatusCode.MODEL_TRAINING_NO_DATA,
             )
         lacking = [
             c.id for c in snapshot.concepts
             if not any(i.concepts.get(c.id, 0.0) >= 0.5 for i in snapshot.inputs)
         ]  # fmt: skip
         if lacking:
-            raise TrainingError(
-                StatusCode.MODEL_TRAINING_NO_POSITIVES,
+            raise TrainingRefused(
                 f"These concepts have no positive examples: {', '.join(lacking)}.",
+                code=StatusCode.MODEL_TRAINING_NO_POSITIVES,
             )
         if len(snapshot.inputs) < 2:
-            raise TrainingError(
-                StatusCode.MODEL_TRAINING_NO_DATA, "At least 2 labelled inputs are needed."
+            raise TrainingRefused(
+                "At least 2 labelled inputs are needed.", code=StatusCode.MODEL_TRAINING_NO_DATA
             )
 
     async def _embed(self, base: VersionRecord, snapshot: Snapshot) -> np.ndarray:
@@ -217,36 +290,17 @@ class Trainer:
 
 
 def fit(
-    vectors: np.ndarray, labels: np.ndarray, concepts: tuple[ConceptRecord, ...]
-) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """One logistic regression per concept, and cross-validated held-out metrics."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
-
-    weights, bias, per_concept = [], [], {}
-    held_out = np.zeros_like(labels)
-    for column in range(len(concepts)):
-        y = labels[:, column]
-        model = LogisticRegression(**HYPERPARAMETERS)  # type: ignore[arg-type]
-        if y.min() == y.max():  # every example is positive: nothing to separate from
-            weights.append(np.zeros(vectors.shape[1], dtype=np.float32))
-            bias.append(6.0)
-            held_out[:, column] = 1
-            continue
-        model.fit(vectors, y)
-        weights.append(model.coef_[0].astype(np.float32))
-        bias.append(float(model.intercept_[0]))
-        folds = int(min(5, np.bincount(y).min()))
-        if folds >= 2:
-            splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
-            held_out[:, column] = cross_val_predict(
-                LogisticRegression(**HYPERPARAMETERS),
-                vectors,
-                y,
-                cv=splitter,  # type: ignore[arg-type]
-            )
-        else:
-            held_out[:, column] = model.predict(vectors)
+    vectors: np.ndarray, labels: np.ndarray, concepts: tuple[ConceptRecord, ...],
+    params: TrainParams | None = None,
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:  # fmt: skip
+    """Heads for the concepts (one softmax when they are mutually exclusive, else one logistic
+    regression each) and cross-validated held-out metrics."""
+    params = params or TrainParams()
+    if params.exclusive:
+        weights, bias, held_out = _fit_softmax(vectors, labels, params)
+    else:
+        weights, bias, held_out = _fit_independent(vectors, labels, params)
+    per_concept = {}
     for column, concept in enumerate(concepts):
         truth, guess = labels[:, column] == 1, held_out[:, column] == 1
         true_positive = int((truth & guess).sum())
@@ -261,8 +315,74 @@ def fit(
         "per_concept": per_concept,
         "method": "stratified cross-validation (up to 5 folds)",
     }
-    return np.stack(weights), np.array(bias, dtype=np.float32), metrics
+    return weights, bias, metrics
 
 
-def save_artifact(path: Path, weights: np.ndarray, bias: np.ndarray) -> None:
-    write_atomically(path, lambda f: np.savez(f, weights=weights, bias=bias))
+def _fit_independent(
+    vectors: np.ndarray, labels: np.ndarray, params: TrainParams
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    from sklearn.linear_model import LogisticRegression
+
+    weights, bias = [], []
+    held_out = np.zeros_like(labels)
+    for column in range(labels.shape[1]):
+        y = labels[:, column]
+        if y.min() == y.max():  # every example is positive: nothing to separate from
+            weights.append(np.zeros(vectors.shape[1], dtype=np.float32))
+            bias.append(6.0)
+            held_out[:, column] = 1
+            continue
+        model = LogisticRegression(**params.hyperparameters())
+        model.fit(vectors, y)
+        weights.append(model.coef_[0].astype(np.float32))
+        bias.append(float(model.intercept_[0]))
+        held_out[:, column] = _held_out(vectors, y, params, model)
+    return np.stack(weights), np.array(bias, dtype=np.float32), held_out
+
+
+def _fit_softmax(
+    vectors: np.ndarray, labels: np.ndarray, params: TrainParams
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    from sklearn.linear_model import LogisticRegression
+
+    y = labels.argmax(axis=1)
+    model = LogisticRegression(**params.hyperparameters())
+    model.fit(vectors, y)
+    classes = list(model.classes_)
+    weights = np.zeros((labels.shape[1], vectors.shape[1]), dtype=np.float32)
+    bias = np.zeros(labels.shape[1], dtype=np.float32)
+    if len(classes) == 2:  # binary: sklearn keeps one row, the logit of the second class
+        weights[classes[1]], bias[classes[1]] = model.coef_[0], model.intercept_[0]
+    else:
+        for row, cls in enumerate(classes):
+            weights[cls], bias[cls] = model.coef_[row], model.intercept_[row]
+    guess = _held_out(vectors, y, params, model)
+    held_out = np.zeros_like(labels)
+    held_out[np.arange(len(y)), guess] = 1
+    return weights, bias, held_out
+
+
+def _held_out(vectors: np.ndarray, y: np.ndarray, params: TrainParams, model: Any) -> np.ndarray:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    folds = int(min(5, np.bincount(y).min()))
+    if folds < 2:
+        result: np.ndarray = model.predict(vectors)
+        return result
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
+    predicted: np.ndarray = cross_val_predict(
+        LogisticRegression(**params.hyperparameters()),
+        vectors,
+        y,
+        cv=splitter,  # type: ignore[arg-type]
+    )
+    return predicted
+
+
+def save_artifact(
+    path: Path, weights: np.ndarray, bias: np.ndarray, exclusive: bool = False
+) -> None:
+    """Write the heads once; ``softmax`` marks mutually exclusive concepts."""
+    mode = np.array([1 if exclusive else 0], dtype=np.int8)
+    write_atomically(path, lambda f: np.savez(f, weights=weights, bias=bias, softmax=mode))

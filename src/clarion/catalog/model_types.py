@@ -12,6 +12,7 @@ class ModelType:
     description: str
     input_fields: tuple[str, ...]
     output_fields: tuple[str, ...]
+    trainable: bool = False
 
 
 MODEL_TYPES: dict[str, ModelType] = {
@@ -37,6 +38,7 @@ MODEL_TYPES: dict[str, ModelType] = {
             description="Learn your own concepts from labelled inputs, on a base embedder.",
             input_fields=("text", "image"),
             output_fields=("concepts",),
+            trainable=True,
         ),
         ModelType(
             id="visual-classifier",

@@ -151,3 +151,84 @@ class InputRow(Base):
 @event.listens_for(ModelVersionRow, "before_update")
 def _forbid_version_updates(_mapper: Any, _connection: Any, target: ModelVersionRow) -> None:
     raise RuntimeError(f"model version {target.id} is immutable and cannot be updated")
+
+
+class AppConceptRow(Base):
+    """A concept of an app: created by PostConcepts or by the first input labelled with it."""
+
+    __tablename__ = "app_concepts"
+    __table_args__ = (UniqueConstraint("app_pk", "concept_id"),)
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    app_pk: Mapped[int] = mapped_column(ForeignKey("apps.pk"), index=True)
+    concept_id: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class InputMetadataRow(Base):
+    """An input's user metadata (a JSON object), apart from the input row so that registries
+    made before it existed gain it without a migration."""
+
+    __tablename__ = "input_metadata"
+
+    input_pk: Mapped[int] = mapped_column(ForeignKey("inputs.pk"), primary_key=True)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+
+
+class InputJobRow(Base):
+    """One PostInputs call that named an ``inputs_add_job_id``, and how it ended."""
+
+    __tablename__ = "input_jobs"
+    __table_args__ = (UniqueConstraint("app_pk", "job_id"),)
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    app_pk: Mapped[int] = mapped_column(ForeignKey("apps.pk"), index=True)
+    job_id: Mapped[str] = mapped_column(String(128))
+    succeeded: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DatasetRow(Base):
+    __tablename__ = "datasets"
+    __table_args__ = (UniqueConstraint("app_pk", "dataset_id"),)
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    app_pk: Mapped[int] = mapped_column(ForeignKey("apps.pk"), index=True)
+    dataset_id: Mapped[str] = mapped_column(String(128))
+    description: Mapped[str] = mapped_column(String(1000), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DatasetInputRow(Base):
+    __tablename__ = "dataset_inputs"
+    __table_args__ = (UniqueConstraint("dataset_pk", "input_pk"),)
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dataset_pk: Mapped[int] = mapped_column(ForeignKey("datasets.pk"), index=True)
+    input_pk: Mapped[int] = mapped_column(ForeignKey("inputs.pk"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DatasetVersionRow(Base):
+    """A frozen copy of a dataset's inputs and labels (``snapshot``); never updated.
+
+    Image bytes are linked or copied under ``$CLARION_HOME/dataset-versions/<id>/`` so that
+    deleting an input later leaves the version as it was.
+    """
+
+    __tablename__ = "dataset_versions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    dataset_pk: Mapped[int] = mapped_column(ForeignKey("datasets.pk"), index=True)
+    description: Mapped[str] = mapped_column(String(2000), default="")
+    snapshot: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+@event.listens_for(DatasetVersionRow, "before_update")
+def _forbid_dataset_version_updates(
+    _mapper: Any, _connection: Any, target: DatasetVersionRow
+) -> None:
+    raise RuntimeError(f"dataset version {target.id} is immutable and cannot be updated")

@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from clarion.errors import InternalError
+from clarion.registry.datasets import DatasetStore
 from clarion.registry.records import ConceptRecord, KeyRecord, ModelRecord, VersionRecord
 from clarion.registry.schema import (
     ApiKeyRow,
@@ -101,7 +102,7 @@ def _key_record(row: ApiKeyRow) -> KeyRecord:
 TRAINED = 21100
 
 
-class Registry(WorkspaceStore):
+class Registry(WorkspaceStore, DatasetStore):
     """All persistent state, behind methods that return plain records."""
 
     def __init__(self, engine: Engine) -> None:
@@ -248,13 +249,20 @@ class Registry(WorkspaceStore):
                 )
             return _version_record(row)
 
-    def get_version(self, model: ModelRecord, version_id: str = "") -> VersionRecord | None:
+    def get_version(
+        self, model: ModelRecord, version_id: str = "", *, usable: bool = True
+    ) -> VersionRecord | None:
         """The named version of ``model``, or its newest usable one when ``version_id`` is
-        empty (built-in, or trained: versions still training or failed are passed over)."""
+        empty (built-in, or trained: versions still training or failed are passed over;
+        ``usable=False`` takes the newest whatever its state)."""
         with self._session() as s:
             query = select(ModelVersionRow).where(ModelVersionRow.model_pk == model.pk)
             if version_id:
                 query = query.where(ModelVersionRow.id == version_id)
+            elif not usable:
+                query = query.order_by(
+                    ModelVersionRow.created_at.desc(), ModelVersionRow.id.desc()
+                ).limit(1)
             else:
                 query = (
                     query.outerjoin(TrainingRow, TrainingRow.version_id == ModelVersionRow.id)

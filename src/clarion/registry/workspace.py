@@ -7,17 +7,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from clarion.registry.records import ModelRecord
+from clarion.registry.records import ConceptRecord, ModelRecord
 from clarion.registry.schema import (
+    AppConceptRow,
     AppRow,
     ConceptRow,
+    DatasetInputRow,
+    DatasetRow,
+    DatasetVersionRow,
+    InputJobRow,
+    InputMetadataRow,
     InputRow,
     ModelConfigRow,
     ModelRow,
@@ -42,6 +48,16 @@ class InputRecord:
     file: str | None
     concepts: dict[str, float]
     created_at: datetime
+    metadata: dict[str, Any] = field(default_factory=dict, hash=False)
+    dataset_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class InputJobRecord:
+    job_id: str
+    succeeded: int
+    failed: int
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -57,10 +73,20 @@ def _app_record(row: AppRow) -> AppRecord:
     return AppRecord(row.user_id, row.app_id, row.description, row.created_at)
 
 
-def _input_record(row: InputRow) -> InputRecord:
+def _input_record(row: InputRow, metadata: dict[str, Any] | None = None) -> InputRecord:
     return InputRecord(
-        row.input_id, row.kind, row.text, row.file, dict(row.concepts), row.created_at
-    )
+        row.input_id, row.kind, row.text, row.file, dict(row.concepts), row.created_at,
+        dict(metadata or {}),
+    )  # fmt: skip
+
+
+def _input_records(s: Session, rows: Sequence[InputRow]) -> list[InputRecord]:
+    pks = [r.pk for r in rows]
+    metadata = {
+        m.input_pk: m.metadata_
+        for m in s.scalars(select(InputMetadataRow).where(InputMetadataRow.input_pk.in_(pks)))
+    } if pks else {}  # fmt: skip
+    return [_input_record(r, metadata.get(r.pk)) for r in rows]
 
 
 def _training_record(row: TrainingRow) -> TrainingRecord:
@@ -109,14 +135,42 @@ class WorkspaceStore:
             models = list(s.scalars(select(ModelRow.pk).where(ModelRow.app_pk == app.pk)))
             for model_pk in models:
                 self._delete_model_rows(s, model_pk)
+            datasets = list(s.scalars(select(DatasetRow.pk).where(DatasetRow.app_pk == app.pk)))
+            files += self._delete_dataset_rows(s, datasets)
+            inputs = select(InputRow.pk).where(InputRow.app_pk == app.pk)
+            s.execute(delete(InputMetadataRow).where(InputMetadataRow.input_pk.in_(inputs)))
             s.execute(delete(InputRow).where(InputRow.app_pk == app.pk))
+            s.execute(delete(AppConceptRow).where(AppConceptRow.app_pk == app.pk))
+            s.execute(delete(InputJobRow).where(InputJobRow.app_pk == app.pk))
             s.delete(app)
             return files
 
+    @staticmethod
+    def _delete_dataset_rows(s: Session, dataset_pks: Sequence[int]) -> list[str]:
+        """Delete datasets with their versions; returns the versions' files."""
+        if not dataset_pks:
+            return []
+        versions = list(
+            s.scalars(
+                select(DatasetVersionRow).where(DatasetVersionRow.dataset_pk.in_(dataset_pks))
+            )
+        )
+        files = [e["file"] for v in versions for e in v.snapshot if e.get("file")]
+        for version in versions:
+            s.delete(version)
+        s.execute(delete(DatasetInputRow).where(DatasetInputRow.dataset_pk.in_(dataset_pks)))
+        s.execute(delete(DatasetRow).where(DatasetRow.pk.in_(dataset_pks)))
+        return files
+
     # inputs --------------------------------------------------------------------------
 
-    def add_inputs(self, user_id: str, app_id: str, inputs: Sequence[InputRecord]) -> list[str]:
-        """Store inputs; returns the ids that already existed (and were left unchanged)."""
+    def add_inputs(
+        self, user_id: str, app_id: str, inputs: Sequence[InputRecord],
+        concept_names: dict[str, str] | None = None,
+    ) -> list[str]:  # fmt: skip
+        """Store inputs, all or none: returns the ids that already exist (nothing is stored
+        then). Concepts they are labelled with join the app's concepts; ``dataset_ids`` must
+        name existing datasets of the app (a missing one raises ``KeyError``)."""
         with self._session() as s:
             app = self._app(s, user_id, app_id)
             assert app is not None
@@ -128,19 +182,56 @@ class WorkspaceStore:
                     )
                 )
             )
-            s.add_all(
-                InputRow(
-                    app_pk=app.pk,
-                    input_id=i.input_id,
-                    kind=i.kind,
-                    text=i.text,
-                    file=i.file,
-                    concepts=i.concepts,
+            if existing:
+                return sorted(existing)
+            wanted = {d for i in inputs for d in i.dataset_ids}
+            datasets = {
+                r.dataset_id: r.pk
+                for r in s.scalars(
+                    select(DatasetRow).where(
+                        DatasetRow.app_pk == app.pk, DatasetRow.dataset_id.in_(list(wanted))
+                    )
                 )
-                for i in inputs
-                if i.input_id not in existing
+            } if wanted else {}  # fmt: skip
+            missing = sorted(wanted - set(datasets))
+            if missing:
+                raise KeyError(", ".join(missing))
+            for record in inputs:
+                row = InputRow(
+                    app_pk=app.pk, input_id=record.input_id, kind=record.kind, text=record.text,
+                    file=record.file, concepts=record.concepts,
+                )  # fmt: skip
+                s.add(row)
+                s.flush()
+                if record.metadata:
+                    s.add(InputMetadataRow(input_pk=row.pk, metadata_=record.metadata))
+                s.add_all(
+                    DatasetInputRow(dataset_pk=datasets[d], input_pk=row.pk)
+                    for d in dict.fromkeys(record.dataset_ids)
+                )
+            names = dict(concept_names or {})
+            for record in inputs:
+                for concept_id in record.concepts:
+                    names.setdefault(concept_id, concept_id)
+            self._ensure_concepts(s, app.pk, names)
+            return []
+
+    @staticmethod
+    def _ensure_concepts(s: Session, app_pk: int, names: dict[str, str]) -> None:
+        if not names:
+            return
+        known = set(
+            s.scalars(
+                select(AppConceptRow.concept_id).where(
+                    AppConceptRow.app_pk == app_pk, AppConceptRow.concept_id.in_(list(names))
+                )
             )
-            return sorted(existing)
+        )
+        s.add_all(
+            AppConceptRow(app_pk=app_pk, concept_id=c, name=n)
+            for c, n in names.items()
+            if c not in known
+        )
 
     def list_inputs(
         self, user_id: str, app_id: str, offset: int = 0, limit: int | None = None,
@@ -156,7 +247,7 @@ class WorkspaceStore:
             query = query.order_by(InputRow.created_at.desc(), InputRow.pk.desc()).offset(offset)
             if limit is not None:
                 query = query.limit(limit)
-            return [_input_record(r) for r in s.scalars(query)]
+            return _input_records(s, list(s.scalars(query)))
 
     def count_inputs(self, user_id: str, app_id: str) -> int:
         with self._session() as s:
@@ -179,9 +270,150 @@ class WorkspaceStore:
                     )
                 )
             )
+            pks = [r.pk for r in rows]
+            if pks:
+                s.execute(delete(InputMetadataRow).where(InputMetadataRow.input_pk.in_(pks)))
+                s.execute(delete(DatasetInputRow).where(DatasetInputRow.input_pk.in_(pks)))
             for row in rows:
                 s.delete(row)
             return [r.file for r in rows if r.file]
+
+    def patch_inputs(
+        self, user_id: str, app_id: str, changes: Sequence[InputRecord], action: str,
+        concept_names: dict[str, str] | None = None,
+    ) -> list[InputRecord]:  # fmt: skip
+        """Change inputs' labels and metadata (``merge``, ``overwrite`` or ``remove``), all or
+        none; a missing input id raises ``KeyError``. Returns the inputs as they are now."""
+        with self._session() as s:
+            app = self._app(s, user_id, app_id)
+            assert app is not None
+            ids = [c.input_id for c in changes]
+            rows = {
+                r.input_id: r
+                for r in s.scalars(
+                    select(InputRow).where(InputRow.app_pk == app.pk, InputRow.input_id.in_(ids))
+                )
+            }
+            missing = [i for i in ids if i not in rows]
+            if missing:
+                raise KeyError(", ".join(missing))
+            for change in changes:
+                row = rows[change.input_id]
+                meta = s.get(InputMetadataRow, row.pk)
+                current = dict(meta.metadata_) if meta is not None else {}
+                if action == "overwrite":  # metadata only when the patch carries some
+                    concepts, metadata = dict(change.concepts), dict(change.metadata or current)
+                elif action == "remove":
+                    concepts = {k: v for k, v in row.concepts.items() if k not in change.concepts}
+                    metadata = {k: v for k, v in current.items() if k not in change.metadata}
+                else:
+                    concepts = {**row.concepts, **change.concepts}
+                    metadata = {**current, **change.metadata}
+                row.concepts = concepts
+                if meta is None:
+                    s.add(InputMetadataRow(input_pk=row.pk, metadata_=metadata))
+                else:
+                    meta.metadata_ = metadata
+            names = dict(concept_names or {})
+            for change in changes:
+                for concept_id in change.concepts:
+                    names.setdefault(concept_id, concept_id)
+            if action != "remove":
+                self._ensure_concepts(s, app.pk, names)
+            s.flush()
+            return _input_records(s, [rows[i] for i in ids])
+
+    # input jobs ----------------------------------------------------------------------
+
+    def record_input_job(
+        self, user_id: str, app_id: str, job_id: str, succeeded: int, failed: int
+    ) -> None:
+        with self._session() as s:
+            app = self._app(s, user_id, app_id)
+            if app is None:
+                return
+            row = s.scalar(
+                select(InputJobRow).where(
+                    InputJobRow.app_pk == app.pk, InputJobRow.job_id == job_id
+                )
+            )
+            if row is None:
+                s.add(InputJobRow(app_pk=app.pk, job_id=job_id, succeeded=succeeded, failed=failed))
+            else:
+                row.succeeded += succeeded
+                row.failed += failed
+
+    def input_job(self, user_id: str, app_id: str, job_id: str) -> InputJobRecord | None:
+        with self._session() as s:
+            app = self._app(s, user_id, app_id)
+            if app is None:
+                return None
+            row = s.scalar(
+                select(InputJobRow).where(
+                    InputJobRow.app_pk == app.pk, InputJobRow.job_id == job_id
+                )
+            )
+            if row is None:
+                return None
+            return InputJobRecord(row.job_id, row.succeeded, row.failed, row.created_at)
+
+    # app concepts --------------------------------------------------------------------
+
+    def add_concepts(
+        self, user_id: str, app_id: str, concepts: Sequence[ConceptRecord]
+    ) -> list[str]:
+        """Add concepts to an app, all or none: returns the ids that already exist."""
+        with self._session() as s:
+            app = self._app(s, user_id, app_id)
+            assert app is not None
+            existing = sorted(
+                s.scalars(
+                    select(AppConceptRow.concept_id).where(
+                        AppConceptRow.app_pk == app.pk,
+                        AppConceptRow.concept_id.in_([c.id for c in concepts]),
+                    )
+                )
+            )
+            if not existing:
+                s.add_all(
+                    AppConceptRow(app_pk=app.pk, concept_id=c.id, name=c.name) for c in concepts
+                )
+            return existing
+
+    def list_concepts(
+        self, user_id: str, app_id: str, offset: int = 0, limit: int | None = None,
+        ids: Sequence[str] = (),
+    ) -> list[ConceptRecord]:  # fmt: skip
+        with self._session() as s:
+            app = self._app(s, user_id, app_id)
+            if app is None:
+                return []
+            query = select(AppConceptRow).where(AppConceptRow.app_pk == app.pk)
+            if ids:
+                query = query.where(AppConceptRow.concept_id.in_(list(ids)))
+            query = query.order_by(AppConceptRow.concept_id).offset(offset)
+            if limit is not None:
+                query = query.limit(limit)
+            return [ConceptRecord(r.concept_id, r.name) for r in s.scalars(query)]
+
+    def rename_concepts(self, user_id: str, app_id: str, names: dict[str, str]) -> list[str]:
+        """Rename concepts, all or none: returns the ids that do not exist."""
+        with self._session() as s:
+            app = self._app(s, user_id, app_id)
+            assert app is not None
+            rows = {
+                r.concept_id: r
+                for r in s.scalars(
+                    select(AppConceptRow).where(
+                        AppConceptRow.app_pk == app.pk, AppConceptRow.concept_id.in_(list(names))
+                    )
+                )
+            }
+            missing = sorted(set(names) - set(rows))
+            if not missing:
+                for concept_id, name in names.items():
+                    rows[concept_id].name = name
+            return missing
 
     # custom models -------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 A version's spec pins its base model version (the embedder's own spec) and the trained
 artefact (``.npz`` with one weight row and bias per concept). Scores are independent
-sigmoids, one per concept, so concepts need not be exclusive.
+sigmoids, one per concept, or one softmax over them when the concepts were trained as
+mutually exclusive (the artefact's ``softmax`` flag).
 """
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return result
 
 
+def softmax(x: np.ndarray) -> np.ndarray:
+    shifted = np.exp(x - x.max(axis=1, keepdims=True))
+    result: np.ndarray = shifted / shifted.sum(axis=1, keepdims=True)
+    return result
+
+
 class ConceptClassifierRunner(Runner):
     def __init__(self, base: Runner, artifact: Path, kind: InputKind) -> None:
         self._base = base
@@ -31,6 +38,7 @@ class ConceptClassifierRunner(Runner):
         self.input_kind = kind
         self._weights: np.ndarray | None = None
         self._bias: np.ndarray | None = None
+        self._softmax = False
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any], settings: Settings) -> ConceptClassifierRunner:
@@ -45,13 +53,15 @@ class ConceptClassifierRunner(Runner):
         with np.load(self._artifact) as artefact:
             self._weights = artefact["weights"].astype(np.float32)
             self._bias = artefact["bias"].astype(np.float32)
+            self._softmax = "softmax" in artefact.files and bool(artefact["softmax"][0])
         self._base.load()
 
     def predict(self, inputs: Sequence[Input], params: Any = None) -> list[Output]:
         assert self._weights is not None and self._bias is not None, "load() first"
         embedded = self._base.predict(inputs)
         vectors = np.stack([o.embedding for o in embedded if o.embedding is not None])
-        scores = sigmoid(vectors @ self._weights.T + self._bias).astype(np.float32)
+        logits = vectors @ self._weights.T + self._bias
+        scores = (softmax(logits) if self._softmax else sigmoid(logits)).astype(np.float32)
         return [Output(scores=row) for row in scores]
 
     def memory_bytes(self) -> int:

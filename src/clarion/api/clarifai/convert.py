@@ -7,9 +7,10 @@ from typing import Any
 
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from clarifai_grpc.grpc.api.status import status_pb2
-from google.protobuf import json_format
+from google.protobuf import json_format, struct_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from clarion import training_params
 from clarion.catalog import ModelType
 from clarion.directory import ModelRef
 from clarion.domain.output_config import ConceptRef, OutputConfig
@@ -93,14 +94,56 @@ def inference_params(request: service_pb2.PostModelOutputsRequest) -> dict[str, 
 # domain -> responses ------------------------------------------------------------------
 
 
+_FIELD_TYPES = {
+    "number": resources_pb2.ModelTypeField.NUMBER,
+    "integer": resources_pb2.ModelTypeField.NUMBER,
+    "string": resources_pb2.ModelTypeField.STRING,
+    "enum": resources_pb2.ModelTypeField.ENUM,
+    "boolean": resources_pb2.ModelTypeField.BOOLEAN,
+    "concepts": resources_pb2.ModelTypeField.ARRAY_OF_CONCEPTS,
+    "dataset_id": resources_pb2.ModelTypeField.DATASET_ID,
+    "dataset_version_id": resources_pb2.ModelTypeField.DATASET_VERSION_ID,
+}
+
+
 def model_type_pb(model_type: ModelType) -> resources_pb2.ModelType:
-    return resources_pb2.ModelType(
+    pb = resources_pb2.ModelType(
         id=model_type.id,
         title=model_type.title,
         description=model_type.description,
         input_fields=list(model_type.input_fields),
         output_fields=list(model_type.output_fields),
+        trainable=model_type.trainable,
+        creatable=model_type.trainable,
     )
+    if model_type.trainable:
+        pb.model_type_fields.extend(model_type_field_pb(f) for f in training_params.FIELDS)
+    return pb
+
+
+def model_type_field_pb(spec: training_params.Field) -> resources_pb2.ModelTypeField:
+    pb = resources_pb2.ModelTypeField(
+        path=spec.path,
+        field_type=_FIELD_TYPES[spec.kind],
+        description=spec.description,
+        required=spec.required,
+        placeholder=spec.name,
+    )
+    pb.default_value.CopyFrom(_value(spec.default))
+    pb.model_type_enum_options.extend(
+        resources_pb2.ModelTypeEnumOption(id=option, description=text)
+        for option, text in spec.options
+    )
+    if spec.minimum is not None and spec.maximum is not None:
+        pb.model_type_range_info.min = spec.minimum
+        pb.model_type_range_info.max = spec.maximum
+    return pb
+
+
+def _value(value: Any) -> struct_pb2.Value:
+    pb = struct_pb2.Value()
+    json_format.ParseDict(value, pb)
+    return pb
 
 
 def concepts_pb(concepts: list[ConceptRecord]) -> list[resources_pb2.Concept]:

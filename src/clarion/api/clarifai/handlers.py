@@ -17,6 +17,7 @@ from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from google.protobuf.message import Message
 
 from clarion.api.clarifai import convert
+from clarion.api.clarifai.datasets import DatasetHandlers
 from clarion.api.clarifai.rpcs import RPCS
 from clarion.api.clarifai.workspace import WorkspaceHandlers
 from clarion.auth import Principal
@@ -30,7 +31,7 @@ from clarion.errors import (
     ResourceNotFound,
 )
 from clarion.metrics import Metrics
-from clarion.registry import Page, Registry
+from clarion.registry import Page, Registry, VersionRecord
 from clarion.service import PredictService
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class ClarifaiHandlers:
         "ListModels",
         "GetModel",
         "GetModelType",
+        "ListModelTypes",
         "GetModelVersion",
         "ListModelVersions",
         "GetModelOutputInfo",
@@ -70,12 +72,14 @@ class ClarifaiHandlers:
         predictor: PredictService,
         metrics: Metrics,
         workspace: WorkspaceHandlers | None = None,
+        datasets: DatasetHandlers | None = None,
     ) -> None:
         self._registry = registry
         self._directory = directory
         self._predictor = predictor
         self._metrics = metrics
         self._workspace = workspace
+        self._datasets = datasets
 
     def handler(self, method: str) -> Handler | None:
         handler: Handler
@@ -84,6 +88,9 @@ class ClarifaiHandlers:
             return handler
         if self._workspace is not None and method in WorkspaceHandlers.RPCS:
             handler = getattr(self._workspace, method)
+            return handler
+        if self._datasets is not None and method in DatasetHandlers.RPCS:
+            handler = getattr(self._datasets, method)
             return handler
         return None
 
@@ -166,10 +173,21 @@ class ClarifaiHandlers:
     async def GetModel(
         self, request: service_pb2.GetModelRequest, caller: Caller
     ) -> service_pb2.SingleModelResponse:
-        model, version = self._directory.resolve(caller.principal, convert.model_ref(request))
-        return service_pb2.SingleModelResponse(
-            status=convert.ok_status(), model=convert.model_pb(model, version)
-        )
+        """The model with the named version, or with its newest one whatever its training
+        state (as Clarifai answers; the SDK's ``training_status`` reads it), or with none."""
+        ref = convert.model_ref(request)
+        version: VersionRecord | None
+        if ref.version_id:
+            model, version = self._directory.resolve(caller.principal, ref)
+        else:
+            model = self._directory.model(caller.principal, ref)
+            version = self._registry.get_version(model, usable=False)
+        training = self._directory.training(version) if version is not None else None
+        concepts = list(self._directory.concepts(version)) if version is not None else None
+        pb = convert.model_pb(model, version, training=training)
+        if concepts:
+            pb.model_version.output_info.data.concepts.extend(convert.concepts_pb(concepts))
+        return service_pb2.SingleModelResponse(status=convert.ok_status(), model=pb)
 
     async def GetModelOutputInfo(
         self, request: service_pb2.GetModelRequest, caller: Caller
@@ -207,6 +225,16 @@ class ClarifaiHandlers:
             )
         return service_pb2.SingleModelTypeResponse(
             status=convert.ok_status(), model_type=convert.model_type_pb(model_type)
+        )
+
+    async def ListModelTypes(
+        self, request: service_pb2.ListModelTypesRequest, caller: Caller
+    ) -> service_pb2.MultiModelTypeResponse:
+        """Every model type; the trainable one lists its parameters (``model_type_fields``)."""
+        page = Page(request.page, request.per_page)
+        types = sorted(MODEL_TYPES.values(), key=lambda t: t.id)[page.offset :][: page.limit]
+        return service_pb2.MultiModelTypeResponse(
+            status=convert.ok_status(), model_types=[convert.model_type_pb(t) for t in types]
         )
 
     # versions ------------------------------------------------------------------------

@@ -7,13 +7,18 @@ Handlers take the same ``(request, caller)`` as :mod:`.handlers` and raise
 
 from __future__ import annotations
 
+import json
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from google.protobuf import json_format
+from PIL import Image
 
+from clarion import training_params
 from clarion.api.clarifai import convert
 from clarion.api.clarifai.rpcs import RPCS
 from clarion.config import Settings
@@ -28,13 +33,17 @@ from clarion.training import Trainer
 
 CUSTOM_MODEL_TYPE = "embedding-classifier"
 MAX_INPUTS_PER_REQUEST = 128
+MAX_METADATA_BYTES = 16 * 1024
+INPUT_DOWNLOAD_SUCCESS = 30000
 
 
 class WorkspaceHandlers:
     RPCS = (
         "PostApps", "ListApps", "GetApp", "DeleteApp",
-        "PostInputs", "ListInputs", "GetInput", "DeleteInputs",
-        "PostModels", "PatchModels", "DeleteModel", "PostModelVersions", "DeleteModelVersion",
+        "PostInputs", "ListInputs", "GetInput", "DeleteInputs", "PatchInputs", "GetInputCount",
+        "GetInputsAddJob",
+        "PostModels", "PatchModels", "DeleteModel", "DeleteModels", "PostModelVersions",
+        "DeleteModelVersion",
     )  # fmt: skip
 
     def __init__(
@@ -89,7 +98,7 @@ class WorkspaceHandlers:
         )
         self._files.remove(self._registry.delete_app(user_id, app_id))
         self._directory.forget()
-        return _done()
+        return done()
 
     def _app_pb(self, user_id: str, app_id: str) -> resources_pb2.App:
         record = self._registry.get_app(user_id, app_id)
@@ -105,63 +114,83 @@ class WorkspaceHandlers:
         user_id, app_id = self._directory.writable_app(
             caller.principal, request.user_app_id.user_id, request.user_app_id.app_id
         )
-        if not 1 <= len(request.inputs) <= MAX_INPUTS_PER_REQUEST:
-            raise InvalidRequest(
-                f"PostInputs takes 1 to {MAX_INPUTS_PER_REQUEST} inputs, got {len(request.inputs)}."
-            )
-        records, written = [], []
+        job_id = request.inputs_add_job_id
         try:
-            for item in request.inputs:
+            records = await self._store_inputs(user_id, app_id, request.inputs)
+        except BaseException:
+            if job_id:
+                self._registry.record_input_job(user_id, app_id, job_id, 0, len(request.inputs))
+            raise
+        if job_id:
+            self._registry.record_input_job(user_id, app_id, job_id, len(records), 0)
+        return service_pb2.MultiInputResponse(
+            status=convert.ok_status(), inputs=[input_pb(r) for r in records]
+        )
+
+    async def _store_inputs(self, user_id: str, app_id: str, inputs: Any) -> list[InputRecord]:
+        """Store the inputs, all or none."""
+        if not 1 <= len(inputs) <= MAX_INPUTS_PER_REQUEST:
+            raise InvalidRequest(
+                f"PostInputs takes 1 to {MAX_INPUTS_PER_REQUEST} inputs, got {len(inputs)}."
+            )
+        ids = [i.id for i in inputs if i.id]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise InvalidRequest(f"Input ids repeat in the request: {', '.join(repeated)}.")
+        records, written, names = [], [], {}
+        try:
+            for item in inputs:
                 record, data = await self._stored_input(user_id, app_id, item)
                 if data is not None and record.file is not None:
                     self._files.write(self._files.path_for(user_id, app_id, record.input_id), data)
                     written.append(record.file)
                 records.append(record)
-            existing = self._registry.add_inputs(user_id, app_id, records)
+                names.update({c.id: c.name for c in item.data.concepts if c.name})
+            existing = self._registry.add_inputs(user_id, app_id, records, names)
+        except KeyError as missing:
+            self._files.remove(written)
+            raise InvalidRequest(
+                f"No dataset {missing.args[0]} in {user_id}/{app_id}; create it with "
+                "PostDatasets first. Nothing was stored."
+            ) from None
         except BaseException:
             self._files.remove(written)
             raise
         if existing:
-            raise InvalidRequest(f"Inputs with these ids already exist: {', '.join(existing)}.")
-        return service_pb2.MultiInputResponse(
-            status=convert.ok_status(), inputs=[self._input_pb(r) for r in records]
-        )
+            self._files.remove(written)
+            raise InvalidRequest(
+                f"Inputs with these ids already exist: {', '.join(existing)}. Nothing was stored."
+            )
+        return records
 
     async def _stored_input(
         self, user_id: str, app_id: str, item: resources_pb2.Input
     ) -> tuple[InputRecord, bytes | None]:
         input_id = item.id or uuid.uuid4().hex
-        concepts = {}
-        for concept in item.data.concepts:
-            if not concept.id:
-                raise InvalidParameter(f"Input {input_id}: every concept needs an id.")
-            if concept.value not in (0.0, 1.0):
-                raise InvalidParameter(
-                    f"Input {input_id}: concept values must be 1 or 0, got {concept.value:g}."
-                )
-            concepts[concept.id] = float(concept.value)
+        if len(input_id) > 128 or "/" in input_id:
+            raise InvalidRequest(
+                f"Input ids are 1 to 128 characters without '/', got {input_id[:140]!r}."
+            )
+        concepts = _labels(input_id, item.data.concepts)
+        metadata = _metadata(input_id, item.data)
         data = item.data
+        datasets = tuple(item.dataset_ids)
         if data.image.base64 or data.image.url:
             raw = data.image.base64 or await self._fetcher.fetch(data.image.url)
             decode_image(raw, self._settings.max_image_pixels)  # refuse what could not be used
             path = str(self._files.path_for(user_id, app_id, input_id))
-            return InputRecord(input_id, "image", None, path, concepts, _now()), raw
+            record = InputRecord(
+                input_id, "image", None, path, concepts, _now(), metadata, datasets
+            )
+            return record, raw
         if data.text.url:
             text = (await self._fetcher.fetch(data.text.url)).decode("utf-8", errors="strict")
         else:
             text = data.text.raw
         if not text.strip():
             raise InvalidRequest(f"Input {input_id} has no text or image.")
-        return InputRecord(input_id, "text", text, None, concepts, _now()), None
-
-    def _input_pb(self, record: InputRecord) -> resources_pb2.Input:
-        item = resources_pb2.Input(id=record.input_id)
-        item.created_at.CopyFrom(convert.timestamp(record.created_at))
-        if record.text is not None:
-            item.data.text.raw = record.text
-        for concept_id, value in record.concepts.items():
-            item.data.concepts.add(id=concept_id, value=value)
-        return item
+        record = InputRecord(input_id, "text", text, None, concepts, _now(), metadata, datasets)
+        return record, None
 
     async def ListInputs(self, request: service_pb2.ListInputsRequest, caller: Any) -> Any:
         user_id, app_id = self._directory.readable_app(
@@ -172,7 +201,7 @@ class WorkspaceHandlers:
             user_id, app_id, page.offset, page.limit, ids=list(request.ids)
         )
         return service_pb2.MultiInputResponse(
-            status=convert.ok_status(), inputs=[self._input_pb(r) for r in records]
+            status=convert.ok_status(), inputs=[input_pb(r) for r in records]
         )
 
     async def GetInput(self, request: service_pb2.GetInputRequest, caller: Any) -> Any:
@@ -183,7 +212,7 @@ class WorkspaceHandlers:
         if not found:
             raise ResourceNotFound(f"Input {request.input_id!r} does not exist.")
         return service_pb2.SingleInputResponse(
-            status=convert.ok_status(), input=self._input_pb(found[0])
+            status=convert.ok_status(), input=input_pb(found[0], with_bytes=True)
         )
 
     async def DeleteInputs(self, request: service_pb2.DeleteInputsRequest, caller: Any) -> Any:
@@ -191,7 +220,66 @@ class WorkspaceHandlers:
             caller.principal, request.user_app_id.user_id, request.user_app_id.app_id
         )
         self._files.remove(self._registry.delete_inputs(user_id, app_id, list(request.ids)))
-        return _done()
+        return done()
+
+    async def PatchInputs(self, request: service_pb2.PatchInputsRequest, caller: Any) -> Any:
+        user_id, app_id = self._directory.writable_app(
+            caller.principal, request.user_app_id.user_id, request.user_app_id.app_id
+        )
+        action = request.action or "merge"
+        if action not in ("merge", "overwrite", "remove"):
+            raise InvalidRequest(f"action must be merge, overwrite or remove, got {action!r}.")
+        if not 1 <= len(request.inputs) <= MAX_INPUTS_PER_REQUEST:
+            raise InvalidRequest(
+                f"PatchInputs takes 1 to {MAX_INPUTS_PER_REQUEST} inputs, "
+                f"got {len(request.inputs)}."
+            )
+        changes, names = [], {}
+        for item in request.inputs:
+            if not item.id:
+                raise InvalidRequest("Each input to patch needs its id.")
+            concepts = _labels(item.id, item.data.concepts)
+            metadata = _metadata(item.id, item.data)
+            changes.append(InputRecord(item.id, "", None, None, concepts, _now(), metadata))
+            names.update({c.id: c.name for c in item.data.concepts if c.name})
+        try:
+            records = self._registry.patch_inputs(user_id, app_id, changes, action, names)
+        except KeyError as missing:
+            raise ResourceNotFound(
+                f"These inputs do not exist in {user_id}/{app_id}: {missing.args[0]}; "
+                "nothing was changed."
+            ) from None
+        return service_pb2.MultiInputResponse(
+            status=convert.ok_status(), inputs=[input_pb(r) for r in records]
+        )
+
+    async def GetInputCount(self, request: service_pb2.GetInputCountRequest, caller: Any) -> Any:
+        user_id, app_id = self._directory.readable_app(
+            caller.principal, request.user_app_id.user_id, request.user_app_id.app_id
+        )
+        counts = resources_pb2.InputCount(processed=self._registry.count_inputs(user_id, app_id))
+        return service_pb2.SingleInputCountResponse(status=convert.ok_status(), counts=counts)
+
+    async def GetInputsAddJob(
+        self, request: service_pb2.GetInputsAddJobRequest, caller: Any
+    ) -> Any:
+        """Inputs are stored before PostInputs answers, so a known job is always finished."""
+        user_id, app_id = self._directory.readable_app(
+            caller.principal, request.user_app_id.user_id, request.user_app_id.app_id
+        )
+        job = self._registry.input_job(user_id, app_id, request.id)
+        if job is None:
+            raise ResourceNotFound(
+                f"No inputs add job {request.id!r} in {user_id}/{app_id}; jobs are named by "
+                "PostInputs' inputs_add_job_id."
+            )
+        pb = resources_pb2.InputsAddJob(id=job.job_id)
+        pb.created_at.CopyFrom(convert.timestamp(job.created_at))
+        pb.progress.success_count = job.succeeded
+        pb.progress.failed_count = job.failed
+        pb.status.code = 64002  # JOB_COMPLETED
+        pb.status.description = "Job completed"
+        return service_pb2.SingleInputsAddJobResponse(status=convert.ok_status(), inputs_add_job=pb)
 
     # custom models -------------------------------------------------------------------
 
@@ -252,23 +340,57 @@ class WorkspaceHandlers:
         for version_id in self._registry.delete_model(record):
             self._trainer.artifact_path(version_id).unlink(missing_ok=True)
         self._directory.forget()
-        return _done()
+        return done()
+
+    async def DeleteModels(self, request: service_pb2.DeleteModelsRequest, caller: Any) -> Any:
+        ids = list(request.ids) or [m.id for m in request.models]
+        if not ids or request.delete_all:
+            raise InvalidRequest("DeleteModels needs the ids of the models to delete.")
+        records = [
+            self._directory.writable_model(
+                caller.principal, request.user_app_id.user_id, request.user_app_id.app_id, i
+            )
+            for i in ids
+        ]
+        for record in records:
+            for version_id in self._registry.delete_model(record):
+                self._trainer.artifact_path(version_id).unlink(missing_ok=True)
+        self._directory.forget()
+        return done()
 
     async def PostModelVersions(
         self, request: service_pb2.PostModelVersionsRequest, caller: Any
     ) -> Any:
+        """Train a new version: ``train_info.params`` and ``output_info`` as the official SDK
+        writes them (see :mod:`clarion.training_params`)."""
         record = self._directory.writable_model(
             caller.principal, request.user_app_id.user_id, request.user_app_id.app_id,
             request.model_id,
         )  # fmt: skip
         if record.model_type_id != CUSTOM_MODEL_TYPE:
             raise InvalidRequest(f"Model {record.model_id} is not trainable.")
-        params: dict[str, Any] = {"description": request.description}
-        for version in request.model_versions:
-            if version.train_info.HasField("params"):
-                params.update(json_format.MessageToDict(version.train_info.params))
-            params["description"] = version.description or params["description"]
-        created = self._trainer.start(record, params)
+        if len(request.model_versions) > 1:
+            raise InvalidRequest("PostModelVersions trains one version at a time.")
+        version = (
+            request.model_versions[0] if request.model_versions else resources_pb2.ModelVersion()
+        )
+        params: dict[str, Any] = {}
+        if version.train_info.HasField("params"):
+            params = json_format.MessageToDict(version.train_info.params)
+        inference: dict[str, Any] = {}
+        if version.output_info.HasField("params"):
+            inference = json_format.MessageToDict(version.output_info.params)
+        parsed = training_params.parse(
+            params, inference, version.output_info.output_config.concepts_mutually_exclusive
+        )
+        description = version.description or request.description or parsed.description
+        parsed = replace(parsed, description=description)
+        concept_ids = []
+        for concept in version.output_info.data.concepts:
+            if not concept.id:
+                raise InvalidParameter("Every concept needs an id.", parameter="concepts")
+            concept_ids.append(concept.id)
+        created = self._trainer.start(record, parsed, concept_ids)
         self._directory.forget()
         return service_pb2.SingleModelResponse(
             status=convert.ok_status(), model=self._model_pb(record, created.id)
@@ -287,7 +409,7 @@ class WorkspaceHandlers:
         self._registry.delete_version(version.id)
         self._trainer.artifact_path(version.id).unlink(missing_ok=True)
         self._directory.forget()
-        return _done()
+        return done()
 
     def _model_pb(self, record: Any, version_id: str = "") -> resources_pb2.Model:
         version = self._registry.get_version(record, version_id) if version_id else None
@@ -301,9 +423,61 @@ class WorkspaceHandlers:
         return model
 
 
-def _done() -> Any:
+def done() -> Any:
     """The empty success reply of the Delete* RPCs (clarifai-grpc's ``BaseResponse``)."""
     return RPCS["DeleteApp"].response_class(status=convert.ok_status())
+
+
+def input_pb(record: InputRecord, *, with_bytes: bool = False) -> resources_pb2.Input:
+    """A stored input; an image carries its size and format (and its bytes when asked)."""
+    item = resources_pb2.Input(id=record.input_id)
+    item.created_at.CopyFrom(convert.timestamp(record.created_at))
+    item.status.code = INPUT_DOWNLOAD_SUCCESS
+    item.status.description = "Download complete"
+    if record.text is not None:
+        item.data.text.raw = record.text
+    if record.file is not None:
+        try:
+            with Image.open(record.file) as image:
+                width, height, kind = image.width, image.height, image.format or ""
+            item.data.image.image_info.width = width
+            item.data.image.image_info.height = height
+            item.data.image.image_info.format = kind
+            if with_bytes:
+                item.data.image.base64 = Path(record.file).read_bytes()
+        except OSError:
+            item.data.image.image_info.format = "missing"
+    for concept_id, value in record.concepts.items():
+        item.data.concepts.add(id=concept_id, name=concept_id, value=value)
+    if record.metadata:
+        item.data.metadata.update(record.metadata)
+    return item
+
+
+def _labels(input_id: str, concepts: Any) -> dict[str, float]:
+    labels = {}
+    for concept in concepts:
+        if not concept.id or len(concept.id) > 128:
+            raise InvalidParameter(
+                f"Input {input_id}: every concept needs an id of 1 to 128 characters."
+            )
+        if concept.value not in (0.0, 1.0):
+            raise InvalidParameter(
+                f"Input {input_id}: concept values must be 1 or 0, got {concept.value:g}."
+            )
+        labels[concept.id] = float(concept.value)
+    return labels
+
+
+def _metadata(input_id: str, data: resources_pb2.Data) -> dict[str, Any]:
+    if not data.HasField("metadata"):
+        return {}
+    metadata: dict[str, Any] = json_format.MessageToDict(data.metadata)
+    if len(json.dumps(metadata)) > MAX_METADATA_BYTES:
+        raise InvalidRequest(
+            f"Input {input_id}: metadata is over {MAX_METADATA_BYTES} bytes as JSON."
+        )
+    return metadata
 
 
 def _concepts(model: resources_pb2.Model) -> list[dict[str, str]]:

@@ -1,0 +1,275 @@
+"""The registry's datasets: named sets of an app's inputs, and their frozen versions.
+
+Mixed into :class:`Registry`; every method is one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from clarion.registry.schema import (
+    AppRow,
+    DatasetInputRow,
+    DatasetRow,
+    DatasetVersionRow,
+    InputRow,
+)
+from clarion.registry.workspace import InputRecord, _input_records
+
+
+@dataclass(frozen=True)
+class DatasetRecord:
+    dataset_id: str
+    description: str
+    created_at: datetime
+    input_count: int
+
+
+@dataclass(frozen=True)
+class DatasetVersionRecord:
+    id: str
+    dataset_id: str
+    description: str
+    created_at: datetime
+    snapshot: tuple[InputRecord, ...]
+
+
+def snapshot_entry(record: InputRecord) -> dict[str, Any]:
+    return {
+        "input_id": record.input_id,
+        "kind": record.kind,
+        "text": record.text,
+        "file": record.file,
+        "concepts": record.concepts,
+    }
+
+
+def _from_entry(entry: dict[str, Any], created_at: datetime) -> InputRecord:
+    return InputRecord(
+        entry["input_id"], entry["kind"], entry.get("text"), entry.get("file"),
+        dict(entry.get("concepts", {})), created_at,
+    )  # fmt: skip
+
+
+class DatasetStore:
+    def _session(self) -> AbstractContextManager[Session]:
+        raise NotImplementedError
+
+    @staticmethod
+    def _app(s: Session, user_id: str, app_id: str) -> AppRow | None:
+        raise NotImplementedError
+
+    @staticmethod
+    def _delete_dataset_rows(s: Session, dataset_pks: Sequence[int]) -> list[str]:
+        raise NotImplementedError
+
+    def _dataset(self, s: Session, user_id: str, app_id: str, dataset_id: str) -> DatasetRow:
+        app = self._app(s, user_id, app_id)
+        row = None
+        if app is not None:
+            row = s.scalar(
+                select(DatasetRow).where(
+                    DatasetRow.app_pk == app.pk, DatasetRow.dataset_id == dataset_id
+                )
+            )
+        if row is None:
+            raise KeyError(dataset_id)
+        return row
+
+    @staticmethod
+    def _dataset_record(s: Session, row: DatasetRow) -> DatasetRecord:
+        count = s.scalar(
+            select(func.count()).select_from(DatasetInputRow).where(
+                DatasetInputRow.dataset_pk == row.pk
+            )
+        )  # fmt: skip
+        return DatasetRecord(row.dataset_id, row.description, row.created_at, int(count or 0))
+
+    # datasets ------------------------------------------------------------------------
+
+    def add_dataset(self, user_id: str, app_id: str, dataset_id: str, description: str) -> bool:
+        """Create a dataset; False when one with that id exists."""
+        with self._session() as s:
+            app = self._app(s, user_id, app_id)
+            assert app is not None
+            exists = s.scalar(
+                select(DatasetRow.pk).where(
+                    DatasetRow.app_pk == app.pk, DatasetRow.dataset_id == dataset_id
+                )
+            )
+            if exists is not None:
+                return False
+            s.add(DatasetRow(app_pk=app.pk, dataset_id=dataset_id, description=description))
+            return True
+
+    def get_dataset(self, user_id: str, app_id: str, dataset_id: str) -> DatasetRecord | None:
+        with self._session() as s:
+            try:
+                return self._dataset_record(s, self._dataset(s, user_id, app_id, dataset_id))
+            except KeyError:
+                return None
+
+    def list_datasets(
+        self, user_id: str, app_id: str, offset: int, limit: int
+    ) -> list[DatasetRecord]:
+        with self._session() as s:
+            app = self._app(s, user_id, app_id)
+            if app is None:
+                return []
+            rows = s.scalars(
+                select(DatasetRow)
+                .where(DatasetRow.app_pk == app.pk)
+                .order_by(DatasetRow.dataset_id)
+                .offset(offset)
+                .limit(limit)
+            )
+            return [self._dataset_record(s, r) for r in rows]
+
+    def delete_datasets(self, user_id: str, app_id: str, dataset_ids: Sequence[str]) -> list[str]:
+        """Delete datasets (all or none: a missing id raises ``KeyError``) and their
+        versions; returns the versions' files. The inputs stay in the app."""
+        with self._session() as s:
+            rows = [self._dataset(s, user_id, app_id, d) for d in dataset_ids]
+            return self._delete_dataset_rows(s, [r.pk for r in rows])
+
+    # dataset inputs ------------------------------------------------------------------
+
+    def add_dataset_inputs(
+        self, user_id: str, app_id: str, dataset_id: str, input_ids: Sequence[str]
+    ) -> list[str]:
+        """Add inputs of the app to a dataset, all or none: returns the ids not in the app."""
+        with self._session() as s:
+            dataset = self._dataset(s, user_id, app_id, dataset_id)
+            rows = {
+                r.input_id: r.pk
+                for r in s.scalars(
+                    select(InputRow).where(
+                        InputRow.app_pk == dataset.app_pk, InputRow.input_id.in_(list(input_ids))
+                    )
+                )
+            }
+            missing = sorted(set(input_ids) - set(rows))
+            if missing:
+                return missing
+            present = set(
+                s.scalars(
+                    select(DatasetInputRow.input_pk).where(
+                        DatasetInputRow.dataset_pk == dataset.pk,
+                        DatasetInputRow.input_pk.in_(list(rows.values())),
+                    )
+                )
+            )
+            s.add_all(
+                DatasetInputRow(dataset_pk=dataset.pk, input_pk=pk)
+                for pk in dict.fromkeys(rows[i] for i in input_ids)
+                if pk not in present
+            )
+            return []
+
+    def list_dataset_inputs(
+        self, user_id: str, app_id: str, dataset_id: str, offset: int = 0,
+        limit: int | None = None,
+    ) -> list[InputRecord]:  # fmt: skip
+        with self._session() as s:
+            dataset = self._dataset(s, user_id, app_id, dataset_id)
+            query = (
+                select(InputRow)
+                .join(DatasetInputRow, DatasetInputRow.input_pk == InputRow.pk)
+                .where(DatasetInputRow.dataset_pk == dataset.pk)
+                .order_by(InputRow.created_at.desc(), InputRow.pk.desc())
+                .offset(offset)
+            )
+            if limit is not None:
+                query = query.limit(limit)
+            return _input_records(s, list(s.scalars(query)))
+
+    def remove_dataset_inputs(
+        self, user_id: str, app_id: str, dataset_id: str, input_ids: Sequence[str]
+    ) -> None:
+        """Take inputs out of a dataset (they stay in the app)."""
+        with self._session() as s:
+            dataset = self._dataset(s, user_id, app_id, dataset_id)
+            pks = select(InputRow.pk).where(
+                InputRow.app_pk == dataset.app_pk, InputRow.input_id.in_(list(input_ids))
+            )
+            s.execute(
+                delete(DatasetInputRow).where(
+                    DatasetInputRow.dataset_pk == dataset.pk, DatasetInputRow.input_pk.in_(pks)
+                )
+            )
+
+    # dataset versions ----------------------------------------------------------------
+
+    def add_dataset_version(
+        self, user_id: str, app_id: str, dataset_id: str, version_id: str, description: str,
+        snapshot: Sequence[InputRecord],
+    ) -> DatasetVersionRecord:  # fmt: skip
+        with self._session() as s:
+            dataset = self._dataset(s, user_id, app_id, dataset_id)
+            row = DatasetVersionRow(
+                id=version_id, dataset_pk=dataset.pk, description=description,
+                snapshot=[snapshot_entry(r) for r in snapshot],
+            )  # fmt: skip
+            s.add(row)
+            s.flush()
+            return self._version_record(row, dataset_id)
+
+    @staticmethod
+    def _version_record(row: DatasetVersionRow, dataset_id: str) -> DatasetVersionRecord:
+        entries = tuple(_from_entry(e, row.created_at) for e in row.snapshot)
+        return DatasetVersionRecord(row.id, dataset_id, row.description, row.created_at, entries)
+
+    def get_dataset_version(
+        self, user_id: str, app_id: str, version_id: str
+    ) -> DatasetVersionRecord | None:
+        """A dataset version of this app (by its id alone: version ids are unique)."""
+        with self._session() as s:
+            app = self._app(s, user_id, app_id)
+            if app is None:
+                return None
+            found = s.execute(
+                select(DatasetVersionRow, DatasetRow.dataset_id)
+                .join(DatasetRow, DatasetRow.pk == DatasetVersionRow.dataset_pk)
+                .where(DatasetRow.app_pk == app.pk, DatasetVersionRow.id == version_id)
+            ).first()
+            return None if found is None else self._version_record(found[0], found[1])
+
+    def list_dataset_versions(
+        self, user_id: str, app_id: str, dataset_id: str, offset: int, limit: int
+    ) -> list[DatasetVersionRecord]:
+        with self._session() as s:
+            dataset = self._dataset(s, user_id, app_id, dataset_id)
+            rows = s.scalars(
+                select(DatasetVersionRow)
+                .where(DatasetVersionRow.dataset_pk == dataset.pk)
+                .order_by(DatasetVersionRow.created_at.desc(), DatasetVersionRow.id.desc())
+                .offset(offset)
+                .limit(limit)
+            )
+            return [self._version_record(r, dataset_id) for r in rows]
+
+    def delete_dataset_versions(
+        self, user_id: str, app_id: str, dataset_id: str, version_ids: Sequence[str]
+    ) -> list[str]:
+        """Delete versions of a dataset; returns their files."""
+        with self._session() as s:
+            dataset = self._dataset(s, user_id, app_id, dataset_id)
+            rows = list(
+                s.scalars(
+                    select(DatasetVersionRow).where(
+                        DatasetVersionRow.dataset_pk == dataset.pk,
+                        DatasetVersionRow.id.in_(list(version_ids)),
+                    )
+                )
+            )
+            files = [e["file"] for r in rows for e in r.snapshot if e.get("file")]
+            for row in rows:
+                s.delete(row)
+            return files

@@ -1,0 +1,345 @@
+"""The official `clarifai` SDK's own app, input, concept, dataset and training flows, unchanged
+but for base_url and the PAT, against a real Clarion server with real base models."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+from clarifai.client.input import Inputs
+from clarifai.client.model import Model
+from clarifai.client.user import User
+from clarifai_grpc.grpc.api import resources_pb2, service_pb2
+from PIL import Image, ImageOps
+from skimage import data
+
+from clarion.auth import KeyManager
+from clarion.registry import Registry
+from clarion.server_thread import ServerThread
+from tests.conftest import make_settings
+from tests.integration.test_custom_models import (
+    COOKING,
+    HELD_OUT,
+    MORE_COOKING,
+    MORE_SPORTS,
+    SPORTS,
+)
+
+QUEUED, TRAINING, TRAINED = 21103, 21101, 21100
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+    home = tmp_path_factory.mktemp("sdk-training-home")
+    with ServerThread(make_settings(home)) as server:
+        registry = Registry.open(make_settings(home).resolved_database_url)
+        try:
+            server.bob = KeyManager(registry).create("bob")  # type: ignore[attr-defined]
+        finally:
+            registry.close()
+        yield server
+
+
+@pytest.fixture(scope="module")
+def user(running: ServerThread) -> User:
+    return User(user_id="bob", pat=running.bob, base_url=running.grpc_url)  # type: ignore[attr-defined]
+
+
+def _url(app_id: str, model_id: str, version_id: str = "") -> str:
+    url = f"https://clarifai.com/bob/{app_id}/models/{model_id}"
+    return url + (f"/model_version/{version_id}" if version_id else "")
+
+
+def _model(running: ServerThread, app_id: str, model_id: str, version_id: str = "") -> Model:
+    return Model(
+        url=_url(app_id, model_id, version_id),
+        pat=running.bob,  # type: ignore[attr-defined]
+        base_url=running.grpc_url,
+    )
+
+
+def _text_inputs(texts: list[str], label: str, prefix: str, dataset_id: str = "") -> list[Any]:
+    return [
+        Inputs.get_text_input(f"{prefix}{i}", t, dataset_id=dataset_id or None, labels=[label])
+        for i, t in enumerate(texts)
+    ]
+
+
+def _train(model: Model, params_file: Path, **edits: Any) -> str:
+    """get_params -> edit the YAML -> train, as the SDK's documentation does."""
+    params = model.get_params(save_to=str(params_file))
+    for key, value in edits.items():
+        if key in params["train_params"]:
+            params["train_params"][key] = value
+        else:
+            params[key] = value
+    params_file.write_text(yaml.safe_dump(params))
+    return model.train(str(params_file))
+
+
+def _wait(model: Model, version_id: str) -> list[int]:
+    """The states the SDK's training_status reports, in order, until training ends."""
+    seen: list[int] = []
+    for _ in range(3000):
+        code = model.training_status(version_id=version_id).code
+        if not seen or seen[-1] != code:
+            seen.append(code)
+        if code not in (QUEUED, TRAINING):
+            return seen
+        time.sleep(0.05)
+    raise AssertionError(f"training did not finish: {seen}")
+
+
+def _scores(model: Model, texts: list[str]) -> list[dict[str, float]]:
+    found = []
+    for text in texts:
+        response = model.predict_by_bytes(text.encode(), "text")
+        found.append({c.id: c.value for c in response.outputs[0].data.concepts})
+    return found
+
+
+def test_text_flow_get_params_train_status_predict_versions(
+    running: ServerThread, user: User, tmp_path: Path
+) -> None:
+    app = user.create_app(app_id="topics")
+    inputs = app.inputs()
+    inputs.upload_inputs(
+        _text_inputs(SPORTS, "sports", "s") + _text_inputs(COOKING, "cooking", "c")
+    )
+    assert {c.id for c in app.list_concepts()} == {"sports", "cooking"}
+    assert len(list(inputs.list_inputs())) == 12
+    assert len(list(inputs.list_inputs(page_no=2, per_page=5))) == 5
+    model = app.create_model("topic", model_type_id="embedding-classifier")
+
+    params = model.get_params(save_to=str(tmp_path / "params.yaml"))
+    assert params["concepts"] == [] and params["dataset_version_id"] == ""
+    assert params["train_params"]["C"] == 10.0 and params["train_params"]["max_iter"] == 1000
+    assert params["train_params"]["class_weight"] == "balanced"
+    assert params["concepts_mutually_exclusive"] is False
+    assert "C" in str(model.get_param_info("C"))
+
+    first = _train(
+        model, tmp_path / "params.yaml", concepts=["sports", "cooking"],
+        concepts_mutually_exclusive=True, C=5.0,
+    )  # fmt: skip
+    states = _wait(model, first)
+    assert states[-1] == TRAINED
+    assert states == [s for s in (QUEUED, TRAINING, TRAINED) if s in states]  # in order
+
+    pinned = _model(running, "topics", "topic", first)
+    sports, cooking = _scores(pinned, HELD_OUT)
+    assert sports["sports"] > 0.5 > sports["cooking"] and cooking["cooking"] > 0.5
+    assert sports["sports"] + sports["cooking"] == pytest.approx(1.0, abs=1e-5)  # one softmax
+    latest = _model(running, "topics", "topic")
+    response = latest.predict_by_bytes(HELD_OUT[0].encode(), "text")
+    assert response.outputs[0].model.model_version.id == first
+
+    inputs.upload_inputs(
+        _text_inputs(MORE_SPORTS, "sports", "ms") + _text_inputs(MORE_COOKING, "cooking", "mc")
+    )
+    both = Inputs.get_text_input("both", "The team grilled burgers after the match.",
+                                 labels=["sports", "cooking"])  # fmt: skip
+    inputs.upload_inputs([both])
+    with pytest.raises(Exception, match=r"(?s)MODEL_INVALID_ARGUMENT.*more than one.*both"):
+        _train(_model(running, "topics", "topic"), tmp_path / "x.yaml",
+               concepts=["sports", "cooking"], concepts_mutually_exclusive=True)  # fmt: skip
+    second_model = _model(running, "topics", "topic")
+    second = _train(second_model, tmp_path / "again.yaml", concepts=["sports", "cooking"])
+    assert _wait(_model(running, "topics", "topic", second), second)[-1] == TRAINED
+    independent = _model(running, "topics", "topic", second)
+    sports_2, cooking_2 = _scores(independent, HELD_OUT)
+    assert sports_2["sports"] > sports_2["cooking"] and cooking_2["cooking"] > cooking_2["sports"]
+    independent.load_info()
+    training = independent.model_info.model_version.metadata["training"]
+    assert training["concepts_mutually_exclusive"] is False and "both" in training["inputs"]
+    assert _scores(pinned, HELD_OUT) == [sports, cooking]  # the first version is unchanged
+
+    versions = [v.model_info.model_version.id for v in model.list_versions()]
+    assert versions == [second, first]
+    model.delete_version(second)
+    assert [v.model_info.model_version.id for v in model.list_versions()] == [first]
+    response = _model(running, "topics", "topic").predict_by_bytes(b"A goal!", "text")
+    assert response.outputs[0].model.model_version.id == first
+
+
+def _jpeg(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def _variants(array: np.ndarray) -> list[bytes]:
+    image = Image.fromarray(array)
+    width, height = image.size
+    return [
+        _jpeg(image),
+        _jpeg(ImageOps.mirror(image)),
+        _jpeg(image.crop((width // 10, height // 10, width, height))),
+        _jpeg(image.rotate(8, expand=False)),
+        _jpeg(ImageOps.grayscale(image)),
+    ]
+
+
+def test_image_flow_through_a_dataset_version(
+    running: ServerThread, user: User, tmp_path: Path
+) -> None:
+    app = user.create_app(app_id="photos")
+    dataset = app.create_dataset(dataset_id="pets")
+    cats, cups = _variants(data.chelsea()), _variants(data.coffee())
+    inputs = app.inputs()
+    for i, image in enumerate(cats[:4]):
+        inputs.upload_from_bytes(f"cat{i}", image_bytes=image, dataset_id="pets", labels=["cat"])
+    for i, image in enumerate(cups[:4]):
+        inputs.upload_from_bytes(f"cup{i}", image_bytes=image, dataset_id="pets", labels=["cup"])
+    assert app.get_input_count() == 8
+    assert len(list(dataset.list_inputs(input_type="image"))) == 8
+    version = dataset.create_version(description="eight photos")
+    version_id = version.version.id
+
+    model = app.create_model("things", model_type_id="embedding-classifier")
+    trained = _train(
+        model, tmp_path / "things.yaml", concepts=["cat", "cup"], dataset_id="pets",
+        dataset_version_id=version_id,
+    )  # fmt: skip
+    assert _wait(model, trained)[-1] == TRAINED
+    pinned = _model(running, "photos", "things", trained)
+    for held_out, concept, other in ((cats[4], "cat", "cup"), (cups[4], "cup", "cat")):
+        response = pinned.predict_by_bytes(held_out, "image")
+        scores = {c.id: c.value for c in response.outputs[0].data.concepts}
+        assert scores[concept] > scores[other]
+    assert _version_inputs(model, trained) == 8
+    assert [v.model_info.model_version.id for v in model.list_versions()] == [trained]
+
+
+def _csv(path: Path, rows: list[tuple[str, str, str]]) -> str:
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f, quoting=csv.QUOTE_ALL)
+        writer.writerow(["inputid", "input", "concepts"])
+        writer.writerows(rows)
+    return str(path)
+
+
+def _version_inputs(model: Model, version_id: str) -> int:
+    pinned = Model(url=_url(model.app_id, model.id, version_id), pat=model.pat, base_url=model.base)
+    pinned.load_info()
+    return pinned.model_info.model_version.total_input_count
+
+
+def test_dataset_versions_are_frozen_snapshots(
+    running: ServerThread, user: User, tmp_path: Path
+) -> None:
+    app = user.create_app(app_id="corpus")
+    dataset = app.create_dataset(dataset_id="news")
+    rows = [(f"s{i}", t, "sports") for i, t in enumerate(SPORTS)]
+    rows += [(f"c{i}", t, "cooking") for i, t in enumerate(COOKING)]
+    dataset.upload_from_csv(_csv(tmp_path / "a.csv", rows), input_type="text", csv_type="raw")
+    first = dataset.create_version(description="twelve").version.id
+    more = [(f"ms{i}", t, "sports") for i, t in enumerate(MORE_SPORTS)]
+    more += [(f"mc{i}", t, "cooking") for i, t in enumerate(MORE_COOKING)]
+    dataset.upload_from_csv(_csv(tmp_path / "b.csv", more), input_type="text", csv_type="raw")
+    second = dataset.create_version(description="sixteen").version.id
+    assert [d.version.id for d in dataset.list_versions()] == [second, first]
+
+    model = app.create_model("topic", model_type_id="embedding-classifier")
+    trained = {}
+    for version_id in (first, second):
+        trained[version_id] = _train(
+            _model(running, "corpus", "topic"), tmp_path / f"{version_id}.yaml",
+            concepts=["sports", "cooking"], dataset_id="news", dataset_version_id=version_id,
+        )  # fmt: skip
+        assert _wait(_model(running, "corpus", "topic", trained[version_id]),
+                     trained[version_id])[-1] == TRAINED  # fmt: skip
+    assert _version_inputs(model, trained[first]) == 12
+    assert _version_inputs(model, trained[second]) == 16
+    before = _scores(_model(running, "corpus", "topic", trained[first]), HELD_OUT)
+
+    inputs = app.inputs()
+    inputs.delete_inputs([i for i in inputs.list_inputs() if i.id.startswith("s")])
+    assert len(list(dataset.list_inputs())) == 10
+    again = _train(
+        _model(running, "corpus", "topic"), tmp_path / "again.yaml",
+        concepts=["sports", "cooking"], dataset_id="news", dataset_version_id=first,
+    )  # fmt: skip
+    assert _wait(_model(running, "corpus", "topic", again), again)[-1] == TRAINED
+    assert _version_inputs(model, again) == 12  # the version still holds the deleted inputs
+    retrained = _scores(_model(running, "corpus", "topic", again), HELD_OUT)
+    for old, new in zip(before, retrained, strict=True):
+        for concept in old:
+            assert new[concept] == pytest.approx(old[concept], abs=1e-4)
+
+
+def test_concepts_and_input_patches(running: ServerThread, user: User) -> None:
+    app = user.create_app(app_id="labels")
+    app.create_concepts(["dog", "cat"], ["Dog", "Cat"])
+    with pytest.raises(Exception, match="already exist"):
+        app.create_concepts(["dog"])
+    inputs = app.inputs()
+    metadata = resources_pb2.Data().metadata
+    metadata.update({"source": "test"})
+    inputs.upload_text("t1", "A puppy barks at the mailman.", labels=["dog"], metadata=metadata)
+    inputs.patch_inputs(
+        [resources_pb2.Input(id="t1", data=resources_pb2.Data(
+            concepts=[resources_pb2.Concept(id="cat", value=1.0)]))],
+        action="overwrite",
+    )  # fmt: skip
+    stored = inputs.get_input("t1")
+    assert [(c.id, c.value) for c in stored.data.concepts] == [("cat", 1.0)]
+    assert stored.data.metadata["source"] == "test"
+    inputs.patch_concepts(["dog"], ["Hound"])
+    assert {c.id: c.name for c in app.list_concepts()} == {"cat": "Cat", "dog": "Hound"}
+
+
+def test_bad_training_requests_have_a_clear_status_and_create_nothing(
+    running: ServerThread, user: User, tmp_path: Path
+) -> None:
+    app = user.create_app(app_id="mistakes")
+    app.inputs().upload_inputs(_text_inputs(SPORTS, "sports", "s"))
+    app.create_concepts(["chess"])
+    other = user.create_app(app_id="elsewhere")
+    other.inputs().upload_inputs(_text_inputs(COOKING, "cooking", "c", dataset_id=""))
+    foreign = other.create_dataset(dataset_id="d")
+    foreign_version = foreign.create_version().version.id
+    model = app.create_model("topic", model_type_id="embedding-classifier")
+    yaml_file = tmp_path / "bad.yaml"
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"concepts": ["sports", "chess"]}, r"(?s)MODEL_TRAINING_NO_POSITIVES.*chess"),
+        (
+            {"concepts": ["sports"], "learning_rate": 0.1},
+            r"(?s)MODEL_INVALID_ARGUMENT.*Unknown train_info.params: learning_rate",
+        ),
+        (
+            {"concepts": ["sports"], "max_iter": -3},
+            r"(?s)MODEL_INVALID_ARGUMENT.*max_iter must be between 1 and",
+        ),
+        (
+            {"concepts": ["sports"], "dataset_id": "d", "dataset_version_id": foreign_version},
+            r"(?s)MODEL_INVALID_ARGUMENT.*Dataset version .* does not exist",
+        ),
+    ]
+    for edits, expected in cases:
+        params = model.get_params(save_to=str(yaml_file))
+        params.update({k: v for k, v in edits.items() if k in params})
+        params["train_params"].update({k: v for k, v in edits.items() if k not in params})
+        yaml_file.write_text(yaml.safe_dump(params))
+        with pytest.raises(Exception, match=expected):
+            model.train(str(yaml_file))
+    params = model.get_params(save_to=str(yaml_file))
+    params["concepts"] = ["unicorn"]
+    yaml_file.write_text(yaml.safe_dump(params))
+    with pytest.raises(AssertionError, match="Invalid concept IDs"):  # the SDK checks first
+        model.train(str(yaml_file))
+    version = resources_pb2.ModelVersion()
+    version.output_info.data.concepts.add(id="unicorn")
+    request = service_pb2.PostModelVersionsRequest(
+        user_app_id=model.user_app_id, model_id="topic", model_versions=[version]
+    )
+    response = model._grpc_request(model.STUB.PostModelVersions, request)
+    assert response.status.code == 21202 and "unicorn" in response.status.details
+    assert list(model.list_versions()) == []
