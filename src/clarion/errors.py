@@ -287,6 +287,8 @@ class TrainingRefused(ClarionError):
     code = StatusCode.MODEL_TRAINING_NO_DATA
     description = "Model training refused"
 
-    def __init__(self, reason: str, *, code: StatusCode) -> None:
+    def __init__(
+        self, reason: str, *, code: StatusCode = StatusCode.MODEL_TRAINING_NO_DATA
+    ) -> None:
         super().__init__(reason, description=reason)
         self.code = code

@@ -167,7 +167,7 @@ def test_rest_prediction_and_unknown_route(server: ServerThread) -> None:
     missing = httpx.get(server.rest_url + "/v2/nothing/here", headers=headers)
     assert missing.status_code == 400 and "No API route" in missing.json()["status"]["details"]
     unimplemented = httpx.get(
-        server.rest_url + "/v2/users/clarion/apps/main/datasets", headers=headers
+        server.rest_url + "/v2/users/clarion/apps/main/workflows", headers=headers
     )
     assert unimplemented.status_code == 501
     assert unimplemented.json()["status"]["code"] == status_code_pb2.NOT_IMPLEMENTED

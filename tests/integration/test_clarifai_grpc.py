@@ -104,7 +104,8 @@ def test_get_model_version_by_id_and_unknown_version(stub, metadata) -> None:  #
 
 def test_unimplemented_rpc_answers_unimplemented(stub, metadata) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(grpc.RpcError) as info:
-        stub.ListDatasets(service_pb2.ListDatasetsRequest(user_app_id=USER_APP), metadata=metadata)
+        request = service_pb2.ListWorkflowsRequest(user_app_id=USER_APP)
+        stub.ListWorkflows(request, metadata=metadata)
     assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED
 
 

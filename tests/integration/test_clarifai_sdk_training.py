@@ -343,3 +343,31 @@ def test_bad_training_requests_have_a_clear_status_and_create_nothing(
     response = model._grpc_request(model.STUB.PostModelVersions, request)
     assert response.status.code == 21202 and "unicorn" in response.status.details
     assert list(model.list_versions()) == []
+
+
+def test_clarion_sdk_trains_on_a_frozen_dataset_version(running: ServerThread) -> None:
+    from clarion.client import App
+
+    app = App("own-sdk", pat=running.bob, base_url=running.grpc_url).create()  # type: ignore[attr-defined]
+    app.create_concepts(["sports", "cooking"])
+    app.add_inputs(
+        [App.text_input(t, ["sports"], [], f"s{i}") for i, t in enumerate(SPORTS)]
+        + [App.text_input(t, ["cooking"], [], f"c{i}") for i, t in enumerate(COOKING)]
+    )
+    app.create_model("topic", ["sports", "cooking"])
+    app.create_dataset("news")
+    app.add_to_dataset("news", [f"s{i}" for i in range(3)] + [f"c{i}" for i in range(3)])
+    frozen = app.create_dataset_version("news", "six")
+    app.delete_inputs(["s0"])
+    version = app.train(
+        "topic", exclusive=True, C=5.0, dataset_id="news", dataset_version_id=frozen.id
+    )
+    assert version.total_input_count == 6
+    with app.model("topic", version.id) as model:
+        scores = model.predict([App.text_input(HELD_OUT[0])]).outputs[0].data.concepts
+    values = {c.id: c.value for c in scores}
+    assert values["sports"] > values["cooking"]
+    assert sum(values.values()) == pytest.approx(1.0, abs=1e-5)
+    assert {c.id for c in app.list_concepts()} == {"sports", "cooking"}
+    with pytest.raises(Exception, match=r"Unknown train_info\.params: epochs"):
+        app.train("topic", epochs=3)

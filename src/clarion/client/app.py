@@ -130,6 +130,58 @@ class App:
         request = service_pb2.DeleteInputsRequest(user_app_id=self._ids, ids=list(ids))
         self._call("DeleteInputs", request)
 
+    # concepts and datasets -----------------------------------------------------------
+
+    def create_concepts(self, concept_ids: Sequence[str], names: Sequence[str] = ()) -> None:
+        names = list(names) or list(concept_ids)
+        pairs = zip(concept_ids, names, strict=True)
+        concepts = [resources_pb2.Concept(id=c, name=n) for c, n in pairs]
+        request = service_pb2.PostConceptsRequest(user_app_id=self._ids, concepts=concepts)
+        self._call("PostConcepts", request)
+
+    def list_concepts(self) -> list[resources_pb2.Concept]:
+        found: list[resources_pb2.Concept] = []
+        page = 1
+        while True:
+            request = service_pb2.ListConceptsRequest(
+                user_app_id=self._ids, page=page, per_page=_PAGE
+            )
+            concepts = self._call("ListConcepts", request).concepts
+            if not concepts:
+                return found
+            found.extend(concepts)
+            page += 1
+
+    def create_dataset(self, dataset_id: str, description: str = "") -> None:
+        dataset = resources_pb2.Dataset(id=dataset_id, description=description)
+        request = service_pb2.PostDatasetsRequest(user_app_id=self._ids, datasets=[dataset])
+        self._call("PostDatasets", request)
+
+    def add_to_dataset(self, dataset_id: str, input_ids: Sequence[str]) -> None:
+        """Add inputs of the app to a dataset (in requests of up to 128)."""
+        ids = list(input_ids)
+        for start in range(0, len(ids), _PAGE):
+            request = service_pb2.PostDatasetInputsRequest(
+                user_app_id=self._ids,
+                dataset_id=dataset_id,
+                dataset_inputs=[
+                    resources_pb2.DatasetInput(input=resources_pb2.Input(id=i))
+                    for i in ids[start : start + _PAGE]
+                ],
+            )
+            self._call("PostDatasetInputs", request)
+
+    def create_dataset_version(
+        self, dataset_id: str, description: str = ""
+    ) -> resources_pb2.DatasetVersion:
+        """Freeze the dataset's inputs and labels as they are now."""
+        request = service_pb2.PostDatasetVersionsRequest(
+            user_app_id=self._ids,
+            dataset_id=dataset_id,
+            dataset_versions=[resources_pb2.DatasetVersion(description=description)],
+        )
+        return self._call("PostDatasetVersions", request).dataset_versions[0]
+
     # models --------------------------------------------------------------------------
 
     def create_model(self, model_id: str, concepts: Sequence[str]) -> resources_pb2.Model:
@@ -143,15 +195,22 @@ class App:
         self._call("DeleteModel", request)
 
     def train(
-        self, model_id: str, *, wait: bool = True, timeout_s: float = 600, **params: Any
-    ) -> resources_pb2.ModelVersion:
+        self, model_id: str, *, wait: bool = True, timeout_s: float = 600,
+        concepts: Sequence[str] = (), exclusive: bool = False, **params: Any,
+    ) -> resources_pb2.ModelVersion:  # fmt: skip
         """Start a training (a new version); with ``wait`` return once it finished.
 
-        Raises :class:`ClarionApiError` with the training status when it failed.
+        ``concepts`` overrides the model's concepts, ``exclusive`` fits one softmax over them;
+        ``params`` go to ``train_info.params`` (``dataset_id``, ``dataset_version_id``,
+        ``base_model``, ``C``, ``max_iter``, ``class_weight``). Raises
+        :class:`ClarionApiError` with the status when it was refused or failed.
         """
         version = resources_pb2.ModelVersion()
         if params:
             version.train_info.params.update(params)
+        version.output_info.data.concepts.extend(resources_pb2.Concept(id=c) for c in concepts)
+        if exclusive:
+            version.output_info.output_config.concepts_mutually_exclusive = True
         request = service_pb2.PostModelVersionsRequest(
             user_app_id=self._ids, model_id=model_id, model_versions=[version]
         )
