@@ -58,8 +58,10 @@ class Core:
         trainer = Trainer(registry, pool, settings)
         trainer.recover()
         files = InputFiles(settings.home / "inputs")
-        workspace = WorkspaceHandlers(registry, directory, trainer, fetcher, files, settings)
         versions = DatasetVersions(registry, settings.home / "dataset-versions")
+        workspace = WorkspaceHandlers(
+            registry, directory, trainer, fetcher, files, settings, versions
+        )
         datasets = DatasetHandlers(registry, directory, versions)
         handlers = ClarifaiHandlers(registry, directory, predictor, metrics, workspace, datasets)
         return cls(

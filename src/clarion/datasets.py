@@ -72,7 +72,7 @@ class DatasetVersions:
         return target
 
     def remove_files(self, files: list[str]) -> None:
-        """Remove deleted versions' files, and their folders once empty."""
+        """Remove deleted files (inputs' or versions'), and versions' folders once empty."""
         folders = set()
         for name in files:
             path = Path(name)

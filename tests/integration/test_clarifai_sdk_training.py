@@ -36,8 +36,12 @@ QUEUED, TRAINING, TRAINED = 21103, 21101, 21100
 
 
 @pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
-    home = tmp_path_factory.mktemp("sdk-training-home")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("sdk-training-home")
+
+
+@pytest.fixture(scope="module")
+def running(home: Path) -> Iterator[ServerThread]:
     with ServerThread(make_settings(home)) as server:
         registry = Registry.open(make_settings(home).resolved_database_url)
         try:
@@ -371,3 +375,79 @@ def test_clarion_sdk_trains_on_a_frozen_dataset_version(running: ServerThread) -
     assert {c.id for c in app.list_concepts()} == {"sports", "cooking"}
     with pytest.raises(Exception, match=r"Unknown train_info\.params: epochs"):
         app.train("topic", epochs=3)
+
+
+def test_the_rest_mapping_of_concepts_datasets_and_model_types(running: ServerThread) -> None:
+    import httpx
+
+    base = f"{running.rest_url}/v2/users/bob/apps/rest-app"
+    headers = {"Authorization": f"Key {running.bob}"}  # type: ignore[attr-defined]
+    with httpx.Client(headers=headers, timeout=30) as http:
+        created = http.post(
+            f"{running.rest_url}/v2/users/bob/apps", json={"apps": [{"id": "rest-app"}]}
+        )
+        assert created.status_code == 200, created.text
+        concepts = http.post(f"{base}/concepts", json={"concepts": [{"id": "a", "name": "A"}]})
+        assert concepts.status_code == 200 and concepts.json()["concepts"][0]["name"] == "A"
+        assert http.patch(f"{base}/concepts", json={"action": "overwrite", "concepts": [
+            {"id": "a", "name": "Aa"}]}).status_code == 200  # fmt: skip
+        assert http.get(f"{base}/concepts/a").json()["concept"]["name"] == "Aa"
+        labelled = {"text": {"raw": "hi"}, "concepts": [{"id": "a", "value": 1}]}
+        posted = http.post(
+            f"{base}/inputs",
+            json={"inputs_add_job_id": "job1", "inputs": [{"id": "i1", "data": labelled}]},
+        )
+        assert posted.status_code == 200
+        assert int(http.get(f"{base}/inputs/status").json()["counts"]["processed"]) == 1
+        job = http.get(f"{base}/inputs/jobs/add/job1").json()["inputs_add_job"]
+        assert int(job["progress"]["success_count"]) == 1
+        assert http.get(f"{base}/inputs/i1").json()["input"]["data"]["text"]["raw"] == "hi"
+        assert http.post(f"{base}/datasets", json={"datasets": [{"id": "d"}]}).status_code == 200
+        added = http.post(
+            f"{base}/datasets/d/inputs", json={"dataset_inputs": [{"input": {"id": "i1"}}]}
+        )
+        assert added.status_code == 200, added.text
+        version = http.post(f"{base}/datasets/d/versions", json={"dataset_versions": [{}]})
+        version_id = version.json()["dataset_versions"][0]["id"]
+        listed = http.get(f"{base}/datasets/d/versions").json()["dataset_versions"]
+        assert [v["id"] for v in listed] == [version_id]
+        types = http.get(f"{base}/models/types").json()["model_types"]
+        trainable = next(t for t in types if t["id"] == "embedding-classifier")
+        assert trainable["trainable"] is True
+        paths = {f["path"] for f in trainable["model_type_fields"]}
+        assert "train_info.params.C" in paths
+        missing = http.post(f"{base}/datasets/nope/versions", json={})
+        assert missing.status_code == 404 and "nope" in missing.json()["status"]["details"]
+        public = http.post(f"{running.rest_url}/v2/users/clarion/apps/main/concepts",
+                           json={"concepts": [{"id": "x"}]})  # fmt: skip
+        assert public.status_code == 403
+        anonymous = httpx.get(f"{base}/concepts")
+        assert anonymous.status_code == 401
+
+
+def test_restart_keeps_concepts_datasets_and_versions_and_delete_app_removes_them(
+    running: ServerThread, user: User, home: Path
+) -> None:
+    corpus = user.app(app_id="corpus")
+    versions = [d.version.id for d in corpus.dataset(dataset_id="news").list_versions()]
+    assert len(versions) == 2
+    frozen = home / "dataset-versions"
+    photos_version = next(iter(user.app(app_id="photos").dataset("pets").list_versions()))
+    assert len(list((frozen / photos_version.version.id).iterdir())) == 8
+    pat = running.bob  # type: ignore[attr-defined]
+    running.stop()
+    with ServerThread(make_settings(home)) as again:
+        after = User(user_id="bob", pat=pat, base_url=again.grpc_url)
+        corpus = after.app(app_id="corpus")
+        assert {c.id for c in corpus.list_concepts()} == {"sports", "cooking"}
+        dataset = corpus.dataset(dataset_id="news")
+        assert [d.version.id for d in dataset.list_versions()] == versions
+        photos = after.app(app_id="photos")
+        model = Model(url=_url("photos", "things"), pat=pat, base_url=again.grpc_url)
+        cat = _variants(data.chelsea())[4]
+        scores = model.predict_by_bytes(cat, "image").outputs[0].data.concepts
+        assert max(scores, key=lambda c: c.value).id == "cat"
+        after.delete_app("photos")
+        assert not (frozen / photos_version.version.id).exists()
+        assert "photos" not in {a.id for a in after.list_apps()}
+        del photos

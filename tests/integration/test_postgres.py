@@ -91,3 +91,11 @@ def test_a_server_on_postgres_predicts_and_trains(postgres_url: str, tmp_path: P
                             App.text_input("Bake the bread", ["food"], ["sports"])])  # fmt: skip
             app.create_model("topic", ["sports", "food"])
             assert app.train("topic").status.code == 21100
+            app.create_dataset("all")
+            app.add_to_dataset("all", [i.id for i in app.list_inputs()])
+            frozen = app.create_dataset_version("all")
+            app.delete_inputs([next(iter(app.list_inputs())).id])
+            on_frozen = app.train("topic", dataset_id="all", dataset_version_id=frozen.id)
+            assert on_frozen.status.code == 21100 and on_frozen.total_input_count == 4
+            assert {c.id for c in app.list_concepts()} == {"sports", "food"}
+            app.delete()  # with its concepts, datasets, versions and jobs

@@ -22,6 +22,7 @@ from clarion import training_params
 from clarion.api.clarifai import convert
 from clarion.api.clarifai.rpcs import RPCS
 from clarion.config import Settings
+from clarion.datasets import DatasetVersions
 from clarion.directory import ModelDirectory
 from clarion.errors import InvalidParameter, InvalidRequest, ModelNotFound, ResourceNotFound
 from clarion.images import decode_image
@@ -54,6 +55,7 @@ class WorkspaceHandlers:
         fetcher: UrlFetcher,
         files: InputFiles,
         settings: Settings,
+        versions: DatasetVersions,
     ) -> None:
         self._registry = registry
         self._directory = directory
@@ -61,6 +63,7 @@ class WorkspaceHandlers:
         self._fetcher = fetcher
         self._files = files
         self._settings = settings
+        self._versions = versions
 
     # apps ----------------------------------------------------------------------------
 
@@ -96,7 +99,7 @@ class WorkspaceHandlers:
         user_id, app_id = self._directory.writable_app(
             caller.principal, request.user_app_id.user_id, request.user_app_id.app_id
         )
-        self._files.remove(self._registry.delete_app(user_id, app_id))
+        self._versions.remove_files(self._registry.delete_app(user_id, app_id))
         self._directory.forget()
         return done()
 
