@@ -16,6 +16,8 @@ import yaml
 from clarifai.client.input import Inputs
 from clarifai.client.model import Model
 from clarifai.client.user import User
+from clarifai.datasets.upload.base import ClarifaiDataLoader
+from clarifai.datasets.upload.features import VisualClassificationFeatures
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from PIL import Image, ImageOps
 from skimage import data
@@ -220,6 +222,68 @@ def test_image_flow_through_a_dataset_version(
         assert scores[concept] > scores[other]
     assert _version_inputs(model, trained) == 8
     assert [v.model_info.model_version.id for v in model.list_versions()] == [trained]
+
+
+class _PhotoLoader(ClarifaiDataLoader):
+    """A dataloader as the SDK's docs write one: image files with their labels."""
+
+    def __init__(self, items: list[tuple[str, str]]) -> None:
+        self.items = items
+
+    @property
+    def task(self) -> str:
+        return "visual_classification"
+
+    def load_data(self) -> None:
+        pass
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> VisualClassificationFeatures:
+        path, label = self.items[index]
+        image = Path(path).read_bytes()
+        return VisualClassificationFeatures(image_path=path, labels=[label], id=index,
+                                            image_bytes=image)  # fmt: skip
+
+
+# The SDK's get_input_from_file reads with open(...).read() and leaves the file to the GC.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_upload_dataset_from_file_and_url_then_train_on_the_live_dataset(
+    running: ServerThread, user: User, tmp_path: Path, file_server: tuple[str, Path]
+) -> None:
+    app = user.create_app(app_id="uploads")
+    dataset = app.create_dataset(dataset_id="things")
+    cats, cups = _variants(data.chelsea()), _variants(data.coffee())
+    items = []
+    for name, images, label in (("cat", cats, "cat"), ("cup", cups, "cup")):
+        for i, image in enumerate(images[:3]):
+            (tmp_path / f"{name}{i}.jpg").write_bytes(image)
+            items.append((str(tmp_path / f"{name}{i}.jpg"), label))
+    dataset.upload_dataset(dataloader=_PhotoLoader(items), batch_size=4)
+    assert len(list(dataset.list_inputs())) == 6
+    base, root = file_server
+    (root / "cup3.jpg").write_bytes(cups[3])
+    inputs = app.inputs()
+    inputs.upload_from_url("cup-url", image_url=f"{base}/cup3.jpg", dataset_id="things",
+                           labels=["cup"])  # fmt: skip
+    (tmp_path / "cat3.jpg").write_bytes(cats[3])
+    inputs.upload_from_file("cat-file", image_file=str(tmp_path / "cat3.jpg"),
+                            dataset_id="things", labels=["cat"])  # fmt: skip
+    listed = {i.id: i for i in dataset.list_inputs()}
+    assert len(listed) == 8 and listed["cup-url"].data.image.image_info.format == "JPEG"
+    assert listed["things-0"].data.metadata["filename"] == "cat0.jpg"
+    model = app.create_model("things", model_type_id="embedding-classifier")
+    trained = _train(model, tmp_path / "p.yaml", concepts=["cat", "cup"], dataset_id="things")
+    assert _wait(model, trained)[-1] == TRAINED
+    assert _version_inputs(model, trained) == 8
+    pinned = _model(running, "uploads", "things", trained)
+    for held_out, concept, other in ((cats[4], "cat", "cup"), (cups[4], "cup", "cat")):
+        scores = {
+            c.id: c.value
+            for c in pinned.predict_by_bytes(held_out, "image").outputs[0].data.concepts
+        }
+        assert scores[concept] > scores[other]
 
 
 def _csv(path: Path, rows: list[tuple[str, str, str]]) -> str:
