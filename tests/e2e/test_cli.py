@@ -286,4 +286,21 @@ def test_custom_model_workflow(served: Served, tmp_path: Path) -> None:
         *net,
     ).stdout
     assert "sports" in out and "cooking" in out
+    assert "created dataset news" in run(home, "datasets", "create", "demo", "news", *net).stdout
+    upload = run(home, "inputs", "upload", "demo", str(csv_file), "--dataset", "news", *net)
+    assert "uploaded 6 inputs" in upload.stdout
+    assert "news\t6 inputs" in run(home, "datasets", "list", "demo", *net).stdout
+    frozen = run(home, "datasets", "freeze", "demo", "news", *net).stdout
+    dataset_version = frozen.split()[0]
+    assert "6 inputs" in frozen
+    assert run(home, "datasets", "versions", "demo", "news", *net).stdout.startswith(
+        dataset_version
+    )
+    assert "cooking\tcooking" in run(home, "concepts", "list", "demo", *net).stdout
+    on_frozen = run(home, "models", "train", "demo", "topic", "--exclusive",
+                    "--dataset", "news", "--dataset-version", dataset_version,
+                    "--param", "C=5", *net).stdout  # fmt: skip
+    assert "21100" in on_frozen and "inputs=6" in on_frozen
+    bad = run(home, "models", "train", "demo", "topic", "--param", "epochs=3", *net, check=False)
+    assert bad.returncode != 0 and "Unknown train_info.params: epochs" in bad.stderr
     assert "deleted app demo" in run(home, "apps", "delete", "demo", *net).stdout

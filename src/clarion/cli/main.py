@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from clarion.cli.datasets import concepts, datasets
 from clarion.cli.keys import keys
 from clarion.cli.models import models
 from clarion.cli.predict import predict
@@ -23,6 +24,8 @@ cli.add_command(models)
 cli.add_command(keys)
 cli.add_command(apps)
 cli.add_command(inputs)
+cli.add_command(datasets)
+cli.add_command(concepts)
 models.add_command(create_model)
 models.add_command(train)
 models.add_command(versions)

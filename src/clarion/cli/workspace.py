@@ -22,13 +22,13 @@ server_option = click.option(
 )
 
 
-def _app(app_id: str, base_url: str | None, pat: str | None, root: Path | None) -> App:
+def app_for(app_id: str, base_url: str | None, pat: str | None, root: Path | None) -> App:
     return App(
         app_id, pat=pat or saved_pat(settings()), base_url=base_url, root_certificates_path=root
     )
 
 
-def _fail(exc: ClarionApiError) -> click.ClickException:
+def failure(exc: ClarionApiError) -> click.ClickException:
     return click.ClickException(str(exc))
 
 
@@ -47,10 +47,10 @@ def create_app(app_id: str, description: str, base_url: str | None, pat: str | N
                root_certificates_path: Path | None) -> None:  # fmt: skip
     """Create the app APP_ID for your key's user."""
     try:
-        with _app(app_id, base_url, pat, root_certificates_path) as app:
+        with app_for(app_id, base_url, pat, root_certificates_path) as app:
             app.create(description)
     except ClarionApiError as exc:
-        raise _fail(exc) from exc
+        raise failure(exc) from exc
     click.echo(f"created app {app_id}")
 
 
@@ -60,11 +60,11 @@ def create_app(app_id: str, description: str, base_url: str | None, pat: str | N
 @root_cert_option
 def list_apps(base_url: str | None, pat: str | None, root_certificates_path: Path | None) -> None:
     """List your apps."""
-    with _app("", base_url, pat, root_certificates_path) as app:
+    with app_for("", base_url, pat, root_certificates_path) as app:
         try:
             response = app._call("ListApps", service_pb2.ListAppsRequest(per_page=1000))
         except ClarionApiError as exc:
-            raise _fail(exc) from exc
+            raise failure(exc) from exc
     for item in response.apps:
         click.echo(f"{item.user_id}/{item.id}\t{item.description}")
 
@@ -78,10 +78,10 @@ def delete_app(app_id: str, base_url: str | None, pat: str | None,
                root_certificates_path: Path | None) -> None:  # fmt: skip
     """Delete the app APP_ID with its inputs, models and versions."""
     try:
-        with _app(app_id, base_url, pat, root_certificates_path) as app:
+        with app_for(app_id, base_url, pat, root_certificates_path) as app:
             app.delete()
     except ClarionApiError as exc:
-        raise _fail(exc) from exc
+        raise failure(exc) from exc
     click.echo(f"deleted app {app_id}")
 
 
@@ -101,10 +101,11 @@ def _rows(path: Path) -> list[dict[str, str]]:
 @inputs.command("upload")
 @click.argument("app_id")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dataset", "dataset_id", default="", help="Also add the inputs to this dataset.")
 @server_option
 @pat_option
 @root_cert_option
-def upload(app_id: str, csv_file: Path, base_url: str | None, pat: str | None,
+def upload(app_id: str, csv_file: Path, dataset_id: str, base_url: str | None, pat: str | None,
            root_certificates_path: Path | None) -> None:  # fmt: skip
     """Upload the labelled inputs listed in CSV_FILE into APP_ID.
 
@@ -120,14 +121,17 @@ def upload(app_id: str, csv_file: Path, base_url: str | None, pat: str | None,
             items.append(App.image_input(data, positive, negative, row.get("id", "")))
         else:
             items.append(App.text_input(row.get("text", ""), positive, negative, row.get("id", "")))
+    if dataset_id:
+        for item in items:
+            item.dataset_ids.append(dataset_id)
     try:
         with (
-            _app(app_id, base_url, pat, root_certificates_path) as app,
+            app_for(app_id, base_url, pat, root_certificates_path) as app,
             click.progressbar(length=len(items), label="uploading") as bar,
         ):
             app.add_inputs(items, progress=bar.update)
     except ClarionApiError as exc:
-        raise _fail(exc) from exc
+        raise failure(exc) from exc
     click.echo(f"uploaded {len(items)} inputs to {app_id}")
 
 
@@ -140,12 +144,12 @@ def list_inputs(app_id: str, base_url: str | None, pat: str | None,
                 root_certificates_path: Path | None) -> None:  # fmt: skip
     """List APP_ID's inputs with their labels."""
     try:
-        with _app(app_id, base_url, pat, root_certificates_path) as app:
+        with app_for(app_id, base_url, pat, root_certificates_path) as app:
             for item in app.list_inputs():
                 labels = " ".join(f"{c.id}={c.value:g}" for c in item.data.concepts)
                 click.echo(f"{item.id}\t{labels}\t{item.data.text.raw[:60]}")
     except ClarionApiError as exc:
-        raise _fail(exc) from exc
+        raise failure(exc) from exc
 
 
 @click.command("create")
@@ -159,10 +163,10 @@ def create_model(app_id: str, model_id: str, concepts: tuple[str, ...], base_url
                  pat: str | None, root_certificates_path: Path | None) -> None:  # fmt: skip
     """Create the custom concept model MODEL_ID in APP_ID."""
     try:
-        with _app(app_id, base_url, pat, root_certificates_path) as app:
+        with app_for(app_id, base_url, pat, root_certificates_path) as app:
             app.create_model(model_id, list(concepts))
     except ClarionApiError as exc:
-        raise _fail(exc) from exc
+        raise failure(exc) from exc
     click.echo(f"created model {model_id} learning {', '.join(concepts)}")
 
 
@@ -181,21 +185,44 @@ def _describe(version: Any) -> str:
     return line
 
 
+def _param(text: str) -> tuple[str, Any]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise click.BadParameter(f"expected NAME=VALUE, got {text!r}", param_hint="--param")
+    for kind in (int, float):
+        try:
+            return name, kind(value)
+        except ValueError:
+            pass
+    return name, value
+
+
 @click.command("train")
 @click.argument("app_id")
 @click.argument("model_id")
 @click.option("--no-wait", is_flag=True, help="Return once the training is queued.")
+@click.option("--exclusive", is_flag=True, help="Mutually exclusive concepts: one softmax.")
+@click.option("--dataset", "dataset_id", default="", help="Train on this dataset's inputs.")
+@click.option("--dataset-version", "dataset_version_id", default="",
+              help="Train on this frozen dataset version.")  # fmt: skip
+@click.option("--param", "params", multiple=True, help="A train param, NAME=VALUE (e.g. C=5).")
 @server_option
 @pat_option
 @root_cert_option
-def train(app_id: str, model_id: str, no_wait: bool, base_url: str | None, pat: str | None,
-          root_certificates_path: Path | None) -> None:  # fmt: skip
-    """Train MODEL_ID on APP_ID's labelled inputs: a new version."""
+def train(app_id: str, model_id: str, no_wait: bool, exclusive: bool, dataset_id: str,
+          dataset_version_id: str, params: tuple[str, ...], base_url: str | None,
+          pat: str | None, root_certificates_path: Path | None) -> None:  # fmt: skip
+    """Train MODEL_ID on APP_ID's labelled inputs (or a dataset's): a new version."""
+    values = dict(_param(p) for p in params)
+    if dataset_id:
+        values["dataset_id"] = dataset_id
+    if dataset_version_id:
+        values["dataset_version_id"] = dataset_version_id
     try:
-        with _app(app_id, base_url, pat, root_certificates_path) as app:
-            version = app.train(model_id, wait=not no_wait)
+        with app_for(app_id, base_url, pat, root_certificates_path) as app:
+            version = app.train(model_id, wait=not no_wait, exclusive=exclusive, **values)
     except ClarionApiError as exc:
-        raise _fail(exc) from exc
+        raise failure(exc) from exc
     click.echo(_describe(version))
 
 
@@ -209,8 +236,8 @@ def versions(app_id: str, model_id: str, base_url: str | None, pat: str | None,
              root_certificates_path: Path | None) -> None:  # fmt: skip
     """List MODEL_ID's versions, newest first, with their status and metrics."""
     try:
-        with _app(app_id, base_url, pat, root_certificates_path) as app:
+        with app_for(app_id, base_url, pat, root_certificates_path) as app:
             for version in app.list_versions(model_id):
                 click.echo(_describe(app.version(model_id, version.id)))
     except ClarionApiError as exc:
-        raise _fail(exc) from exc
+        raise failure(exc) from exc

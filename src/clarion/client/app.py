@@ -171,6 +171,17 @@ class App:
             )
             self._call("PostDatasetInputs", request)
 
+    def list_datasets(self) -> list[resources_pb2.Dataset]:
+        request = service_pb2.ListDatasetsRequest(user_app_id=self._ids, per_page=1000)
+        return list(self._call("ListDatasets", request).datasets)
+
+    def list_dataset_versions(self, dataset_id: str) -> list[resources_pb2.DatasetVersion]:
+        """A dataset's frozen versions, newest first."""
+        request = service_pb2.ListDatasetVersionsRequest(
+            user_app_id=self._ids, dataset_id=dataset_id, per_page=1000
+        )
+        return list(self._call("ListDatasetVersions", request).dataset_versions)
+
     def create_dataset_version(
         self, dataset_id: str, description: str = ""
     ) -> resources_pb2.DatasetVersion:
