@@ -146,6 +146,7 @@ def test_text_flow_get_params_train_status_predict_versions(
     latest = _model(running, "topics", "topic")
     response = latest.predict_by_bytes(HELD_OUT[0].encode(), "text")
     assert response.outputs[0].model.model_version.id == first
+    assert {c.app_id for c in response.outputs[0].data.concepts} == {"topics"}
 
     inputs.upload_inputs(
         _text_inputs(MORE_SPORTS, "sports", "ms") + _text_inputs(MORE_COOKING, "cooking", "mc")
@@ -411,6 +412,14 @@ def test_bad_training_requests_have_a_clear_status_and_create_nothing(
     response = model._grpc_request(model.STUB.PostModelVersions, request)
     assert response.status.code == 21202 and "unicorn" in response.status.details
     assert list(model.list_versions()) == []
+    too_many = service_pb2.DeleteInputsRequest(
+        user_app_id=model.user_app_id, ids=[str(i) for i in range(1001)]
+    )
+    response = model._grpc_request(model.STUB.DeleteInputs, too_many)
+    assert response.status.code == 11102 and "at most 1000" in response.status.details
+    assert len(list(app.inputs().list_inputs())) == len(SPORTS)
+    duplicate = app.inputs().upload_inputs(_text_inputs(SPORTS[:1], "sports", "s"), show_log=False)
+    assert duplicate[1].status.code == 11102 and "already exist" in duplicate[1].status.details
 
 
 def test_clarion_sdk_trains_on_a_frozen_dataset_version(running: ServerThread) -> None:

@@ -236,7 +236,7 @@ def output_pb(result: InputResult, model: resources_pb2.Model) -> resources_pb2.
         )
     if data.concepts:
         out.data.concepts.extend(
-            resources_pb2.Concept(id=c.id, name=c.name, value=c.value, app_id="main")
+            resources_pb2.Concept(id=c.id, name=c.name, value=c.value, app_id=model.app_id)
             for c in data.concepts
         )
     if data.text is not None:

@@ -11,7 +11,7 @@ from typing import Any
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 
 from clarion.api.clarifai import convert
-from clarion.api.clarifai.workspace import MAX_INPUTS_PER_REQUEST, done, input_pb
+from clarion.api.clarifai.workspace import MAX_INPUTS_PER_REQUEST, bounded_ids, done, input_pb
 from clarion.datasets import DatasetVersions
 from clarion.directory import ModelDirectory
 from clarion.errors import InvalidRequest, ResourceNotFound
@@ -144,7 +144,8 @@ class DatasetHandlers:
     async def DeleteDatasets(self, request: service_pb2.DeleteDatasetsRequest, caller: Any) -> Any:
         user_id, app_id = self._writable(request, caller)
         try:
-            files = self._registry.delete_datasets(user_id, app_id, list(request.dataset_ids))
+            ids = bounded_ids(request.dataset_ids, "dataset")
+            files = self._registry.delete_datasets(user_id, app_id, ids)
         except KeyError as missing:
             raise ResourceNotFound(
                 f"Dataset {missing.args[0]!r} does not exist in {user_id}/{app_id}; "
@@ -200,9 +201,8 @@ class DatasetHandlers:
     ) -> Any:
         user_id, app_id = self._writable(request, caller)
         self._dataset(user_id, app_id, request.dataset_id)
-        self._registry.remove_dataset_inputs(
-            user_id, app_id, request.dataset_id, list(request.input_ids)
-        )
+        ids = bounded_ids(request.input_ids, "input")
+        self._registry.remove_dataset_inputs(user_id, app_id, request.dataset_id, ids)
         return done()
 
     # dataset versions ----------------------------------------------------------------
@@ -253,9 +253,8 @@ class DatasetHandlers:
     ) -> Any:
         user_id, app_id = self._writable(request, caller)
         self._dataset(user_id, app_id, request.dataset_id)
-        files = self._registry.delete_dataset_versions(
-            user_id, app_id, request.dataset_id, list(request.dataset_version_ids)
-        )
+        ids = bounded_ids(request.dataset_version_ids, "dataset version")
+        files = self._registry.delete_dataset_versions(user_id, app_id, request.dataset_id, ids)
         self._versions.remove_files(files)
         return done()
 

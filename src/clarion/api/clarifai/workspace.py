@@ -35,6 +35,7 @@ from clarion.training import Trainer
 CUSTOM_MODEL_TYPE = "embedding-classifier"
 MAX_INPUTS_PER_REQUEST = 128
 MAX_METADATA_BYTES = 16 * 1024
+MAX_IDS_PER_REQUEST = 1000
 INPUT_DOWNLOAD_SUCCESS = 30000
 
 
@@ -222,7 +223,8 @@ class WorkspaceHandlers:
         user_id, app_id = self._directory.writable_app(
             caller.principal, request.user_app_id.user_id, request.user_app_id.app_id
         )
-        self._files.remove(self._registry.delete_inputs(user_id, app_id, list(request.ids)))
+        ids = bounded_ids(request.ids, "input")
+        self._files.remove(self._registry.delete_inputs(user_id, app_id, ids))
         return done()
 
     async def PatchInputs(self, request: service_pb2.PatchInputsRequest, caller: Any) -> Any:
@@ -346,7 +348,7 @@ class WorkspaceHandlers:
         return done()
 
     async def DeleteModels(self, request: service_pb2.DeleteModelsRequest, caller: Any) -> Any:
-        ids = list(request.ids) or [m.id for m in request.models]
+        ids = bounded_ids(list(request.ids) or [m.id for m in request.models], "model")
         if not ids or request.delete_all:
             raise InvalidRequest("DeleteModels needs the ids of the models to delete.")
         records = [
@@ -429,6 +431,16 @@ class WorkspaceHandlers:
 def done() -> Any:
     """The empty success reply of the Delete* RPCs (clarifai-grpc's ``BaseResponse``)."""
     return RPCS["DeleteApp"].response_class(status=convert.ok_status())
+
+
+def bounded_ids(ids: Any, kind: str) -> list[str]:
+    """The ids a Delete* request names, at most :data:`MAX_IDS_PER_REQUEST` of them."""
+    found = list(ids)
+    if len(found) > MAX_IDS_PER_REQUEST:
+        raise InvalidRequest(
+            f"Name at most {MAX_IDS_PER_REQUEST} {kind} ids a request, got {len(found)}."
+        )
+    return found
 
 
 def input_pb(record: InputRecord, *, with_bytes: bool = False) -> resources_pb2.Input:
