@@ -364,6 +364,25 @@ def test_concepts_and_input_patches(running: ServerThread, user: User) -> None:
     inputs.patch_concepts(["dog"], ["Hound"])
     assert {c.id: c.name for c in app.list_concepts()} == {"cat": "Cat", "dog": "Hound"}
 
+    dataset = app.create_dataset(dataset_id="pets")
+
+    def call(method: str, **fields: Any) -> Any:
+        request = getattr(service_pb2, f"{method}Request")(user_app_id=inputs.user_app_id, **fields)
+        return dataset._grpc_request(getattr(dataset.STUB, method), request)
+
+    def one(input_id: str) -> list[Any]:
+        return [resources_pb2.DatasetInput(input=resources_pb2.Input(id=input_id))]
+
+    added = call("PostDatasetInputs", dataset_id="pets", dataset_inputs=one("t1"))
+    assert added.status.code == 10000 and len(list(dataset.list_inputs())) == 1
+    unknown = call("PostDatasetInputs", dataset_id="pets", dataset_inputs=one("nope"))
+    assert unknown.status.code == 11101 and "nope" in unknown.status.details
+    removed = call("DeleteDatasetInputs", dataset_id="pets", input_ids=["t1"])
+    assert removed.status.code == 10000 and list(dataset.list_inputs()) == []
+    assert [d.id for d in app.list_datasets()] == ["pets"]
+    app.delete_dataset("pets")
+    assert list(app.list_datasets()) == [] and inputs.get_input("t1").id == "t1"
+
 
 def test_bad_training_requests_have_a_clear_status_and_create_nothing(
     running: ServerThread, user: User, tmp_path: Path
