@@ -517,6 +517,31 @@ def test_the_rest_mapping_of_concepts_datasets_and_model_types(running: ServerTh
         assert anonymous.status_code == 401
 
 
+def test_another_users_concepts_datasets_and_jobs_are_invisible(running: ServerThread) -> None:
+    from clarifai.client.app import App as SdkApp
+
+    intruder = SdkApp(app_id="corpus", user_id="bob", pat=running.pat, base_url=running.grpc_url)
+    ids = intruder.user_app_id
+    for method, fields in (
+        ("ListConcepts", {}),
+        ("GetConcept", {"concept_id": "sports"}),
+        ("ListDatasets", {}),
+        ("GetDataset", {"dataset_id": "news"}),
+        ("ListDatasetVersions", {"dataset_id": "news"}),
+        ("ListDatasetInputs", {"dataset_id": "news"}),
+        ("PostDatasetVersions", {"dataset_id": "news"}),
+        ("DeleteDatasets", {"dataset_ids": ["news"]}),
+        ("PostConcepts", {"concepts": [resources_pb2.Concept(id="x")]}),
+        ("GetInputCount", {}),
+        ("GetInputsAddJob", {"id": "job"}),
+    ):
+        request = getattr(service_pb2, f"{method}Request")(user_app_id=ids, **fields)
+        response = intruder._grpc_request(getattr(intruder.STUB, method), request)
+        assert response.status.code == 11101, (method, response.status)
+    owner = User(user_id="bob", pat=running.bob, base_url=running.grpc_url)  # type: ignore[attr-defined]
+    assert len(list(owner.app(app_id="corpus").dataset(dataset_id="news").list_versions())) == 2
+
+
 def test_restart_keeps_concepts_datasets_and_versions_and_delete_app_removes_them(
     running: ServerThread, user: User, home: Path
 ) -> None:
