@@ -96,3 +96,26 @@ def test_concepts_keep_their_order(settings: Settings) -> None:
     assert registry.concepts("b" * 32) == concepts
     assert registry.concepts("b" * 32, Page(2, 2)) == concepts[2:]
     registry.close()
+
+
+def test_a_registry_from_before_app_concepts_gains_them_from_its_inputs(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from clarion.registry.schema import AppConceptRow
+    from clarion.registry.workspace import InputRecord
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    registry = Registry.open(url)
+    registry.ensure_app("alice", "old")
+    now = datetime.now(UTC)
+    registry.add_inputs("alice", "old", [
+        InputRecord("a", "text", "A goal", None, {"sports": 1.0, "food": 0.0}, now),
+        InputRecord("b", "text", "Soup", None, {"food": 1.0}, now),
+    ])  # fmt: skip
+    with registry._session() as s:  # as a registry made before the table existed
+        s.query(AppConceptRow).delete()
+    registry.close()
+    registry = Registry.open(url)
+    assert [c.id for c in registry.list_concepts("alice", "old")] == ["food", "sports"]
+    assert registry.backfill_concepts() == 0  # once only
+    registry.close()

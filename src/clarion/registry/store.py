@@ -119,7 +119,9 @@ class Registry(WorkspaceStore, DatasetStore):
         else:
             engine = create_engine(url, pool_pre_ping=True)
         Base.metadata.create_all(engine)
-        return cls(engine)
+        registry = cls(engine)
+        registry.backfill_concepts()
+        return registry
 
     def close(self) -> None:
         self._engine.dispose()

@@ -359,6 +359,19 @@ class WorkspaceStore:
 
     # app concepts --------------------------------------------------------------------
 
+    def backfill_concepts(self) -> int:
+        """Give apps made before app concepts existed the concepts their inputs carry (once:
+        only while no app has any concept yet). Returns how many were added."""
+        with self._session() as s:
+            if s.scalar(select(AppConceptRow.pk).limit(1)) is not None:
+                return 0
+            found: dict[int, dict[str, str]] = {}
+            for app_pk, concepts in s.execute(select(InputRow.app_pk, InputRow.concepts)):
+                found.setdefault(app_pk, {}).update({c: c for c in concepts})
+            for app_pk, names in found.items():
+                self._ensure_concepts(s, app_pk, names)
+            return sum(len(n) for n in found.values())
+
     def add_concepts(
         self, user_id: str, app_id: str, concepts: Sequence[ConceptRecord]
     ) -> list[str]:
