@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from clarion.api.clarifai.handlers import ClarifaiHandlers
 from clarion.api.clarifai.workspace import WorkspaceHandlers
+from clarion.atomic import private_dir
 from clarion.auth import BOOTSTRAP_USER, PUBLIC_USER, KeyManager
 from clarion.catalog import register_builtins
 from clarion.config import Settings
@@ -43,7 +44,11 @@ class Core:
 
     @classmethod
     def open(cls, settings: Settings) -> Core:
-        """Open the registry, register the installed built-in models and wire the services."""
+        """Open the registry, register the installed built-in models and wire the services.
+
+        ``CLARION_HOME`` is made owner-only (0700) first; everything under it is private.
+        """
+        private_dir(settings.home)
         registry = Registry.open(settings.resolved_database_url)
         register_builtins(registry, settings)
         keys = KeyManager(registry, settings.cache_s)

@@ -34,6 +34,7 @@ Foreign exceptions are converted where they enter (``raise PredictionFailed(...)
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -117,6 +118,36 @@ WIRE_STATUS: dict[StatusCode, WireStatus] = {
     StatusCode.PREDICT_INVALID_REQUEST: WireStatus(400, grpc.StatusCode.INVALID_ARGUMENT),
     StatusCode.INTERNAL_SERVER_ISSUE: WireStatus(500, grpc.StatusCode.INTERNAL),
 }
+
+
+def response_http_status(code: int, output_codes: Iterable[int] = ()) -> int:
+    """The HTTP status of a response whose body status is ``code``.
+
+    A FAILURE (10020) is judged by its outputs' own codes: when every input failed for a
+    reason of its own (an undecodable image, a refused URL, a prompt over the context) the
+    request failed through its inputs and the answer is theirs (a 4xx: the one they share,
+    else 400). It is a 5xx only when an output failed through a server fault, or when there
+    are no outputs to judge by. Codes outside the table answer 200, as their body says it all.
+    """
+    try:
+        status = StatusCode(code)
+    except ValueError:
+        return 200
+    if status is not StatusCode.FAILURE:
+        return WIRE_STATUS[status].http
+    https = {_http_of(c) for c in output_codes}
+    if not https:
+        return WIRE_STATUS[status].http
+    if max(https) >= 500:
+        return max(https)
+    return https.pop() if len(https) == 1 else 400
+
+
+def _http_of(code: int) -> int:
+    try:
+        return WIRE_STATUS[StatusCode(code)].http
+    except ValueError:
+        return 500
 
 
 class ClarionError(Exception):

@@ -92,7 +92,9 @@ class ClarionServer:
         sock = _bind(settings.host, settings.rest_port)
         self.rest_port = sock.getsockname()[1]
         gateway = RestGateway(self.core.handlers, self.core.keys, settings.max_receive_bytes)
-        openai = OpenAIApi(self.core.keys, self.core.directory, self.core.predictor)
+        openai = OpenAIApi(
+            self.core.keys, self.core.directory, self.core.predictor, settings.max_receive_bytes
+        )
         app = build_rest_app(
             gateway, self.readiness, self.core.metrics.render, self.core.keys, openai.routes()
         )

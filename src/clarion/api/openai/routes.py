@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from clarion import __version__
+from clarion.api.json_body import read_json_object
 from clarion.api.openai.errors import error_body, from_validation, openai_error
 from clarion.api.openai.openapi import openapi_document
 from clarion.api.openai.responses import (
@@ -45,12 +46,11 @@ from clarion.auth import PUBLIC_USER, KeyManager, Principal
 from clarion.config import MAX_BATCH_INPUTS
 from clarion.directory import ModelDirectory, ModelRef
 from clarion.domain.values import ChatMessage, RawInput
-from clarion.errors import ClarionError, InvalidParameter, InvalidRequest
+from clarion.errors import ClarionError, InvalidParameter
 from clarion.registry import ModelRecord, Page
 from clarion.service import PredictService, StreamEvent
 
 Body = TypeVar("Body", bound=BaseModel)
-MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
 def model_ref(name: str) -> ModelRef:
@@ -82,10 +82,17 @@ def sampling_params(body: _Sampling, max_tokens: int | None) -> dict[str, Any]:
 class OpenAIApi:
     """Handlers for the ``/v1`` routes and ``/openapi.json``."""
 
-    def __init__(self, keys: KeyManager, directory: ModelDirectory, predictor: PredictService):
+    def __init__(
+        self,
+        keys: KeyManager,
+        directory: ModelDirectory,
+        predictor: PredictService,
+        max_body_bytes: int,
+    ) -> None:
         self._keys = keys
         self._directory = directory
         self._predictor = predictor
+        self._max_body_bytes = max_body_bytes
 
     def routes(self) -> list[Route]:
         return [
@@ -110,17 +117,8 @@ class OpenAIApi:
 
         return endpoint
 
-    @staticmethod
-    async def _parse(request: Request, schema: type[Body]) -> Body:
-        raw = await request.body()
-        if len(raw) > MAX_BODY_BYTES:
-            raise InvalidRequest(f"The request body is over the limit of {MAX_BODY_BYTES} bytes.")
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise InvalidRequest(f"The request body is not valid JSON: {exc}.") from exc
-        if not isinstance(data, dict):
-            raise InvalidRequest("The request body must be a JSON object.")
+    async def _parse(self, request: Request, schema: type[Body]) -> Body:
+        data = await read_json_object(request, self._max_body_bytes)
         try:
             return schema.model_validate(data)
         except ValidationError as exc:

@@ -21,14 +21,15 @@ from starlette.routing import Route as StarletteRoute
 
 from clarion.api.clarifai import convert
 from clarion.api.clarifai.handlers import ClarifaiHandlers
+from clarion.api.json_body import read_json
 from clarion.api.rest.routes import Route, build_request, build_routes
 from clarion.auth import KeyManager, Principal
 from clarion.errors import (
-    WIRE_STATUS,
     ClarionError,
     InvalidRequest,
     NotImplementedFeature,
     StatusCode,
+    response_http_status,
 )
 
 _ALL_VERBS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -56,10 +57,8 @@ def message_response(message: Message, http: int | None = None) -> JSONResponse:
     )
     if http is None:
         code = getattr(getattr(message, "status", None), "code", StatusCode.SUCCESS)
-        try:
-            http = WIRE_STATUS[StatusCode(code)].http
-        except ValueError:
-            http = 200
+        outputs = getattr(message, "outputs", ())
+        http = response_http_status(code, (o.status.code for o in outputs))
     return JSONResponse(_with_concept_values(body), status_code=http)
 
 
@@ -100,7 +99,7 @@ class RestGateway:
                 route,
                 path_values,
                 list(request.query_params.multi_items()),
-                await self._body(request),
+                await read_json(request, self._max_body_bytes),
             )
         except ClarionError as exc:
             return error_response(route, exc)
@@ -123,26 +122,6 @@ class RestGateway:
                 yield json.dumps({"result": _with_concept_values(body)}).encode() + b"\n"
 
         return StreamingResponse(lines(), media_type="application/x-ndjson")
-
-    async def _body(self, request: Request) -> Any:
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self._max_body_bytes:
-            raise InvalidRequest(
-                f"The request body is over the limit of {self._max_body_bytes} bytes."
-            )
-        raw = bytearray()
-        async for chunk in request.stream():
-            raw += chunk
-            if len(raw) > self._max_body_bytes:
-                raise InvalidRequest(
-                    f"The request body is over the limit of {self._max_body_bytes} bytes."
-                )
-        if not raw.strip():
-            return None
-        try:
-            return json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise InvalidRequest(f"The request body is not valid JSON: {exc}.") from exc
 
 
 async def healthz(_request: Request) -> Response:
