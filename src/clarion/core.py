@@ -19,6 +19,7 @@ from clarion.directory import ModelDirectory
 from clarion.errors import ClarionError
 from clarion.input_files import InputFiles
 from clarion.inputs import InputDecoder, UrlFetcher
+from clarion.memory import tune_allocator
 from clarion.metrics import Metrics
 from clarion.registry import Page, Registry
 from clarion.registry.store import MAX_PER_PAGE
@@ -49,6 +50,7 @@ class Core:
         ``CLARION_HOME`` is made owner-only (0700) first; everything under it is private.
         """
         private_dir(settings.home)
+        tune_allocator()
         registry = Registry.open(settings.resolved_database_url)
         register_builtins(registry, settings)
         keys = KeyManager(registry, settings.cache_s)

@@ -24,7 +24,6 @@ from clarion.domain.output_config import OutputConfig
 from clarion.domain.values import Input, InputKind, InputResult, Output, Prediction, RawInput
 from clarion.errors import (
     ClarionError,
-    InputError,
     InvalidParameter,
     InvalidPredictRequest,
     InvalidRequest,
@@ -123,7 +122,7 @@ class PredictService:
             )
         selection = config.select(vocabulary, model.model_id)
         kind = input_kind_of(model.model_type_id, version)
-        decoded = await asyncio.gather(*(self._decode(raw, kind) for raw in inputs))
+        decoded = await self._decoder.decode_all(inputs, kind)
         ready = [d for d in decoded if isinstance(d, Input)]
         outputs = iter(
             await self._pool.predict(
@@ -212,9 +211,3 @@ class PredictService:
         if timeout_s is not None:
             limit = min(limit, timeout_s)
         return asyncio.get_running_loop().time() + limit
-
-    async def _decode(self, raw: RawInput, kind: InputKind) -> Input | ClarionError:
-        try:
-            return await self._decoder.decode(raw, kind)
-        except InputError as exc:
-            return exc
