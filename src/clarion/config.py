@@ -85,6 +85,9 @@ class Settings:
     llm_threads: int = 0
     llm_queue_size: int = 0
     bootstrap_pat: str = ""
+    key_rate: float = 0.0
+    key_burst: int = 0
+    key_max_generations: int = 0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -125,6 +128,9 @@ class Settings:
             llm_threads=_int(env, "CLARION_LLM_THREADS", 0),
             llm_queue_size=_int(env, "CLARION_LLM_QUEUE_SIZE", 0),
             bootstrap_pat=env.get("CLARION_PAT", ""),
+            key_rate=_float(env, "CLARION_KEY_RATE", 0.0),
+            key_burst=_int(env, "CLARION_KEY_BURST", 0),
+            key_max_generations=_int(env, "CLARION_KEY_MAX_GENERATIONS", 0),
         )
         overrides = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **overrides)

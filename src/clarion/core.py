@@ -19,6 +19,7 @@ from clarion.directory import ModelDirectory
 from clarion.errors import ClarionError
 from clarion.input_files import InputFiles
 from clarion.inputs import InputDecoder, UrlFetcher
+from clarion.limits import Admission, KeyLimits
 from clarion.memory import tune_allocator
 from clarion.metrics import Metrics
 from clarion.registry import Page, Registry
@@ -34,6 +35,7 @@ class Core:
     settings: Settings
     registry: Registry
     keys: KeyManager
+    admission: Admission
     directory: ModelDirectory
     metrics: Metrics
     pool: RunnerPool
@@ -54,20 +56,21 @@ class Core:
         registry = Registry.open(settings.resolved_database_url)
         register_builtins(registry, settings)
         keys = KeyManager(registry, settings.cache_s)
+        limits = KeyLimits(settings.key_rate, settings.key_burst, settings.key_max_generations)
         directory = ModelDirectory(registry, settings.cache_s)
         metrics = Metrics()
         pool = RunnerPool(RUNNER_FACTORIES, settings, metrics)
         fetcher = UrlFetcher(settings)
         decoder = InputDecoder(settings, fetcher)
-        predictor = PredictService(directory, decoder, pool, settings.request_timeout_s)
+        predictor = PredictService(directory, decoder, pool, settings.request_timeout_s, limits)
         trainer = Trainer(registry, pool, settings)
         trainer.recover()
         files = InputFiles(settings.home / "inputs")
         workspace = WorkspaceHandlers(registry, directory, trainer, fetcher, files, settings)
         handlers = ClarifaiHandlers(registry, directory, predictor, metrics, workspace)
         return cls(
-            settings, registry, keys, directory, metrics, pool, fetcher, decoder, predictor,
-            trainer, handlers,
+            settings, registry, keys, Admission(keys, limits), directory, metrics, pool,
+            fetcher, decoder, predictor, trainer, handlers,
         )  # fmt: skip
 
     async def preload(self) -> list[str]:

@@ -42,11 +42,12 @@ from clarion.api.openai.schemas import (
     EmbeddingRequest,
     _Sampling,
 )
-from clarion.auth import PUBLIC_USER, KeyManager, Principal
+from clarion.auth import PUBLIC_USER, Principal
 from clarion.config import MAX_BATCH_INPUTS
 from clarion.directory import ModelDirectory, ModelRef
 from clarion.domain.values import ChatMessage, RawInput
 from clarion.errors import ClarionError, InvalidParameter
+from clarion.limits import Admission
 from clarion.registry import ModelRecord, Page
 from clarion.service import PredictService, StreamEvent
 
@@ -84,12 +85,12 @@ class OpenAIApi:
 
     def __init__(
         self,
-        keys: KeyManager,
+        admission: Admission,
         directory: ModelDirectory,
         predictor: PredictService,
         max_body_bytes: int,
     ) -> None:
-        self._keys = keys
+        self._admission = admission
         self._directory = directory
         self._predictor = predictor
         self._max_body_bytes = max_body_bytes
@@ -110,7 +111,7 @@ class OpenAIApi:
 
         async def endpoint(request: Request) -> Response:
             try:
-                principal = self._keys.authenticate(request.headers.get("authorization"))
+                principal = self._admission.authenticate(request.headers.get("authorization"))
                 return await handler(request, principal)
             except ClarionError as exc:
                 return openai_error(exc)

@@ -23,14 +23,17 @@ from clarion.api.clarifai import convert
 from clarion.api.clarifai.handlers import ClarifaiHandlers
 from clarion.api.json_body import read_json
 from clarion.api.rest.routes import Route, build_request, build_routes
-from clarion.auth import KeyManager, Principal
+from clarion.auth import Principal
 from clarion.errors import (
     ClarionError,
     InvalidRequest,
     NotImplementedFeature,
     StatusCode,
+    Throttled,
     response_http_status,
+    retry_headers,
 )
+from clarion.limits import Admission
 
 _ALL_VERBS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -59,7 +62,15 @@ def message_response(message: Message, http: int | None = None) -> JSONResponse:
         code = getattr(getattr(message, "status", None), "code", StatusCode.SUCCESS)
         outputs = getattr(message, "outputs", ())
         http = response_http_status(code, (o.status.code for o in outputs))
-    return JSONResponse(_with_concept_values(body), status_code=http)
+    headers = _retry_headers(message)
+    return JSONResponse(_with_concept_values(body), status_code=http, headers=headers)
+
+
+def _retry_headers(message: Message) -> dict[str, str] | None:
+    status = getattr(message, "status", None)
+    if status is None or status.code != StatusCode.CONN_THROTTLED:
+        return None
+    return retry_headers(status.time_remaining)
 
 
 def error_response(route: Route | None, error: ClarionError) -> JSONResponse:
@@ -67,15 +78,18 @@ def error_response(route: Route | None, error: ClarionError) -> JSONResponse:
         response = route.rpc.response_class(status=convert.error_status(error))
         return message_response(response, error.http_status)
     status = {"code": int(error.code), "description": error.description, "details": error.details}
-    return JSONResponse({"status": status}, status_code=error.http_status)
+    headers = retry_headers(error.retry_after_s) if isinstance(error, Throttled) else None
+    return JSONResponse({"status": status}, status_code=error.http_status, headers=headers)
 
 
 class RestGateway:
     """Matches a request to an RPC binding, authenticates it and calls the handler."""
 
-    def __init__(self, handlers: ClarifaiHandlers, keys: KeyManager, max_body_bytes: int) -> None:
+    def __init__(
+        self, handlers: ClarifaiHandlers, admission: Admission, max_body_bytes: int
+    ) -> None:
         self._handlers = handlers
-        self._keys = keys
+        self._admission = admission
         self._max_body_bytes = max_body_bytes
         self.routes = build_routes()
 
@@ -94,7 +108,7 @@ class RestGateway:
             )
         route, path_values = found
         try:
-            principal = self._keys.authenticate(request.headers.get("authorization"))
+            principal = self._admission.authenticate(request.headers.get("authorization"))
             message = build_request(
                 route,
                 path_values,
@@ -133,7 +147,7 @@ def build_rest_app(
     gateway: RestGateway,
     readiness: Callable[[], dict[str, bool]],
     metrics: Callable[[], bytes],
-    keys: KeyManager,
+    admission: Admission,
     extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """The ASGI app: ``/healthz`` and ``/readyz`` (no key), ``/metrics`` and every Clarifai
@@ -147,7 +161,7 @@ def build_rest_app(
 
     async def metrics_endpoint(request: Request) -> Response:
         try:
-            keys.authenticate(request.headers.get("authorization"))
+            admission.authenticate(request.headers.get("authorization"))
         except ClarionError as exc:
             return error_response(None, exc)
         return Response(metrics(), media_type="text/plain; version=0.0.4; charset=utf-8")
