@@ -5,6 +5,7 @@ down afterwards. Figures are printed (run with -s to see them)."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import os
@@ -69,10 +70,8 @@ def _status(pid: int) -> dict[str, int]:
 
 def _reset_peak(pid: int) -> None:
     """VmHWM := VmRSS; where that is not allowed the peak so far stays (an upper bound)."""
-    try:
+    with contextlib.suppress(OSError):
         Path(f"/proc/{pid}/clear_refs").write_text("5")
-    except OSError:
-        pass
 
 
 class Served:
