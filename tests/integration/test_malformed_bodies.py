@@ -131,3 +131,17 @@ def test_refused_urls_are_a_4xx(server: ServerThread) -> None:
     )
     assert response.status_code == 400, response.text[:300]
     assert response.json()["outputs"][0]["status"]["code"] == 30002
+
+
+def test_prompts_over_the_context_are_a_4xx(server: ServerThread) -> None:
+    long_prompt = "Tell me about lighthouses and the sea. " * 600  # far over 2048 tokens
+    response = httpx.post(
+        server.rest_url + "/v2/users/clarion/apps/main/models/smollm2-135m-instruct/outputs",
+        json={"inputs": [{"data": {"text": {"raw": long_prompt}}}] * 2},
+        headers=_headers(server),
+        timeout=120,
+    )
+    assert response.status_code == 400, response.text[:300]
+    body = response.json()
+    assert body["status"]["code"] == 10020
+    assert {o["status"]["code"] for o in body["outputs"]} == {30105}
