@@ -4,6 +4,7 @@ other keys are served meanwhile."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -139,7 +140,25 @@ def test_concurrent_generation_cap(limited: tuple[ServerThread, Path]) -> None:
                 request, metadata=(("authorization", f"Key {busy}"),)
             )
             assert response.status.code == 11005 and response.status.time_remaining == 1
+        generate = http.post(
+            "/v2/users/clarion/apps/main/models/smollm2-135m-instruct/outputs/generate",
+            json={"inputs": [{"data": {"text": {"raw": "Hi"}}}]},
+            headers={"Authorization": f"Key {busy}"},
+        )
+        assert generate.status_code == 429 and generate.headers["retry-after"] == "1"
+        assert generate.json()["status"]["code"] == 11005
         # Another key is served meanwhile.
         served = openai.OpenAI(base_url=f"{server.rest_url}/v1", api_key=other, max_retries=0)
         answer = served.completions.create(model=LLM, prompt="Hello", max_tokens=2)
         assert answer.choices[0].text is not None
+    # The stream's client went away: its share comes back (polled, at most 20 tries; a try
+    # may also meet the key's request rate, which refills one request every 2 s).
+    again = openai.OpenAI(base_url=f"{server.rest_url}/v1", api_key=busy, max_retries=0)
+    for _ in range(20):
+        try:
+            again.completions.create(model=LLM, prompt="Hello", max_tokens=2)
+            break
+        except openai.RateLimitError:
+            time.sleep(0.5)
+    else:
+        raise AssertionError("the key's generation share was not given back")

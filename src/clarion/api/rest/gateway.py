@@ -122,20 +122,37 @@ class RestGateway:
                 route, NotImplementedFeature(f"{route.rpc.name} is not implemented by Clarion.")
             )
         if route.rpc.server_streaming:
-            return self._stream(route.rpc.name, message, principal)
+            return await self._stream(route.rpc.name, message, principal)
         return message_response(await self._handlers.call(route.rpc.name, message, principal))
 
-    def _stream(self, method: str, message: Message, principal: Principal) -> Response:
-        """A server-streaming RPC as newline-delimited JSON, one ``{"result": ...}`` a line."""
+    async def _stream(self, method: str, message: Message, principal: Principal) -> Response:
+        """A server-streaming RPC as newline-delimited JSON, one ``{"result": ...}`` a line.
+
+        A stream refused at once for the key's share (11005) is a plain 429 answer instead.
+        """
+        responses = self._handlers.stream(method, message, principal)
+        first = await anext(responses, None)
+        if first is not None and first.status.code == StatusCode.CONN_THROTTLED:
+            await responses.aclose()
+            return message_response(first)
 
         async def lines() -> AsyncIterator[bytes]:
-            async for response in self._handlers.stream(method, message, principal):
-                body = json_format.MessageToDict(
-                    response, preserving_proto_field_name=True, use_integers_for_enums=True
-                )
-                yield json.dumps({"result": _with_concept_values(body)}).encode() + b"\n"
+            try:
+                if first is not None:
+                    yield _line(first)
+                async for response in responses:
+                    yield _line(response)
+            finally:
+                await responses.aclose()
 
         return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+
+def _line(response: Message) -> bytes:
+    body = json_format.MessageToDict(
+        response, preserving_proto_field_name=True, use_integers_for_enums=True
+    )
+    return json.dumps({"result": _with_concept_values(body)}).encode() + b"\n"
 
 
 async def healthz(_request: Request) -> Response:
