@@ -68,6 +68,8 @@ class Settings:
     fetch_max_bytes: int = 20 * 1024 * 1024
     fetch_allow_hosts: frozenset[str] = frozenset()
     max_image_pixels: int = 40_000_000
+    max_request_pixels: int = 1_000_000_000
+    decode_threads: int = 4
     image_batch_size: int = 32
     models_path: Path | None = None
     dynamic_batching: bool = True
@@ -83,6 +85,9 @@ class Settings:
     llm_threads: int = 0
     llm_queue_size: int = 0
     bootstrap_pat: str = ""
+    key_rate: float = 0.0
+    key_burst: int = 0
+    key_max_generations: int = 0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -106,6 +111,8 @@ class Settings:
             fetch_max_bytes=_int(env, "CLARION_FETCH_MAX_MB", 20) * 1024 * 1024,
             fetch_allow_hosts=_names(allow.lower()),
             max_image_pixels=_int(env, "CLARION_MAX_IMAGE_PIXELS", 40_000_000),
+            max_request_pixels=_int(env, "CLARION_MAX_REQUEST_PIXELS", 1_000_000_000),
+            decode_threads=_int(env, "CLARION_DECODE_THREADS", 4),
             image_batch_size=_int(env, "CLARION_IMAGE_BATCH_SIZE", 32),
             models_path=_path(env, "CLARION_MODELS_DIR"),
             dynamic_batching=env.get("CLARION_DYNAMIC_BATCHING", "1") not in ("0", "false", "no"),
@@ -121,6 +128,9 @@ class Settings:
             llm_threads=_int(env, "CLARION_LLM_THREADS", 0),
             llm_queue_size=_int(env, "CLARION_LLM_QUEUE_SIZE", 0),
             bootstrap_pat=env.get("CLARION_PAT", ""),
+            key_rate=_float(env, "CLARION_KEY_RATE", 0.0),
+            key_burst=_int(env, "CLARION_KEY_BURST", 0),
+            key_max_generations=_int(env, "CLARION_KEY_MAX_GENERATIONS", 0),
         )
         overrides = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **overrides)

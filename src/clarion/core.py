@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from clarion.api.clarifai.datasets import DatasetHandlers
 from clarion.api.clarifai.handlers import ClarifaiHandlers
 from clarion.api.clarifai.workspace import WorkspaceHandlers
+from clarion.atomic import private_dir
 from clarion.auth import BOOTSTRAP_USER, PUBLIC_USER, KeyManager
 from clarion.catalog import register_builtins
 from clarion.config import Settings
@@ -20,6 +21,8 @@ from clarion.directory import ModelDirectory
 from clarion.errors import ClarionError
 from clarion.input_files import InputFiles
 from clarion.inputs import InputDecoder, UrlFetcher
+from clarion.limits import Admission, KeyLimits
+from clarion.memory import tune_allocator
 from clarion.metrics import Metrics
 from clarion.registry import Page, Registry
 from clarion.registry.store import MAX_PER_PAGE
@@ -34,6 +37,7 @@ class Core:
     settings: Settings
     registry: Registry
     keys: KeyManager
+    admission: Admission
     directory: ModelDirectory
     metrics: Metrics
     pool: RunnerPool
@@ -45,16 +49,22 @@ class Core:
 
     @classmethod
     def open(cls, settings: Settings) -> Core:
-        """Open the registry, register the installed built-in models and wire the services."""
+        """Open the registry, register the installed built-in models and wire the services.
+
+        ``CLARION_HOME`` is made owner-only (0700) first; everything under it is private.
+        """
+        private_dir(settings.home)
+        tune_allocator()
         registry = Registry.open(settings.resolved_database_url)
         register_builtins(registry, settings)
         keys = KeyManager(registry, settings.cache_s)
+        limits = KeyLimits(settings.key_rate, settings.key_burst, settings.key_max_generations)
         directory = ModelDirectory(registry, settings.cache_s)
         metrics = Metrics()
         pool = RunnerPool(RUNNER_FACTORIES, settings, metrics)
         fetcher = UrlFetcher(settings)
         decoder = InputDecoder(settings, fetcher)
-        predictor = PredictService(directory, decoder, pool, settings.request_timeout_s)
+        predictor = PredictService(directory, decoder, pool, settings.request_timeout_s, limits)
         trainer = Trainer(registry, pool, settings)
         trainer.recover()
         files = InputFiles(settings.home / "inputs")
@@ -65,8 +75,8 @@ class Core:
         datasets = DatasetHandlers(registry, directory, versions)
         handlers = ClarifaiHandlers(registry, directory, predictor, metrics, workspace, datasets)
         return cls(
-            settings, registry, keys, directory, metrics, pool, fetcher, decoder, predictor,
-            trainer, handlers,
+            settings, registry, keys, Admission(keys, limits), directory, metrics, pool,
+            fetcher, decoder, predictor, trainer, handlers,
         )  # fmt: skip
 
     async def preload(self) -> list[str]:

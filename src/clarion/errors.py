@@ -10,6 +10,7 @@ so the gRPC servicer, the REST gateway and the CLI cannot drift apart::
     │   ├── KeyNotFound               11009 CONN_KEY_NOT_FOUND
     │   ├── KeyInvalid                11008 CONN_KEY_INVALID (revoked)
     │   └── PermissionDenied          11007 CONN_INSUFFICIENT_SCOPES
+    ├── Throttled                     11005 CONN_THROTTLED (a key over its rate or share)
     ├── NotFound
     │   ├── ResourceNotFound          11101 CONN_DOES_NOT_EXIST (user, app, model type)
     │   └── ModelNotFound             21200 MODEL_DOES_NOT_EXIST (model or version)
@@ -34,6 +35,8 @@ Foreign exceptions are converted where they enter (``raise PredictionFailed(...)
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -48,6 +51,7 @@ class StatusCode(IntEnum):
     MIXED_STATUS = 10010
     FAILURE = 10020
     NOT_IMPLEMENTED = 10040
+    CONN_THROTTLED = 11005
     CONN_INSUFFICIENT_SCOPES = 11007
     CONN_KEY_INVALID = 11008
     CONN_KEY_NOT_FOUND = 11009
@@ -91,6 +95,7 @@ WIRE_STATUS: dict[StatusCode, WireStatus] = {
     StatusCode.MIXED_STATUS: WireStatus(200, grpc.StatusCode.OK),
     StatusCode.FAILURE: WireStatus(500, grpc.StatusCode.UNKNOWN),
     StatusCode.NOT_IMPLEMENTED: WireStatus(501, grpc.StatusCode.UNIMPLEMENTED),
+    StatusCode.CONN_THROTTLED: WireStatus(429, grpc.StatusCode.RESOURCE_EXHAUSTED),
     StatusCode.CONN_INSUFFICIENT_SCOPES: WireStatus(403, grpc.StatusCode.PERMISSION_DENIED),
     StatusCode.CONN_KEY_INVALID: WireStatus(401, grpc.StatusCode.UNAUTHENTICATED),
     StatusCode.CONN_KEY_NOT_FOUND: WireStatus(401, grpc.StatusCode.UNAUTHENTICATED),
@@ -117,6 +122,36 @@ WIRE_STATUS: dict[StatusCode, WireStatus] = {
     StatusCode.PREDICT_INVALID_REQUEST: WireStatus(400, grpc.StatusCode.INVALID_ARGUMENT),
     StatusCode.INTERNAL_SERVER_ISSUE: WireStatus(500, grpc.StatusCode.INTERNAL),
 }
+
+
+def response_http_status(code: int, output_codes: Iterable[int] = ()) -> int:
+    """The HTTP status of a response whose body status is ``code``.
+
+    A FAILURE (10020) is judged by its outputs' own codes: when every input failed for a
+    reason of its own (an undecodable image, a refused URL, a prompt over the context) the
+    request failed through its inputs and the answer is theirs (a 4xx: the one they share,
+    else 400). It is a 5xx only when an output failed through a server fault, or when there
+    are no outputs to judge by. Codes outside the table answer 200, as their body says it all.
+    """
+    try:
+        status = StatusCode(code)
+    except ValueError:
+        return 200
+    if status is not StatusCode.FAILURE:
+        return WIRE_STATUS[status].http
+    https = {_http_of(c) for c in output_codes}
+    if not https:
+        return WIRE_STATUS[status].http
+    if max(https) >= 500:
+        return max(https)
+    return https.pop() if len(https) == 1 else 400
+
+
+def _http_of(code: int) -> int:
+    try:
+        return WIRE_STATUS[StatusCode(code)].http
+    except ValueError:
+        return 500
 
 
 class ClarionError(Exception):
@@ -175,6 +210,30 @@ class PermissionDenied(AuthError):
     code = StatusCode.CONN_INSUFFICIENT_SCOPES
     description = "Insufficient scopes"
     http_override = 403
+
+
+class Throttled(ClarionError):
+    """The key is over its request rate or its share of concurrent generations.
+
+    ``retry_after_s`` is how long to wait before retrying; it travels as the status's
+    ``time_remaining`` (whole seconds, rounded up), as ``Retry-After`` / ``retry-after-ms``
+    HTTP headers and as ``retry-after`` gRPC trailing metadata.
+    """
+
+    code = StatusCode.CONN_THROTTLED
+    description = "Too many requests for this key"
+
+    def __init__(self, details: str = "", *, retry_after_s: float = 1.0) -> None:
+        super().__init__(details)
+        self.retry_after_s = retry_after_s
+
+
+def retry_headers(retry_after_s: float) -> dict[str, str]:
+    """HTTP headers that tell a throttled client when to retry (seconds and milliseconds)."""
+    return {
+        "Retry-After": str(max(1, math.ceil(retry_after_s))),
+        "retry-after-ms": str(max(1, math.ceil(retry_after_s * 1000))),
+    }
 
 
 class NotFound(ClarionError):

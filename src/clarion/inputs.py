@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,8 +23,15 @@ import httpx
 
 from clarion.config import Settings
 from clarion.domain.values import Input, InputKind, RawInput
-from clarion.errors import InputDownloadFailed, InputInvalid, InputOverLimit, InputUnsupported
-from clarion.images import decode_image
+from clarion.errors import (
+    InputDownloadFailed,
+    InputError,
+    InputInvalid,
+    InputOverLimit,
+    InputUnsupported,
+)
+from clarion.images import PixelBudget, decode_image
+from clarion.memory import release_memory
 
 MAX_REDIRECTS = 5
 CHAT_ROLES = ("system", "user", "assistant")
@@ -169,29 +177,58 @@ class UrlFetcher:
 class InputDecoder:
     """Decodes :class:`RawInput` values into :class:`Input` values for one model kind.
 
-    Image decoding runs in a small thread pool of its own, so the inputs of a batch are
-    decoded in parallel and never on the event loop.
+    Image decoding runs in a thread pool of its own (``CLARION_DECODE_THREADS``), so the
+    inputs of a batch are decoded in parallel, never on the event loop, and no more images
+    are being decoded at once in the whole process than it has threads. Each request may
+    decode at most ``CLARION_MAX_REQUEST_PIXELS`` pixels across its images.
     """
+
+    #: After a request that decoded this many pixels, free heap pages go back to the OS.
+    TRIM_AFTER_PIXELS = 16_000_000
 
     def __init__(self, settings: Settings, fetcher: UrlFetcher) -> None:
         self._max_text_bytes = settings.max_text_bytes
         self._max_image_pixels = settings.max_image_pixels
+        self._max_request_pixels = settings.max_request_pixels
         self._fetcher = fetcher
-        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="clarion-decode")
+        self._pool = ThreadPoolExecutor(
+            max_workers=max(1, settings.decode_threads), thread_name_prefix="clarion-decode"
+        )
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
-    async def decode(self, raw: RawInput, kind: InputKind) -> Input:
+    async def decode_all(
+        self, raws: Sequence[RawInput], kind: InputKind
+    ) -> list[Input | InputError]:
+        """Every input of one request decoded concurrently, within one pixel budget; an
+        input that cannot be used is its :class:`InputError`, in its place."""
+        budget = PixelBudget(self._max_request_pixels)
+
+        async def one(raw: RawInput) -> Input | InputError:
+            try:
+                return await self.decode(raw, kind, budget)
+            except InputError as exc:
+                return exc
+
+        try:
+            return list(await asyncio.gather(*(one(raw) for raw in raws)))
+        finally:
+            if budget.used >= self.TRIM_AFTER_PIXELS:
+                await asyncio.get_running_loop().run_in_executor(self._pool, release_memory)
+
+    async def decode(
+        self, raw: RawInput, kind: InputKind, budget: PixelBudget | None = None
+    ) -> Input:
         if raw.messages:
             if kind is not InputKind.TEXT:
                 raise InputUnsupported("This model takes image inputs, not a conversation.")
             return self._conversation(raw)
         if kind is InputKind.TEXT:
             return Input(id=raw.id, kind=kind, text=await self._text(raw))
-        return Input(id=raw.id, kind=kind, image=await self._image(raw))
+        return Input(id=raw.id, kind=kind, image=await self._image(raw, budget))
 
-    async def _image(self, raw: RawInput) -> Any:
+    async def _image(self, raw: RawInput, budget: PixelBudget | None) -> Any:
         if raw.text is not None or raw.text_url:
             raise InputUnsupported("This model takes image inputs; the input carries text.")
         if raw.image_bytes and raw.image_url:
@@ -203,7 +240,9 @@ class InputDecoder:
         else:
             raise InputInvalid("The input has no data: set data.image.base64 or data.image.url.")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, decode_image, data, self._max_image_pixels)
+        return await loop.run_in_executor(
+            self._pool, decode_image, data, self._max_image_pixels, budget
+        )
 
     def _conversation(self, raw: RawInput) -> Input:
         for message in raw.messages:

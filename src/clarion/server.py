@@ -73,7 +73,7 @@ class ClarionServer:
             ]
         )
         self._grpc.add_generic_rpc_handlers(
-            [V2Service(self.core.handlers, self.core.keys).generic_handler()]
+            [V2Service(self.core.handlers, self.core.admission).generic_handler()]
         )
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._grpc)
         address = f"{settings.host}:{settings.grpc_port}"
@@ -91,10 +91,15 @@ class ClarionServer:
 
         sock = _bind(settings.host, settings.rest_port)
         self.rest_port = sock.getsockname()[1]
-        gateway = RestGateway(self.core.handlers, self.core.keys, settings.max_receive_bytes)
-        openai = OpenAIApi(self.core.keys, self.core.directory, self.core.predictor)
+        gateway = RestGateway(self.core.handlers, self.core.admission, settings.max_receive_bytes)
+        openai = OpenAIApi(
+            self.core.admission,
+            self.core.directory,
+            self.core.predictor,
+            settings.max_receive_bytes,
+        )
         app = build_rest_app(
-            gateway, self.readiness, self.core.metrics.render, self.core.keys, openai.routes()
+            gateway, self.readiness, self.core.metrics.render, self.core.admission, openai.routes()
         )
         config = uvicorn.Config(
             app,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Mapping, Sequence
+from contextlib import aclosing, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,6 @@ from clarion.domain.output_config import OutputConfig
 from clarion.domain.values import Input, InputKind, InputResult, Output, Prediction, RawInput
 from clarion.errors import (
     ClarionError,
-    InputError,
     InvalidParameter,
     InvalidPredictRequest,
     InvalidRequest,
@@ -32,6 +32,7 @@ from clarion.errors import (
     StatusCode,
 )
 from clarion.inputs import InputDecoder
+from clarion.limits import KeyLimits
 from clarion.registry import ModelRecord, VersionRecord
 from clarion.runtime import RunnerPool
 
@@ -89,11 +90,13 @@ class PredictService:
         decoder: InputDecoder,
         pool: RunnerPool,
         request_timeout_s: float = 120.0,
+        limits: KeyLimits | None = None,
     ) -> None:
         self._directory = directory
         self._decoder = decoder
         self._pool = pool
         self._request_timeout_s = request_timeout_s
+        self._limits = limits or KeyLimits()
 
     async def predict(
         self,
@@ -123,19 +126,21 @@ class PredictService:
             )
         selection = config.select(vocabulary, model.model_id)
         kind = input_kind_of(model.model_type_id, version)
-        decoded = await asyncio.gather(*(self._decode(raw, kind) for raw in inputs))
-        ready = [d for d in decoded if isinstance(d, Input)]
-        outputs = iter(
-            await self._pool.predict(
-                version,
-                ready,
-                parsed,
-                model_id=model.model_id,
-                deadline=self._deadline(timeout_s),
+        generative = model.model_type_id in GENERATIVE_TYPES
+        with self._limits.generating(principal, len(inputs)) if generative else nullcontext():
+            decoded = await self._decoder.decode_all(inputs, kind)
+            ready = [d for d in decoded if isinstance(d, Input)]
+            outputs = iter(
+                await self._pool.predict(
+                    version,
+                    ready,
+                    parsed,
+                    model_id=model.model_id,
+                    deadline=self._deadline(timeout_s),
+                )
+                if ready
+                else []
             )
-            if ready
-            else []
-        )
         results = []
         for raw, item in zip(inputs, decoded, strict=True):
             output = next(outputs) if isinstance(item, Input) else Output(error=item)
@@ -169,6 +174,18 @@ class PredictService:
                 "use PostModelOutputs."
             )
         parsed = parse_params(model, params)
+        with self._limits.generating(principal, len(inputs)):
+            async with aclosing(self._generate(model, version, inputs, parsed)) as events:
+                async for event in events:
+                    yield event
+
+    async def _generate(
+        self,
+        model: ModelRecord,
+        version: VersionRecord,
+        inputs: Sequence[RawInput],
+        parsed: Any,
+    ) -> AsyncGenerator[StreamEvent, None]:
         events: asyncio.Queue[StreamEvent | None] = asyncio.Queue()
 
         async def run(raw: RawInput) -> None:
@@ -212,9 +229,3 @@ class PredictService:
         if timeout_s is not None:
             limit = min(limit, timeout_s)
         return asyncio.get_running_loop().time() + limit
-
-    async def _decode(self, raw: RawInput, kind: InputKind) -> Input | ClarionError:
-        try:
-            return await self._decoder.decode(raw, kind)
-        except InputError as exc:
-            return exc

@@ -135,7 +135,7 @@ def test_oversized_text_is_over_limit(client, metadata) -> None:  # type: ignore
         (b'{"inputs": "nope"}', "PostModelOutputsRequest"),
         (b'{"inputs": [{"data": {"text": {"raw": 5}}}]}', "PostModelOutputsRequest"),
         (b'{"no_such_field": 1}', "no_such_field"),
-        (b"\xff\xfe", "not valid JSON"),
+        (b"\xff\xfe", "not valid UTF-8"),
     ],
 )
 def test_malformed_rest_requests(

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from clarion.errors import InputInvalid, InputUnsupported, StatusCode
-from clarion.images import decode_image
+from clarion.images import WORKING_SHORT_SIDE, PixelBudget, decode_image
 
 LIMIT = 40_000_000
 
@@ -91,3 +91,46 @@ def test_pixel_limit_names_the_size_and_the_limit() -> None:
 def test_empty_bytes() -> None:
     with pytest.raises(InputInvalid, match="empty"):
         decode_image(b"", LIMIT)
+
+
+@pytest.mark.parametrize(
+    "mode, fmt",
+    [("RGB", "JPEG"), ("RGB", "PNG"), ("1", "PNG"), ("L", "PNG"), ("P", "GIF"), ("RGBA", "PNG")],
+)
+def test_large_images_are_reduced_while_decoding(mode: str, fmt: str) -> None:
+    large = _left_red_right_blue(3000, 2000).convert(mode)
+    image = decode_image(_encode(large, fmt), LIMIT)
+    assert image.mode == "RGB"
+    assert WORKING_SHORT_SIDE <= min(image.size) < 2 * WORKING_SHORT_SIDE
+    assert image.size[0] / image.size[1] == pytest.approx(1.5, rel=0.02)
+
+
+def test_small_images_keep_their_size() -> None:
+    assert decode_image(_encode(_left_red_right_blue(500, 300), "PNG"), LIMIT).size == (500, 300)
+
+
+def test_reduction_keeps_colours_and_transparency() -> None:
+    image = decode_image(_encode(_left_red_right_blue(2048, 1024), "JPEG"), LIMIT)
+    left, right = image.getpixel((10, 100)), image.getpixel((image.size[0] - 10, 100))
+    assert left[0] > 200 and left[2] < 60 and right[2] > 200 and right[0] < 60
+    clear = decode_image(_encode(Image.new("RGBA", (2048, 1024), (0, 0, 0, 0)), "PNG"), LIMIT)
+    assert clear.getpixel((5, 5)) == (255, 255, 255)
+
+
+def test_pixel_budget_is_shared_by_a_request() -> None:
+    raw = _encode(Image.new("1", (4000, 4000)), "PNG")
+    budget = PixelBudget(40_000_000)
+    decode_image(raw, LIMIT, budget)
+    decode_image(raw, LIMIT, budget)
+    with pytest.raises(InputInvalid) as caught:
+        decode_image(raw, LIMIT, budget)
+    assert caught.value.code == StatusCode.INPUT_INVALID_ARGUMENT
+    assert "budget of 40000000 decoded pixels" in caught.value.details
+    assert "CLARION_MAX_REQUEST_PIXELS" in caught.value.details
+    assert budget.used == 32_000_000
+
+
+def test_jpeg_budget_counts_the_reduced_pixels() -> None:
+    budget = PixelBudget(10**9)
+    decode_image(_encode(_left_red_right_blue(4000, 3000), "JPEG"), LIMIT, budget)
+    assert budget.used == 500 * 375  # decoded at 1/8 scale

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from clarifai_grpc.grpc.api import resources_pb2
 
-from clarion.api.rest.routes import build_request, build_routes
+from clarion.api.rest.routes import _scalar, build_request, build_routes
 from clarion.errors import InvalidRequest
 
 ROUTES = build_routes()
@@ -74,3 +75,10 @@ def test_bad_requests_name_the_problem(query: list[tuple[str, str]], body: objec
     route, values = _match(verb, path)
     with pytest.raises(InvalidRequest):
         build_request(route, values, query, body)
+
+
+@pytest.mark.parametrize("raw", ["nan", "NaN", "inf", "-Infinity", "1e999"])
+def test_query_numbers_must_be_finite(raw: str) -> None:
+    field = resources_pb2.Concept.DESCRIPTOR.fields_by_name["value"]
+    with pytest.raises(InvalidRequest, match="finite"):
+        _scalar(field, raw, "value")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from clarion.atomic import private_dir
 from clarion.config import Settings
 
 base_url_option = click.option(
@@ -45,7 +46,7 @@ def saved_pat(s: Settings) -> str:
 
 def save_pat(s: Settings, pat: str) -> None:
     """Save the local CLI's key with owner-only permissions."""
-    s.home.mkdir(parents=True, exist_ok=True)
+    private_dir(s.home)
     path = s.credentials_file
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:

@@ -121,7 +121,7 @@ class GenerationParams:
              f"between 1 and {MAX_TOKENS_LIMIT}", self.max_tokens),
             (0.0 <= self.temperature <= 2.0, "temperature", "in [0, 2]", self.temperature),
             (0.0 < self.top_p <= 1.0, "top_p", "in (0, 1]", self.top_p),
-            (self.top_k >= 0, "top_k", ">= 0 (0 turns it off)", self.top_k),
+            (0 <= self.top_k < 2**31, "top_k", "in [0, 2**31) (0 turns it off)", self.top_k),
             (self.seed is None or 0 <= self.seed < 2**32, "seed", "in [0, 2**32)", self.seed),
             (1 <= self.num_beams <= MAX_BEAMS, "num_beams", f"between 1 and {MAX_BEAMS}",
              self.num_beams),

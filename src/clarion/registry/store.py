@@ -20,6 +20,7 @@ from sqlalchemy import Engine, create_engine, event, func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from clarion.atomic import private_dir, private_file
 from clarion.errors import InternalError
 from clarion.registry.datasets import DatasetStore
 from clarion.registry.records import ConceptRecord, KeyRecord, ModelRecord, VersionRecord
@@ -61,6 +62,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """The database file (and its WAL and shared-memory files) readable by the owner only.
+
+    SQLite gives the ``-wal`` and ``-shm`` files the database file's mode, so creating the
+    database 0600 before SQLite opens it keeps all three private.
+    """
+    if path.name in ("", ":memory:"):
+        return
+    if not path.parent.exists():
+        private_dir(path.parent)
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if candidate == path or candidate.exists():
+            private_file(candidate)
 
 
 def _model_record(row: ModelRow) -> ModelRecord:
@@ -113,7 +129,7 @@ class Registry(WorkspaceStore, DatasetStore):
     def open(cls, url: str) -> Registry:
         """Open (and create if needed) the registry at a SQLAlchemy URL."""
         if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            _private_sqlite_file(Path(url.removeprefix("sqlite:///")))
             engine = create_engine(url, connect_args={"check_same_thread": False})
             event.listen(engine, "connect", _sqlite_pragmas)
         else:

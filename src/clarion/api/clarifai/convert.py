@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from typing import Any
 
@@ -15,7 +16,7 @@ from clarion.catalog import ModelType
 from clarion.directory import ModelRef
 from clarion.domain.output_config import ConceptRef, OutputConfig
 from clarion.domain.values import InputResult, Output, Prediction, RawInput
-from clarion.errors import ClarionError, StatusCode
+from clarion.errors import ClarionError, StatusCode, Throttled
 from clarion.registry import ConceptRecord, ModelRecord, VersionRecord
 from clarion.registry.workspace import TrainingRecord
 from clarion.service import StreamEvent
@@ -28,7 +29,13 @@ def ok_status() -> status_pb2.Status:
 
 
 def error_status(error: ClarionError) -> status_pb2.Status:
-    return status_pb2.Status(code=error.code, description=error.description, details=error.details)
+    """The status of ``error``; a throttled call's retry hint goes in ``time_remaining``."""
+    status = status_pb2.Status(
+        code=error.code, description=error.description, details=error.details
+    )
+    if isinstance(error, Throttled):
+        status.time_remaining = max(1, math.ceil(error.retry_after_s))
+    return status
 
 
 def timestamp(value: Any) -> Timestamp:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,7 +118,7 @@ class ClarifaiHandlers:
 
     async def stream(
         self, method: str, request: Message, principal: Principal
-    ) -> AsyncIterator[Message]:
+    ) -> AsyncGenerator[Message, None]:
         """Run one server-streaming RPC; an error ends the stream with a status response."""
         started = time.perf_counter()
         last: Message | None = None

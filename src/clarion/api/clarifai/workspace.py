@@ -7,6 +7,7 @@ Handlers take the same ``(request, caller)`` as :mod:`.handlers` and raise
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from dataclasses import replace
@@ -181,7 +182,8 @@ class WorkspaceHandlers:
         datasets = tuple(item.dataset_ids)
         if data.image.base64 or data.image.url:
             raw = data.image.base64 or await self._fetcher.fetch(data.image.url)
-            decode_image(raw, self._settings.max_image_pixels)  # refuse what could not be used
+            # Refuse what could not be used; decoded off the event loop, reduced as it decodes.
+            await asyncio.to_thread(decode_image, raw, self._settings.max_image_pixels)
             path = str(self._files.path_for(user_id, app_id, input_id))
             record = InputRecord(
                 input_id, "image", None, path, concepts, _now(), metadata, datasets

@@ -17,8 +17,9 @@ from google.protobuf.message import DecodeError, Message
 from clarion.api.clarifai import convert
 from clarion.api.clarifai.handlers import ClarifaiHandlers
 from clarion.api.clarifai.rpcs import RPCS, SERVICE_NAME, Rpc
-from clarion.auth import KeyManager, Principal
-from clarion.errors import AuthError, InvalidRequest
+from clarion.auth import Principal
+from clarion.errors import AuthError, InvalidRequest, StatusCode, Throttled
+from clarion.limits import Admission
 
 
 class UndecodableRequest:
@@ -45,25 +46,33 @@ def _authorization(context: grpc.aio.ServicerContext) -> str | None:
     return None
 
 
+def _with_retry_hint(response: Message, context: grpc.aio.ServicerContext) -> Message:
+    """A throttled answer also says when to retry in ``retry-after`` trailing metadata."""
+    status = getattr(response, "status", None)
+    if status is not None and status.code == StatusCode.CONN_THROTTLED:
+        context.set_trailing_metadata((("retry-after", str(max(1, status.time_remaining))),))
+    return response
+
+
 class V2Service:
     """Builds one grpcio method handler per V2 RPC."""
 
-    def __init__(self, handlers: ClarifaiHandlers, keys: KeyManager) -> None:
+    def __init__(self, handlers: ClarifaiHandlers, admission: Admission) -> None:
         self._handlers = handlers
-        self._keys = keys
+        self._admission = admission
 
     def _admit(
         self, rpc: Rpc, request: Any, context: grpc.aio.ServicerContext
     ) -> Principal | Message:
         """The caller, or the response that refuses the call."""
         try:
-            principal = self._keys.authenticate(_authorization(context))
+            principal = self._admission.authenticate(_authorization(context))
             if isinstance(request, UndecodableRequest):
                 raise InvalidRequest(
                     f"The {rpc.request_class.DESCRIPTOR.name} could not be decoded: "
                     f"{request.reason} (text fields must be valid UTF-8)."
                 )
-        except (AuthError, InvalidRequest) as exc:
+        except (AuthError, InvalidRequest, Throttled) as exc:
             return rpc.response_class(status=convert.error_status(exc))
         return principal
 
@@ -71,13 +80,14 @@ class V2Service:
         async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Message:
             admitted = self._admit(rpc, request, context)
             if isinstance(admitted, Message):
-                return admitted
+                return _with_retry_hint(admitted, context)
             if self._handlers.handler(rpc.name) is None:
                 await context.abort(
                     grpc.StatusCode.UNIMPLEMENTED, f"{rpc.name} is not implemented by Clarion."
                 )
             timeout_s = context.time_remaining()
-            return await self._handlers.call(rpc.name, request, admitted, timeout_s)
+            response = await self._handlers.call(rpc.name, request, admitted, timeout_s)
+            return _with_retry_hint(response, context)
 
         return behavior
 
@@ -88,14 +98,14 @@ class V2Service:
             first = request if not rpc.client_streaming else None
             admitted = self._admit(rpc, first, context)
             if isinstance(admitted, Message):
-                yield admitted
+                yield _with_retry_hint(admitted, context)
                 return
             if rpc.client_streaming or self._handlers.handler(rpc.name) is None:
                 await context.abort(
                     grpc.StatusCode.UNIMPLEMENTED, f"{rpc.name} is not implemented by Clarion."
                 )
             async for response in self._handlers.stream(rpc.name, request, admitted):
-                yield response
+                yield _with_retry_hint(response, context)
 
         return behavior
 

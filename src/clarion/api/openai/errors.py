@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.responses import JSONResponse
 
-from clarion.errors import ClarionError, InvalidParameter
+from clarion.errors import ClarionError, InvalidParameter, Throttled, retry_headers
 
 _TYPES = {
     400: "invalid_request_error",
@@ -42,7 +42,8 @@ def error_body(error: ClarionError) -> dict[str, Any]:
 
 def openai_error(error: ClarionError) -> JSONResponse:
     """The HTTP status and body an OpenAI client expects for ``error``."""
-    return JSONResponse(error_body(error), status_code=error.http_status)
+    headers = retry_headers(error.retry_after_s) if isinstance(error, Throttled) else None
+    return JSONResponse(error_body(error), status_code=error.http_status, headers=headers)
 
 
 def from_validation(exc: ValidationError) -> InvalidParameter:

@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from clarion import __version__
+from clarion.api.json_body import read_json_object
 from clarion.api.openai.errors import error_body, from_validation, openai_error
 from clarion.api.openai.openapi import openapi_document
 from clarion.api.openai.responses import (
@@ -41,16 +42,16 @@ from clarion.api.openai.schemas import (
     EmbeddingRequest,
     _Sampling,
 )
-from clarion.auth import PUBLIC_USER, KeyManager, Principal
+from clarion.auth import PUBLIC_USER, Principal
 from clarion.config import MAX_BATCH_INPUTS
 from clarion.directory import ModelDirectory, ModelRef
 from clarion.domain.values import ChatMessage, RawInput
-from clarion.errors import ClarionError, InvalidParameter, InvalidRequest
+from clarion.errors import ClarionError, InvalidParameter
+from clarion.limits import Admission
 from clarion.registry import ModelRecord, Page
 from clarion.service import PredictService, StreamEvent
 
 Body = TypeVar("Body", bound=BaseModel)
-MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
 def model_ref(name: str) -> ModelRef:
@@ -82,10 +83,17 @@ def sampling_params(body: _Sampling, max_tokens: int | None) -> dict[str, Any]:
 class OpenAIApi:
     """Handlers for the ``/v1`` routes and ``/openapi.json``."""
 
-    def __init__(self, keys: KeyManager, directory: ModelDirectory, predictor: PredictService):
-        self._keys = keys
+    def __init__(
+        self,
+        admission: Admission,
+        directory: ModelDirectory,
+        predictor: PredictService,
+        max_body_bytes: int,
+    ) -> None:
+        self._admission = admission
         self._directory = directory
         self._predictor = predictor
+        self._max_body_bytes = max_body_bytes
 
     def routes(self) -> list[Route]:
         return [
@@ -103,24 +111,15 @@ class OpenAIApi:
 
         async def endpoint(request: Request) -> Response:
             try:
-                principal = self._keys.authenticate(request.headers.get("authorization"))
+                principal = self._admission.authenticate(request.headers.get("authorization"))
                 return await handler(request, principal)
             except ClarionError as exc:
                 return openai_error(exc)
 
         return endpoint
 
-    @staticmethod
-    async def _parse(request: Request, schema: type[Body]) -> Body:
-        raw = await request.body()
-        if len(raw) > MAX_BODY_BYTES:
-            raise InvalidRequest(f"The request body is over the limit of {MAX_BODY_BYTES} bytes.")
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise InvalidRequest(f"The request body is not valid JSON: {exc}.") from exc
-        if not isinstance(data, dict):
-            raise InvalidRequest("The request body must be a JSON object.")
+    async def _parse(self, request: Request, schema: type[Body]) -> Body:
+        data = await read_json_object(request, self._max_body_bytes)
         try:
             return schema.model_validate(data)
         except ValidationError as exc:

@@ -21,15 +21,19 @@ from starlette.routing import Route as StarletteRoute
 
 from clarion.api.clarifai import convert
 from clarion.api.clarifai.handlers import ClarifaiHandlers
+from clarion.api.json_body import read_json
 from clarion.api.rest.routes import Route, build_request, build_routes
-from clarion.auth import KeyManager, Principal
+from clarion.auth import Principal
 from clarion.errors import (
-    WIRE_STATUS,
     ClarionError,
     InvalidRequest,
     NotImplementedFeature,
     StatusCode,
+    Throttled,
+    response_http_status,
+    retry_headers,
 )
+from clarion.limits import Admission
 
 _ALL_VERBS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -56,11 +60,17 @@ def message_response(message: Message, http: int | None = None) -> JSONResponse:
     )
     if http is None:
         code = getattr(getattr(message, "status", None), "code", StatusCode.SUCCESS)
-        try:
-            http = WIRE_STATUS[StatusCode(code)].http
-        except ValueError:
-            http = 200
-    return JSONResponse(_with_concept_values(body), status_code=http)
+        outputs = getattr(message, "outputs", ())
+        http = response_http_status(code, (o.status.code for o in outputs))
+    headers = _retry_headers(message)
+    return JSONResponse(_with_concept_values(body), status_code=http, headers=headers)
+
+
+def _retry_headers(message: Message) -> dict[str, str] | None:
+    status = getattr(message, "status", None)
+    if status is None or status.code != StatusCode.CONN_THROTTLED:
+        return None
+    return retry_headers(status.time_remaining)
 
 
 def error_response(route: Route | None, error: ClarionError) -> JSONResponse:
@@ -68,15 +78,18 @@ def error_response(route: Route | None, error: ClarionError) -> JSONResponse:
         response = route.rpc.response_class(status=convert.error_status(error))
         return message_response(response, error.http_status)
     status = {"code": int(error.code), "description": error.description, "details": error.details}
-    return JSONResponse({"status": status}, status_code=error.http_status)
+    headers = retry_headers(error.retry_after_s) if isinstance(error, Throttled) else None
+    return JSONResponse({"status": status}, status_code=error.http_status, headers=headers)
 
 
 class RestGateway:
     """Matches a request to an RPC binding, authenticates it and calls the handler."""
 
-    def __init__(self, handlers: ClarifaiHandlers, keys: KeyManager, max_body_bytes: int) -> None:
+    def __init__(
+        self, handlers: ClarifaiHandlers, admission: Admission, max_body_bytes: int
+    ) -> None:
         self._handlers = handlers
-        self._keys = keys
+        self._admission = admission
         self._max_body_bytes = max_body_bytes
         self.routes = build_routes()
 
@@ -95,12 +108,12 @@ class RestGateway:
             )
         route, path_values = found
         try:
-            principal = self._keys.authenticate(request.headers.get("authorization"))
+            principal = self._admission.authenticate(request.headers.get("authorization"))
             message = build_request(
                 route,
                 path_values,
                 list(request.query_params.multi_items()),
-                await self._body(request),
+                await read_json(request, self._max_body_bytes),
             )
         except ClarionError as exc:
             return error_response(route, exc)
@@ -109,40 +122,37 @@ class RestGateway:
                 route, NotImplementedFeature(f"{route.rpc.name} is not implemented by Clarion.")
             )
         if route.rpc.server_streaming:
-            return self._stream(route.rpc.name, message, principal)
+            return await self._stream(route.rpc.name, message, principal)
         return message_response(await self._handlers.call(route.rpc.name, message, principal))
 
-    def _stream(self, method: str, message: Message, principal: Principal) -> Response:
-        """A server-streaming RPC as newline-delimited JSON, one ``{"result": ...}`` a line."""
+    async def _stream(self, method: str, message: Message, principal: Principal) -> Response:
+        """A server-streaming RPC as newline-delimited JSON, one ``{"result": ...}`` a line.
+
+        A stream refused at once for the key's share (11005) is a plain 429 answer instead.
+        """
+        responses = self._handlers.stream(method, message, principal)
+        first = await anext(responses, None)
+        if first is not None and first.status.code == StatusCode.CONN_THROTTLED:
+            await responses.aclose()
+            return message_response(first)
 
         async def lines() -> AsyncIterator[bytes]:
-            async for response in self._handlers.stream(method, message, principal):
-                body = json_format.MessageToDict(
-                    response, preserving_proto_field_name=True, use_integers_for_enums=True
-                )
-                yield json.dumps({"result": _with_concept_values(body)}).encode() + b"\n"
+            try:
+                if first is not None:
+                    yield _line(first)
+                async for response in responses:
+                    yield _line(response)
+            finally:
+                await responses.aclose()
 
         return StreamingResponse(lines(), media_type="application/x-ndjson")
 
-    async def _body(self, request: Request) -> Any:
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self._max_body_bytes:
-            raise InvalidRequest(
-                f"The request body is over the limit of {self._max_body_bytes} bytes."
-            )
-        raw = bytearray()
-        async for chunk in request.stream():
-            raw += chunk
-            if len(raw) > self._max_body_bytes:
-                raise InvalidRequest(
-                    f"The request body is over the limit of {self._max_body_bytes} bytes."
-                )
-        if not raw.strip():
-            return None
-        try:
-            return json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise InvalidRequest(f"The request body is not valid JSON: {exc}.") from exc
+
+def _line(response: Message) -> bytes:
+    body = json_format.MessageToDict(
+        response, preserving_proto_field_name=True, use_integers_for_enums=True
+    )
+    return json.dumps({"result": _with_concept_values(body)}).encode() + b"\n"
 
 
 async def healthz(_request: Request) -> Response:
@@ -154,7 +164,7 @@ def build_rest_app(
     gateway: RestGateway,
     readiness: Callable[[], dict[str, bool]],
     metrics: Callable[[], bytes],
-    keys: KeyManager,
+    admission: Admission,
     extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """The ASGI app: ``/healthz`` and ``/readyz`` (no key), ``/metrics`` and every Clarifai
@@ -168,7 +178,7 @@ def build_rest_app(
 
     async def metrics_endpoint(request: Request) -> Response:
         try:
-            keys.authenticate(request.headers.get("authorization"))
+            admission.authenticate(request.headers.get("authorization"))
         except ClarionError as exc:
             return error_response(None, exc)
         return Response(metrics(), media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -8,6 +8,7 @@ route of their HTTP method; the route with the most literal segments wins, so
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -98,9 +99,12 @@ def _scalar(field: FieldDescriptor, raw: str, name: str) -> Any:
         return raw.lower() in ("true", "1")
     if field.cpp_type in (FieldDescriptor.CPPTYPE_FLOAT, FieldDescriptor.CPPTYPE_DOUBLE):
         try:
-            return float(raw)
+            number = float(raw)
         except ValueError as exc:
             raise InvalidRequest(f"{name} must be a number, got {raw!r}.") from exc
+        if not math.isfinite(number):
+            raise InvalidRequest(f"{name} must be a finite number, got {raw!r}.")
+        return number
     return raw
 
 
