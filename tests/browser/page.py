@@ -14,7 +14,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from clarion.server_thread import ServerThread
 
-WAIT_S = 60
+#: Generous: the tests never time the server, they only wait for what the page shows.
+WAIT_S = 240
 
 
 class Playground:

@@ -173,11 +173,15 @@ export class CustomModels {
     try {
       versions = await api.listAll(`${api.modelPath(this.model)}/versions`, "model_versions");
     } catch (error) {
-      tbody.append(el("tr", {}, el("td", { colspan: "4", text: error.message })));
+      tbody.append(el("tr", {}, el("td", { colspan: "5", text: error.message })));
       return;
     }
     for (const [index, version] of versions.entries()) {
-      const inputsCount = ((version.metadata || {}).training || {}).input_count;
+      const inputsCount = version.total_input_count;
+      const summary = (version.metrics || {}).summary;
+      const metrics = summary
+        ? `${(summary.macro_avg_precision || 0).toFixed(2)} / ${(summary.macro_avg_recall || 0).toFixed(2)}`
+        : "";
       tbody.append(
         el(
           "tr",
@@ -192,6 +196,7 @@ export class CustomModels {
           el("td", {}, el("code", { text: version.id })),
           el("td", { class: "version-status", text: api.describe(version.status) }),
           el("td", { text: inputsCount === undefined ? "" : String(inputsCount) }),
+          el("td", { class: "version-metrics", text: metrics }),
         ),
       );
     }

@@ -94,14 +94,24 @@ export class InputList {
   }
 
   dropZone(item, controlId) {
-    const picker = el("input", { id: controlId, type: "file", accept: "image/*", class: "input-file" });
+    const picker = el("input", {
+      id: controlId,
+      type: "file",
+      accept: "image/*",
+      class: item.file ? "input-file has-file" : "input-file",
+      "aria-describedby": `${controlId}-name`,
+    });
     picker.addEventListener("change", () => {
       if (picker.files && picker.files[0]) this.setFile(item, picker.files[0]);
     });
     const zone = el(
       "div",
       { class: "drop" },
-      el("p", { class: "hint", text: item.file ? item.file.name : "Drop an image here or choose a file" }),
+      el("p", {
+        class: "hint",
+        id: `${controlId}-name`,
+        text: item.file ? `${item.file.name} (drop or choose another to replace it)` : "Drop an image here or choose a file",
+      }),
       picker,
       item.file ? el("img", { src: item.file.preview, alt: `Preview of ${item.file.name}`, class: "preview" }) : null,
     );

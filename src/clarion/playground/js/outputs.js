@@ -27,7 +27,7 @@ function conceptBars(concepts) {
       el(
         "li",
         { class: "concept", "data-name": concept.name || concept.id, "data-value": value },
-        el("span", { class: "concept-name", text: concept.name || concept.id }),
+        el("span", { class: "concept-name", title: concept.name || concept.id, text: concept.name || concept.id }),
         el("span", { class: "bar", "aria-hidden": "true" }, bar),
         el("span", { class: "concept-value", text: value.toFixed(4) }),
       ),
@@ -89,7 +89,7 @@ export function renderPrediction(root, body, inputs) {
     if (data.concepts && data.concepts.length) card.append(conceptBars(data.concepts));
     if (data.embeddings && data.embeddings.length) {
       card.append(embeddingView(data.embeddings[0]));
-      vectors.push({ label: `${index + 1}`, vector: data.embeddings[0].vector || [] });
+      vectors.push({ label: `Input ${index + 1}`, vector: data.embeddings[0].vector || [] });
     }
     if (data.text && data.text.raw !== undefined) {
       card.append(el("pre", { class: "generated-text", text: data.text.raw }));
