@@ -28,6 +28,12 @@ def _fill(page: Playground, element_id: str, value: str) -> None:
     box.send_keys(value)
 
 
+def _trained_rows(page: Playground) -> int:
+    """Trained versions in the table (read in one go: the table is redrawn while polling)."""
+    script = "return document.querySelectorAll('#custom-versions tr[data-code=\"21100\"]').length"
+    return int(page.driver.execute_script(script))
+
+
 def test_create_upload_train_watch_and_compare_versions(page: Playground) -> None:
     _fill(page, "custom-app", "playground-test")
     _fill(page, "custom-model", "topics")
@@ -40,18 +46,7 @@ def test_create_upload_train_watch_and_compare_versions(page: Playground) -> Non
 
     for trained in (1, 2):
         page.by_id("custom-train").click()
-        page.wait_for(
-            lambda d, n=trained: (
-                len(
-                    [
-                        r
-                        for r in page.all("#custom-versions tbody tr")
-                        if r.get_attribute("data-code") == "21100"
-                    ]
-                )
-                == n
-            )
-        )
+        page.wait_for(lambda d, n=trained: _trained_rows(page) == n)
     assert "21100" in page.by_id("custom-train-status").text
     rows = page.all("#custom-versions tbody tr")
     assert len(rows) == 2
@@ -63,6 +58,14 @@ def test_create_upload_train_watch_and_compare_versions(page: Playground) -> Non
     )
     assert [r.find_element(By.CSS_SELECTOR, ".version-metrics").text for r in rows] != ["", ""]
     assert len(Select(page.by_id("version-select")).options) == 3  # latest + 2 versions
+
+    first = str(rows[-1].get_attribute("data-version"))
+    Select(page.by_id("version-select")).select_by_value(first)
+    page.type_text("Roast the vegetables with salt")
+    assert f"/playground-test/models/topics/versions/{first}" in page.code("clarion")
+    page.run()
+    assert page.all(".answered-by")[0].get_attribute("data-version") == first
+    assert page.concepts()[0][0] == "cooking"
 
     page.by_id("custom-compare").click()
     page.wait_for(lambda d: len(page.all(".compare-column .concept")) == 4)

@@ -4,12 +4,12 @@
 import { clear, el } from "./dom.js";
 
 const GENERATION = [
-  { name: "max_tokens", kind: "int", range: "1 to 4096, at most the context left", def: "256" },
-  { name: "temperature", kind: "float", range: "0 to 2", def: "0.7", step: "0.05" },
-  { name: "top_p", kind: "float", range: "(0, 1]; 1 turns it off", def: "0.95", step: "0.01" },
-  { name: "top_k", kind: "int", range: ">= 0; 0 off, 1 greedy", def: "40" },
+  { name: "max_tokens", kind: "int", range: "1 to 4096, at most the context left", def: "256", slider: [1, 4096, 1] },
+  { name: "temperature", kind: "float", range: "0 to 2", def: "0.7", step: "0.05", slider: [0, 2, 0.05] },
+  { name: "top_p", kind: "float", range: "(0, 1]; 1 turns it off", def: "0.95", step: "0.01", slider: [0.01, 1, 0.01] },
+  { name: "top_k", kind: "int", range: ">= 0; 0 off, 1 greedy", def: "40", slider: [0, 200, 1] },
   { name: "do_sample", kind: "bool", range: "false = greedy decoding", def: "true" },
-  { name: "num_beams", kind: "int", range: "1 to 8; 2+ = beam search", def: "1" },
+  { name: "num_beams", kind: "int", range: "1 to 8; 2+ = beam search", def: "1", slider: [1, 8, 1] },
   {
     name: "reasoning_effort",
     kind: "choice",
@@ -30,8 +30,8 @@ const GENERATION = [
 ];
 
 const CLASSIFIER = [
-  { name: "min_value", kind: "float", range: "0 to 1", def: "0", step: "0.01", config: true },
-  { name: "max_concepts", kind: "int", range: "1 to 200", def: "20", config: true },
+  { name: "min_value", kind: "float", range: "0 to 1", def: "0", step: "0.01", config: true, slider: [0, 1, 0.01] },
+  { name: "max_concepts", kind: "int", range: "1 to 200", def: "20", config: true, slider: [1, 200, 1] },
   {
     name: "select_concepts",
     kind: "concepts",
@@ -128,6 +128,7 @@ export class OptionsPanel {
         placeholder: spec.def,
         "aria-describedby": describedBy,
       });
+      if (spec.slider) extra = this.slider(spec, input);
     }
     input.addEventListener("input", () => {
       this.clearError(spec.name);
@@ -145,6 +146,29 @@ export class OptionsPanel {
       help,
       error,
     );
+  }
+
+  /** A range control beside the number box: moving it sets the number (and so sends it). */
+  slider(spec, input) {
+    const [min, max, step] = spec.slider;
+    const range = el("input", {
+      type: "range",
+      id: `opt-${spec.name}-slider`,
+      min,
+      max,
+      step,
+      value: spec.def,
+      "aria-label": `${spec.name} slider`,
+    });
+    range.addEventListener("input", () => {
+      input.value = range.value;
+      this.clearError(spec.name);
+      this.onChange();
+    });
+    input.addEventListener("input", () => {
+      if (input.value !== "" && Number.isFinite(Number(input.value))) range.value = input.value;
+    });
+    return range;
   }
 
   checkTemplate(input) {

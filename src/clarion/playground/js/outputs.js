@@ -79,9 +79,16 @@ function similarityTable(vectors) {
 }
 
 /** A finished PostModelOutputs response, one card per input. */
+function answeredBy(output) {
+  const version = output && output.model && output.model.model_version;
+  return version && version.id ? el("p", { class: "hint answered-by", "data-version": version.id, text: `Answered by version ${version.id}` }) : null;
+}
+
 export function renderPrediction(root, body, inputs) {
   clear(root);
   const vectors = [];
+  const by = answeredBy((body.outputs || [])[0]);
+  if (by) root.append(by);
   (body.outputs || []).forEach((output, index) => {
     const card = el("article", { class: "result", "data-index": index });
     card.append(el("h3", { text: inputLabel(inputs[index], index) }), statusBadge(output.status));
@@ -102,7 +109,7 @@ export function renderPrediction(root, body, inputs) {
 /** Streamed generations: text appended as it arrives, the counts when each input ends. */
 export class StreamView {
   constructor(root, inputs) {
-    clear(root);
+    this.root = clear(root);
     this.cards = new Map();
     inputs.forEach((input, index) => {
       const text = el("pre", { class: "generated-text", "aria-live": "polite" });
@@ -118,6 +125,10 @@ export class StreamView {
 
   handle(result) {
     for (const output of result.outputs || []) {
+      if (!this.root.querySelector(".answered-by")) {
+        const by = answeredBy(output);
+        if (by) this.root.prepend(by);
+      }
       const entry = this.cards.get(output.input && output.input.id);
       if (!entry) continue;
       const status = output.status || result.status;
