@@ -136,7 +136,9 @@ def test_a_chat_answer_streams_and_stop_cancels_it(page: Playground) -> None:
     page.open(key=page.server.pat)
     page.pick_model(CHAT_MODEL)
     assert "must contain {prompt}" in page.by_id("opt-prompt_template-help").text
-    page.type_text("Count from 1 to 1000, one number per line, and never stop.")
+    # Raw text (no chat turn) that greedy decoding continues for all of max_tokens.
+    page.type_text("1, 2, 3, 4, 5, 6, 7, 8, 9, 10,")
+    page.set_option("prompt_template", "{prompt}")
     page.set_option("max_tokens", "2000")
     page.set_option("do_sample", "false")
     page.by_id("run").click()

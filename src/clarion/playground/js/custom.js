@@ -158,7 +158,8 @@ export class CustomModels {
     const body = await api.call("GET", `${api.modelPath(this.model, versionId)}`);
     const version = body.model_version || {};
     const status = version.status || body.status;
-    this.say(out, `Version ${versionId}: ${api.describe(status)}`, !IN_PROGRESS.has(status.code) && status.code !== 21100);
+    const failed = !IN_PROGRESS.has(status.code) && status.code !== 21100;
+    this.say(out, `Version ${versionId}: ${api.describe(status)}`, failed);
     await this.refresh();
     if (IN_PROGRESS.has(status.code)) {
       this.timer = setTimeout(() => this.watch(versionId), POLL_MS);
@@ -212,7 +213,8 @@ export class CustomModels {
     }
     const input = { id: "compare", kind: "text", text };
     for (const versionId of picked) {
-      const column = el("div", { class: "compare-column", "data-version": versionId }, el("h4", {}, el("code", { text: versionId })));
+      const heading = el("h4", {}, el("code", { text: versionId }));
+      const column = el("div", { class: "compare-column", "data-version": versionId }, heading);
       const results = el("div");
       column.append(results);
       root.append(column);

@@ -35,6 +35,7 @@ export class InputList {
 
   reset(kind) {
     this.items = [];
+    this.counter = 0;
     this.add(kind);
   }
 
@@ -75,7 +76,12 @@ export class InputList {
         this.onChange();
       });
     } else if (item.kind === "url") {
-      body = el("input", { id: controlId, type: "url", class: "input-url", placeholder: "https://example.com/cat.jpg" });
+      body = el("input", {
+        id: controlId,
+        type: "url",
+        class: "input-url",
+        placeholder: "https://example.com/cat.jpg",
+      });
       body.value = item.value;
       body.addEventListener("input", () => {
         item.value = body.value.trim();
@@ -110,7 +116,9 @@ export class InputList {
       el("p", {
         class: "hint",
         id: `${controlId}-name`,
-        text: item.file ? `${item.file.name} (drop or choose another to replace it)` : "Drop an image here or choose a file",
+        text: item.file
+          ? `${item.file.name} (drop or choose another to replace it)`
+          : "Drop an image here or choose a file",
       }),
       picker,
       item.file ? el("img", { src: item.file.preview, alt: `Preview of ${item.file.name}`, class: "preview" }) : null,

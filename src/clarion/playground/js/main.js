@@ -155,7 +155,9 @@ function showModelInfo() {
     ["Version status", version.status ? `${version.status.code} ${version.status.description}` : ""],
     ["Description", model.description || model.name || ""],
   ];
-  for (const [name, value] of rows) info.append(el("dt", { text: name }), el("dd", { "data-field": name.toLowerCase(), text: value }));
+  for (const [name, value] of rows) {
+    info.append(el("dt", { text: name }), el("dd", { "data-field": name.toLowerCase(), text: value }));
+  }
 }
 
 $("model-select").addEventListener("change", () => pickModel());

@@ -21,13 +21,14 @@ function conceptBars(concepts) {
   const list = el("ol", { class: "concepts", "aria-label": "Concepts, highest value first" });
   for (const concept of sorted) {
     const value = concept.value || 0;
+    const name = concept.name || concept.id;
     const bar = el("span", { class: "bar-fill" });
     bar.style.width = `${Math.max(0, Math.min(1, value)) * 100}%`;
     list.append(
       el(
         "li",
-        { class: "concept", "data-name": concept.name || concept.id, "data-value": value },
-        el("span", { class: "concept-name", title: concept.name || concept.id, text: concept.name || concept.id }),
+        { class: "concept", "data-name": name, "data-value": value },
+        el("span", { class: "concept-name", title: name, text: name }),
         el("span", { class: "bar", "aria-hidden": "true" }, bar),
         el("span", { class: "concept-value", text: value.toFixed(4) }),
       ),
@@ -81,7 +82,9 @@ function similarityTable(vectors) {
 /** A finished PostModelOutputs response, one card per input. */
 function answeredBy(output) {
   const version = output && output.model && output.model.model_version;
-  return version && version.id ? el("p", { class: "hint answered-by", "data-version": version.id, text: `Answered by version ${version.id}` }) : null;
+  if (!version || !version.id) return null;
+  const text = `Answered by version ${version.id}`;
+  return el("p", { class: "hint answered-by", "data-version": version.id, text });
 }
 
 export function renderPrediction(root, body, inputs) {
@@ -113,7 +116,12 @@ export class StreamView {
     this.cards = new Map();
     inputs.forEach((input, index) => {
       const text = el("pre", { class: "generated-text", "aria-live": "polite" });
-      const reasoning = el("details", { class: "reasoning", hidden: true }, el("summary", { text: "Reasoning notes" }), el("pre"));
+      const reasoning = el(
+        "details",
+        { class: "reasoning", hidden: true },
+        el("summary", { text: "Reasoning notes" }),
+        el("pre"),
+      );
       const meta = el("dl", { class: "info stream-meta" });
       const status = el("p", { class: "badge", text: "Generating..." });
       const card = el("article", { class: "result", "data-index": index, "data-state": "streaming" },

@@ -94,6 +94,12 @@ function printing(req) {
   return lines;
 }
 
+/** "/user/app/models/id[/versions/v]", as both SDKs' model URLs end. */
+function modelUrlPath(req) {
+  const { user_id: user, app_id: app, id } = req.model;
+  return `/${user}/${app}/models/${id}${req.versionId ? `/versions/${req.versionId}` : ""}`;
+}
+
 function pythonSdk(req, flavour) {
   const generative = isGenerative(req.model.model_type_id);
   const many = req.inputs.length > 1;
@@ -102,11 +108,11 @@ function pythonSdk(req, flavour) {
     if (many) lines.push("from clarifai.client.input import Inputs");
     lines.push("from clarifai.client.model import Model", "");
     lines.push("model = Model(");
-    lines.push(`    url=${py(`https://clarifai.com/${req.model.user_id}/${req.model.app_id}/models/${req.model.id}${req.versionId ? `/versions/${req.versionId}` : ""}`)},`);
+    lines.push(`    url=${py(`https://clarifai.com${modelUrlPath(req)}`)},`);
   } else {
     lines.push(many ? "from clarion.client import Inputs, Model" : "from clarion.client import Model", "");
     lines.push("model = Model(");
-    lines.push(`    url=${py(`${req.grpcBase}/${req.model.user_id}/${req.model.app_id}/models/${req.model.id}${req.versionId ? `/versions/${req.versionId}` : ""}`)},`);
+    lines.push(`    url=${py(`${req.grpcBase}${modelUrlPath(req)}`)},`);
   }
   lines.push(`    pat=${pat(req)},`, `    base_url=${py(req.grpcBase)},`, ")");
   if (many) lines.push(...inputList(req));
@@ -129,7 +135,11 @@ function curl(req) {
   const url = `${req.restBase}${endpoint(req)}`;
   const key = req.includeKey ? req.key : "$CLARION_PAT";
   const flags = isGenerative(req.model.model_type_id) ? "-sN" : "-s";
-  const head = [`curl ${flags} ${url} \\`, `  -H "Authorization: Key ${key}" \\`, "  -H 'Content-Type: application/json' \\"];
+  const head = [
+    `curl ${flags} ${url} \\`,
+    `  -H "Authorization: Key ${key}" \\`,
+    "  -H 'Content-Type: application/json' \\",
+  ];
   const files = req.inputs.filter((input) => input.kind === "image-file");
   if (!files.length) return [...head, `  -d ${shellQuote(JSON.stringify(body))}`].join("\n");
   // Image files are read (base64) when the command runs, so the body stays small here.
