@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -277,3 +278,37 @@ def test_an_image_url_input_is_fetched_by_the_server(
     assert [b.get_attribute("data-code") for b in page.all(".result .badge")] == ["10000", "30002"]
     assert 'image_url="' + base + '/chelsea.png"' in page.code("clarifai")
     page.shot("16-image-urls")
+
+
+def test_an_image_dropped_on_the_input_list_becomes_an_input(
+    page: Playground, cat_image: Path
+) -> None:
+    page.open(key=page.server.pat)
+    page.pick_model(IMAGE_MODEL)
+    encoded = base64.b64encode(cat_image.read_bytes()).decode()
+    page.driver.execute_script(
+        """const bytes = Uint8Array.from(atob(arguments[0]), c => c.charCodeAt(0));
+           const transfer = new DataTransfer();
+           transfer.items.add(new File([bytes], 'dropped-cat.png', {type: 'image/png'}));
+           document.querySelector('.drop').dispatchEvent(
+             new DragEvent('drop', {dataTransfer: transfer, bubbles: true, cancelable: true}));""",
+        encoded,
+    )
+    page.wait_for(lambda d: page.all(".input-row .preview"))
+    assert "dropped-cat.png" in page.all(".input-row .drop .hint")[0].text
+    page.run()
+    assert "cat" in page.concepts()[0][0]
+
+
+def test_the_key_lives_in_session_storage_only_and_can_be_forgotten(page: Playground) -> None:
+    page.open(key=page.server.pat)
+    storage = page.driver.execute_script(
+        "return [sessionStorage.length, localStorage.length, document.cookie]"
+    )
+    assert storage == [1, 0, ""]
+    page.driver.refresh()  # the same tab keeps it
+    page.wait_for(lambda d: page.by_id("main").get_attribute("data-model"))
+    page.by_id("key-forget").click()
+    assert page.by_id("key-prompt").is_displayed() and not page.by_id("main").is_displayed()
+    assert page.driver.execute_script("return sessionStorage.length") == 0
+    assert page.all("#model-select option") == [] and page.all("#results *") == []

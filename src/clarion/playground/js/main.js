@@ -66,8 +66,12 @@ async function enter() {
   $("main").hidden = false;
   $("key-state").hidden = false;
   $("key-user").textContent = `Signed in as ${state.user}`;
-  await loadModels();
   custom.start(state.user);
+  try {
+    await loadModels();
+  } catch (error) {
+    setStatus(`The models could not be listed: ${error.message}`, true);
+  }
 }
 
 $("key-form").addEventListener("submit", async (event) => {
