@@ -12,6 +12,7 @@ from PIL import Image
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.select import Select
 from skimage import data as skdata
 
 from clarion.server_thread import ServerThread
@@ -238,6 +239,7 @@ def test_the_page_fits_a_phone_screen(page: Playground, cat_image: Path) -> None
     width = page.driver.execute_script("return document.documentElement.scrollWidth")
     assert width <= page.driver.execute_script("return window.innerWidth")
     page.shot("12-phone")
+    page.shot("12-phone-inputs", show="inputs-title")
 
 
 def test_every_control_has_a_label_and_the_code_tabs_work_by_keyboard(page: Playground) -> None:
@@ -276,8 +278,11 @@ def test_an_image_url_input_is_fetched_by_the_server(
     page.run()
     assert "cat" in page.concepts(0)[0][0]
     assert [b.get_attribute("data-code") for b in page.all(".result .badge")] == ["10000", "30002"]
+    assert "input input-2:" in page.by_id("result-status").text  # numbered as on screen
     assert 'image_url="' + base + '/chelsea.png"' in page.code("clarifai")
     page.shot("16-image-urls")
+    Select(page.all(".url-kind")[0]).select_by_value("text")  # what a URL holds can be chosen
+    assert 'text_url="' + base + '/chelsea.png"' in page.code("clarifai")
 
 
 def test_an_image_dropped_on_the_input_list_becomes_an_input(

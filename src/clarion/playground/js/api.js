@@ -119,7 +119,7 @@ export async function stream(path, body, signal, onResult) {
     while ((end = buffer.indexOf("\n")) >= 0) {
       const line = buffer.slice(0, end).trim();
       buffer = buffer.slice(end + 1);
-      if (line) onResult(JSON.parse(line).result || JSON.parse(line));
+      if (line) onResult(JSON.parse(line).result);
     }
   }
   if (buffer.trim()) onResult(JSON.parse(buffer).result);

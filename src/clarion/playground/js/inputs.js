@@ -76,17 +76,30 @@ export class InputList {
         this.onChange();
       });
     } else if (item.kind === "url") {
-      body = el("input", {
+      const url = el("input", {
         id: controlId,
         type: "url",
         class: "input-url",
         placeholder: "https://example.com/cat.jpg",
       });
-      body.value = item.value;
-      body.addEventListener("input", () => {
-        item.value = body.value.trim();
+      url.value = item.value;
+      url.addEventListener("input", () => {
+        item.value = url.value.trim();
         this.onChange();
       });
+      const kind = el(
+        "select",
+        { class: "url-kind", "aria-label": `What the URL of ${label.toLowerCase()} holds` },
+        el("option", { value: "", text: "as the model takes" }),
+        el("option", { value: "image", text: "an image" }),
+        el("option", { value: "text", text: "a text" }),
+      );
+      kind.value = item.urlKind || "";
+      kind.addEventListener("change", () => {
+        item.urlKind = kind.value;
+        this.onChange();
+      });
+      body = el("div", { class: "row url-row" }, url, kind);
     } else {
       body = this.dropZone(item, controlId);
     }
@@ -141,15 +154,17 @@ export class InputList {
   describe(imageModel) {
     const inputs = [];
     for (const [index, item] of this.items.entries()) {
+      const id = `input-${index + 1}`; // as the rows are numbered on screen
       if (item.kind === "text") {
         if (!item.value) return { error: `Input ${index + 1} is empty: type a text.` };
-        inputs.push({ id: item.id, kind: "text", text: item.value });
+        inputs.push({ id, kind: "text", text: item.value });
       } else if (item.kind === "url") {
         if (!item.value) return { error: `Input ${index + 1} has no URL.` };
-        inputs.push({ id: item.id, kind: imageModel ? "image-url" : "text-url", url: item.value });
+        const image = item.urlKind ? item.urlKind === "image" : imageModel;
+        inputs.push({ id, kind: image ? "image-url" : "text-url", url: item.value });
       } else {
         if (!item.file) return { error: `Input ${index + 1} has no image: drop or choose one.` };
-        inputs.push({ id: item.id, kind: "image-file", name: item.file.name, base64: item.file.base64 });
+        inputs.push({ id, kind: "image-file", name: item.file.name, base64: item.file.base64 });
       }
     }
     if (!inputs.length) return { error: "Add an input first." };
