@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -16,10 +17,16 @@ from tests.browser.page import Playground
 pytestmark = pytest.mark.slow
 
 
+APP = "playground-test"
+
+
 @pytest.fixture
 def page(driver: WebDriver, server: ServerThread, screenshots: Path) -> Iterator[Playground]:
     driver.set_window_size(1280, 1000)
     yield Playground(driver, server, screenshots).open(key=server.pat)
+    # The session server is shared: leave no app behind.
+    url = f"{server.rest_url}/v2/users/me/apps/{APP}"
+    httpx.delete(url, headers={"Authorization": f"Key {server.pat}"}).raise_for_status()
 
 
 def _fill(page: Playground, element_id: str, value: str) -> None:
@@ -35,7 +42,7 @@ def _trained_rows(page: Playground) -> int:
 
 
 def test_create_upload_train_watch_and_compare_versions(page: Playground) -> None:
-    _fill(page, "custom-app", "playground-test")
+    _fill(page, "custom-app", APP)
     _fill(page, "custom-model", "topics")
     _fill(page, "custom-concepts", "sports, cooking")
     page.by_id("custom-create-run").click()
@@ -54,7 +61,7 @@ def test_create_upload_train_watch_and_compare_versions(page: Playground) -> Non
     # the trained model is in the picker, with both versions to choose from
     user = page.by_id("key-user").text.removeprefix("Signed in as ")
     page.wait_for(
-        lambda d: page.by_id("main").get_attribute("data-model") == f"{user}/playground-test/topics"
+        lambda d: page.by_id("main").get_attribute("data-model") == f"{user}/{APP}/topics"
     )
     assert [r.find_element(By.CSS_SELECTOR, ".version-metrics").text for r in rows] != ["", ""]
     assert len(Select(page.by_id("version-select")).options) == 3  # latest + 2 versions
@@ -62,7 +69,7 @@ def test_create_upload_train_watch_and_compare_versions(page: Playground) -> Non
     first = str(rows[-1].get_attribute("data-version"))
     Select(page.by_id("version-select")).select_by_value(first)
     page.type_text("Roast the vegetables with salt")
-    assert f"/playground-test/models/topics/versions/{first}" in page.code("clarion")
+    assert f"/{APP}/models/topics/versions/{first}" in page.code("clarion")
     page.run()
     assert page.all(".answered-by")[0].get_attribute("data-version") == first
     assert page.concepts()[0][0] == "cooking"

@@ -17,6 +17,7 @@ from skimage import data as skdata
 
 from clarion.server_thread import ServerThread
 from tests.browser.page import Playground
+from tests.conftest import make_settings
 
 pytestmark = pytest.mark.slow
 
@@ -317,3 +318,32 @@ def test_the_key_lives_in_session_storage_only_and_can_be_forgotten(page: Playgr
     assert page.by_id("key-prompt").is_displayed() and not page.by_id("main").is_displayed()
     assert page.driver.execute_script("return sessionStorage.length") == 0
     assert page.all("#model-select option") == [] and page.all("#results *") == []
+
+
+@pytest.fixture(scope="module")
+def single_slot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+    """A server whose LLM admits one generating input at a time."""
+    home = tmp_path_factory.mktemp("one-slot")
+    with ServerThread(make_settings(home, llm_queue_size=1)) as running:
+        yield running
+
+
+def test_stop_frees_the_generation_slot_on_the_server(
+    driver: WebDriver, single_slot: ServerThread, screenshots: Path
+) -> None:
+    page = Playground(driver, single_slot, screenshots).open(key=single_slot.pat)
+    page.pick_model(CHAT_MODEL)
+    page.type_text("1, 2, 3, 4, 5, 6, 7, 8, 9, 10,")
+    page.set_option("prompt_template", "{prompt}")
+    page.set_option("max_tokens", "2000")
+    page.by_id("run").click()
+    text = page.all(".generated-text")[0]
+    page.wait_for(lambda d: len(text.text) > 30)
+    page.by_id("stop").click()
+    page.wait_for(lambda d: page.by_id("run").is_enabled())
+    # The only slot is free again: the next generation is admitted, not answered 21354.
+    page.set_option("max_tokens", "5")
+    page.run()
+    card = page.all(".result")[0]
+    page.wait_for(lambda d: card.get_attribute("data-state") in ("done", "error"))
+    assert card.get_attribute("data-state") == "done", card.text
