@@ -22,6 +22,7 @@ from grpc_health.v1._async import HealthServicer
 from clarion.api.grpc.service import V2Service
 from clarion.api.openai.routes import OpenAIApi
 from clarion.api.rest.gateway import RestGateway, build_rest_app
+from clarion.api.rest.playground import Playground
 from clarion.core import Core
 
 log = logging.getLogger(__name__)
@@ -98,8 +99,13 @@ class ClarionServer:
             self.core.predictor,
             settings.max_receive_bytes,
         )
+        playground = Playground(self.grpc_port, settings.tls_enabled)
         app = build_rest_app(
-            gateway, self.readiness, self.core.metrics.render, self.core.admission, openai.routes()
+            gateway,
+            self.readiness,
+            self.core.metrics.render,
+            self.core.admission,
+            [*playground.routes(), *openai.routes()],
         )
         config = uvicorn.Config(
             app,

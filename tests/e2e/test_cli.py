@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from clarifai_grpc.grpc.api import resources_pb2
 from PIL import Image
@@ -183,6 +184,9 @@ def test_serve_predict_over_the_network_and_keys(served: Served, tmp_path: Path)
     assert "embedding[384]" in out
     listed = run(home, "models", "list", "--base-url", served.grpc_url).stdout
     assert "clarion/main/all-minilm-l6-v2" in listed
+    playground = re.search(r"playground on (http://\S+)", "".join(served.lines))
+    assert playground and playground.group(1) == served.rest_url + "/"
+    assert "Clarion playground" in httpx.get(playground.group(1)).text
 
     new_pat = run(home, "keys", "create", "--user", "bob", "--description", "ci").stdout.strip()
     assert re.fullmatch(r"[0-9a-f]{32}", new_pat)

@@ -25,6 +25,7 @@ def _banner(server: ClarionServer, pat: str | None, new_key: bool) -> None:
     host = s.host
     click.echo(f"Clarion is serving gRPC on {server.scheme}://{host}:{server.grpc_port}")
     click.echo(f"                   REST on {server.scheme}://{host}:{server.rest_port}")
+    click.echo(f"             playground on {server.scheme}://{host}:{server.rest_port}/")
     if new_key:
         click.echo(f"\nA key was created (shown once, saved for the CLI in {s.credentials_file}):")
         click.echo(f"  {pat}")
