@@ -97,6 +97,18 @@ def served_llm(tmp_path: Path) -> Iterator[Served]:
     yield from _serve(tmp_path / "home", "--preload", "smollm2-135m-instruct")
 
 
+@pytest.fixture
+def served_demo(tmp_path: Path) -> Iterator[Served]:
+    yield from _serve(tmp_path / "home", "--demo")
+
+
+def test_quick_start_demo_answers_the_seed_question(served_demo: Served) -> None:
+    text = "".join(served_demo.lines)
+    assert "Q: Who was president of the United States in 1955?" in text, text
+    answer = next(line for line in served_demo.lines if line.strip().startswith("A: "))
+    assert "Eisenhower" in answer, text
+
+
 def test_help_on_every_command(tmp_path: Path) -> None:
     for args in (
         [],

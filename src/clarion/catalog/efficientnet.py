@@ -15,7 +15,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from clarion.catalog.builtin import BuiltinModel, WeightsMissing, file_sha256, installed_file
+from clarion.catalog.builtin import BuiltinModel, WeightsMissing, digest_cache, installed_file
 from clarion.catalog.imagenet import imagenet_concepts
 from clarion.config import Settings
 
@@ -33,7 +33,7 @@ def weights_path() -> Path:
 
 
 def onnx_path(settings: Settings) -> Path:
-    digest = file_sha256(weights_path())[:12]
+    digest = digest_cache(settings).sha256(weights_path())[:12]
     return settings.models_dir / f"{EXPORT_RECIPE}-{digest}.onnx"
 
 
