@@ -132,6 +132,17 @@ def test_help_on_every_command(tmp_path: Path) -> None:
         assert "Usage:" in run(tmp_path, *args, "--help").stdout
 
 
+def test_models_prepare_lists_versions_and_sizes_and_pull_only_checks_names(
+    tmp_path: Path,
+) -> None:
+    out = run(tmp_path, "models", "prepare").stdout
+    qwen = next(line for line in out.splitlines() if line.startswith("qwen2.5-coder-1.5b"))
+    assert re.search(r"text-to-text\s+[0-9a-f]{32}\s+1,066 MiB$", qwen), out
+    refused = run(tmp_path, "models", "pull", "--only", "no-such-model", check=False)
+    assert refused.returncode != 0
+    assert "no built-in model named no-such-model; choose from" in refused.stderr
+
+
 def test_predict_in_process(tmp_path: Path) -> None:
     out = run(tmp_path, "predict", "all-minilm-l6-v2", "Hello, Clarion").stdout
     assert "status: 10000" in out and "embedding[384]" in out

@@ -138,6 +138,8 @@ class BuiltinModel:
     prepare: Callable[[Settings], None] | None = None
     #: The concepts a classifier's outputs stand for, in output order.
     concepts: Callable[[], Sequence[ConceptRecord]] | None = None
+    #: The weight packages (names in ``weights.txt``) it needs, for ``models pull --only``.
+    packages: tuple[str, ...] = ()
 
     def spec(self, settings: Settings) -> dict[str, Any]:
         """The runner spec, with the SHA-256 of each weight file under ``digests``."""

