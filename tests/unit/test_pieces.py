@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from clarion.catalog import qwen
 from clarion.catalog.builtin import DigestCache, WeightsMissing
 from clarion.catalog.pieces import WeightsCorrupt, check, join
+from clarion.config import Settings
 
 
 def _pieces(tmp_path: Path, count: int = 3) -> tuple[list[Path], int, str]:
@@ -91,12 +93,15 @@ def test_digest_cache_rehashes_a_file_rewritten_with_its_old_size_and_mtime(
     assert cache.sha256(weights) == hashlib.sha256(b"b" * 4096).hexdigest()
 
 
-def test_a_file_written_just_now_is_hashed_but_not_remembered(tmp_path: Path) -> None:
+def test_a_file_changed_just_before_it_was_hashed_is_hashed_again(tmp_path: Path) -> None:
     weights = tmp_path / "weights.bin"
     weights.write_bytes(b"d" * 100)
     cache = DigestCache(tmp_path / "digests.json", settle_s=3600)
     assert cache.sha256(weights) == hashlib.sha256(b"d" * 100).hexdigest()
-    assert not cache.path.exists()
+    before = weights.stat()
+    weights.write_bytes(b"e" * 100)  # perhaps within the same clock tick: same times
+    os.utime(weights, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert cache.sha256(weights) == hashlib.sha256(b"e" * 100).hexdigest()
 
 
 def test_a_corrupt_digest_cache_only_costs_a_rehash(tmp_path: Path) -> None:
@@ -105,3 +110,27 @@ def test_a_corrupt_digest_cache_only_costs_a_rehash(tmp_path: Path) -> None:
     cache = DigestCache(tmp_path / "digests.json")
     cache.path.write_text("{not json")
     assert cache.sha256(weights) == hashlib.sha256(b"c" * 10).hexdigest()
+
+
+def test_the_chat_model_is_joined_once_and_a_changed_file_is_refused_then_rejoined(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pieces, size, digest = _pieces(tmp_path)  # small stand-ins for the 22 real pieces
+    monkeypatch.setattr(qwen, "pieces", lambda: pieces)
+    monkeypatch.setattr(qwen, "SIZE", size)
+    monkeypatch.setattr(qwen, "SHA256", digest)
+    settings = Settings.from_env({"CLARION_HOME": str(tmp_path / "home")})
+    with pytest.raises(WeightsMissing, match="not prepared yet"):
+        qwen.QWEN_CODER.spec(settings)
+    qwen.assemble(settings)
+    target = qwen.gguf_path(settings)
+    assert target.read_bytes() == b"".join(p.read_bytes() for p in pieces)
+    assert qwen.QWEN_CODER.spec(settings)["digests"] == {"model_path": digest}
+
+    data = bytearray(target.read_bytes())
+    data[0] ^= 0xFF
+    target.write_bytes(bytes(data))  # same size, different bytes
+    with pytest.raises(WeightsCorrupt, match=f"has SHA-256 [0-9a-f]{{64}}, expected {digest}"):
+        qwen.QWEN_CODER.spec(settings)
+    qwen.assemble(settings)  # `clarion models prepare` again
+    assert qwen.QWEN_CODER.spec(settings)["digests"] == {"model_path": digest}

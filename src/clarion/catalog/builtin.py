@@ -59,9 +59,10 @@ class DigestCache:
     An entry counts only while the file keeps its device, inode, size, modification time
     and change time: any write to the file (even one that restores its old mtime) moves its
     change time, so a changed file is always hashed again. Unchanged files, such as a 1 GB
-    GGUF, are then not re-read at every server start. A file changed less than ``settle_s``
-    ago is hashed but not remembered, since a second write within the file system's clock
-    tick would leave its times as they were (git's "racy clean" case).
+    GGUF, are then not re-read at every server start. An entry whose stamp was read less
+    than ``settle_s`` after the file's last change is not trusted, since a second write within
+    the file system's clock tick could leave the times as they were (git's "racy clean"
+    case): such a file is hashed again until it has settled.
 
         digests = DigestCache(settings.models_dir / "digests.json")
         digests.sha256(Path("model.gguf"))
@@ -87,22 +88,22 @@ class DigestCache:
         """The file's digest, from the cache when the file is unchanged since it was hashed."""
         key = str(path.resolve())
         stamp = self._stamp(path)
+        seen_ns = time.time_ns()
         entry = self._read().get(key)
-        if isinstance(entry, dict) and entry.get("stamp") == stamp:
+        if (
+            isinstance(entry, dict)
+            and entry.get("stamp") == stamp
+            and int(entry.get("seen_ns", 0)) - stamp[4] >= self.settle_ns
+        ):
             return str(entry["sha256"])
         digest = file_sha256(path)
-        settled = time.time_ns() - stamp[4] >= self.settle_ns
-        if settled and self._stamp(path) == stamp:  # and not written to while being read
-            self._remember(key, stamp, digest)
+        if self._stamp(path) == stamp:  # not written to while it was being read
+            self._remember(key, stamp, seen_ns, digest)
         return digest
 
-    def record(self, path: Path, digest: str) -> None:
-        """Remember the digest of a file this process has just written and hashed."""
-        self._remember(str(path.resolve()), self._stamp(path), digest)
-
-    def _remember(self, key: str, stamp: list[int], digest: str) -> None:
-        entries = self._read()
-        entries[key] = {"stamp": stamp, "sha256": digest}
+    def _remember(self, key: str, stamp: list[int], seen_ns: int, digest: str) -> None:
+        entries = {k: v for k, v in self._read().items() if os.path.isfile(k)}  # prune gone
+        entries[key] = {"stamp": stamp, "seen_ns": seen_ns, "sha256": digest}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, partial = tempfile.mkstemp(dir=self.path.parent, suffix=".json.partial")

@@ -75,11 +75,11 @@ def check(path: Path, *, size: int, sha256: str, digest: str | None = None) -> N
     actual = path.stat().st_size
     if actual != size:
         raise WeightsCorrupt(
-            f"{path} is {actual:,} bytes, expected {size:,}; delete it and run "
-            "`clarion models prepare`"
+            f"{path} is {actual:,} bytes, expected {size:,}; run `clarion models prepare` "
+            "to join it again"
         )
     if digest is not None and digest != sha256:
         raise WeightsCorrupt(
-            f"{path} has SHA-256 {digest}, expected {sha256}; delete it and run "
-            "`clarion models prepare`"
+            f"{path} has SHA-256 {digest}, expected {sha256}; run `clarion models prepare` "
+            "to join it again"
         )

