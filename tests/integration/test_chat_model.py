@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import openai
 import pytest
 
 from clarion.catalog.qwen import QWEN_CODER
 from clarion.domain.generation import GenerationParams
 from clarion.domain.values import ChatMessage, Input, InputKind
 from clarion.runners import LlmRunner
+from clarion.server_thread import ServerThread
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.slow
@@ -65,3 +67,16 @@ def test_chat_template_renders_system_user_and_assistant_turns(qwen: LlmRunner) 
     (output,) = qwen.predict([item], GenerationParams(do_sample=False, max_tokens=16))
     assert output.text is not None and "Rome" in output.text, output.text
     assert output.finish_reason == "stop"
+
+
+def test_the_readme_openai_example_answers_with_qwen(server: ServerThread) -> None:
+    client = openai.OpenAI(base_url=f"{server.rest_url}/v1", api_key=server.pat, max_retries=0)
+    assert "qwen2.5-coder-1.5b-instruct" in {m.id for m in client.models.list()}
+    reply = client.chat.completions.create(
+        model="qwen2.5-coder-1.5b-instruct",
+        messages=[{"role": "user", "content": SEED_QUESTION}],
+        max_tokens=64,
+        temperature=0,
+    )
+    assert "Eisenhower" in (reply.choices[0].message.content or "")
+    assert reply.choices[0].finish_reason == "stop"
