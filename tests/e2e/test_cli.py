@@ -20,6 +20,7 @@ from clarifai_grpc.grpc.api import resources_pb2
 from PIL import Image
 from skimage import data
 
+from clarion.catalog.general_concepts import general_concepts
 from clarion.client import ClarionApiError, Model
 from tests.conftest import MODELS_DIR
 
@@ -98,6 +99,18 @@ def served_llm(tmp_path: Path) -> Iterator[Served]:
     yield from _serve(tmp_path / "home", "--preload", "smollm2-135m-instruct")
 
 
+@pytest.fixture
+def served_demo(tmp_path: Path) -> Iterator[Served]:
+    yield from _serve(tmp_path / "home", "--demo")
+
+
+def test_quick_start_demo_answers_the_seed_question(served_demo: Served) -> None:
+    text = "".join(served_demo.lines)
+    assert "Q: Who was president of the United States in 1955?" in text, text
+    answer = next(line for line in served_demo.lines if line.strip().startswith("A: "))
+    assert "Eisenhower" in answer, text
+
+
 def test_help_on_every_command(tmp_path: Path) -> None:
     for args in (
         [],
@@ -118,6 +131,17 @@ def test_help_on_every_command(tmp_path: Path) -> None:
         ["models", "versions"],
     ):
         assert "Usage:" in run(tmp_path, *args, "--help").stdout
+
+
+def test_models_prepare_lists_versions_and_sizes_and_pull_only_checks_names(
+    tmp_path: Path,
+) -> None:
+    out = run(tmp_path, "models", "prepare").stdout
+    qwen = next(line for line in out.splitlines() if line.startswith("qwen2.5-coder-1.5b"))
+    assert re.search(r"text-to-text\s+[0-9a-f]{32}\s+1,066 MiB$", qwen), out
+    refused = run(tmp_path, "models", "pull", "--only", "no-such-model", check=False)
+    assert refused.returncode != 0
+    assert "no built-in model named no-such-model; choose from" in refused.stderr
 
 
 def test_predict_in_process(tmp_path: Path) -> None:
@@ -162,7 +186,8 @@ def test_predict_an_image_file_and_list_concepts(tmp_path: Path) -> None:
     assert "espresso" in out
     concepts = run(tmp_path, "models", "concepts", "general-image-recognition").stdout
     lines = concepts.splitlines()
-    assert len(lines) == 1000 and lines[281] == "n02123045\ttabby cat"
+    assert len(lines) == 1000 + len(general_concepts()) and lines[281] == "n02123045\ttabby cat"
+    assert "n02121808\tcat" in lines[1000:]
     page = run(
         tmp_path,
         "models",

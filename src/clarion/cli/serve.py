@@ -14,10 +14,10 @@ from clarion.client import ClarionApiError, Model
 from clarion.core import Core
 from clarion.server import ClarionServer
 
-DEMO_TEXT = (
-    "In India Green Revolution commenced in the early 1960s that led to an increase in food "
-    "grain production, especially in Punjab, Haryana, and Uttar Pradesh."
-)
+#: The demo asks the default chat model (or, where only the small one is installed, that
+#: one) the product's own example question.
+DEMO_MODELS = ("qwen2.5-coder-1.5b-instruct", "smollm2-135m-instruct")
+DEMO_QUESTION = "Who was president of the United States in 1955?"
 
 
 def _banner(server: ClarionServer, pat: str | None, new_key: bool) -> None:
@@ -47,20 +47,27 @@ def _demo(server: ClarionServer, pat: str, root_cert: Path | None) -> None:
     """One real prediction through the gRPC port, as the seed's base_url example does."""
     s = server.core.settings
     base_url = f"{server.scheme}://{s.host}:{server.grpc_port}"
-    try:
-        with Model(
-            url=f"{base_url}/clarion/main/models/all-minilm-l6-v2",
-            pat=pat,
-            base_url=base_url,
-            root_certificates_path=root_cert,
-        ) as model:
-            response = model.predict_by_bytes(DEMO_TEXT.encode(), "text")
-    except ClarionApiError as exc:
-        click.echo(f"\nDemo prediction failed: {exc}", err=True)
+    failures = []
+    for model_id in DEMO_MODELS:
+        try:
+            with Model(
+                url=f"{base_url}/clarion/main/models/{model_id}",
+                pat=pat,
+                base_url=base_url,
+                root_certificates_path=root_cert,
+            ) as model:
+                response = model.predict_by_bytes(
+                    DEMO_QUESTION.encode(),
+                    "text",
+                    inference_params={"do_sample": False, "max_tokens": 64},
+                )
+        except ClarionApiError as exc:
+            failures.append(f"{model_id}: {exc}")
+            continue
+        click.echo(f"\nDemo over gRPC, {model_id} (greedy):\n  Q: {DEMO_QUESTION}")
+        click.echo(f"  A: {response.outputs[0].data.text.raw.strip()}")
         return
-    embedding = response.outputs[0].data.embeddings[0]
-    click.echo(f"\nDemo prediction over gRPC ({embedding.num_dimensions} dimensions):")
-    click.echo(f"  {[round(v, 4) for v in embedding.vector[:10]]}")
+    click.echo(f"\nDemo prediction failed: {'; '.join(failures)}", err=True)
 
 
 async def _serve(demo: bool, **overrides: object) -> None:

@@ -4,11 +4,14 @@ Each image is resized so its short side is ``resize_short_side`` pixels, centre-
 ``crop`` x ``crop`` and scaled to [-1, 1]; preprocessing runs in parallel threads, then the
 batch goes through onnxruntime in chunks of ``CLARION_IMAGE_BATCH_SIZE``. The ``output`` spec
 entry picks the graph output: ``probabilities`` (a softmax, returned as scores for the output
-config) or ``features`` (returned L2-normalised as the embedding).
+config) or ``features`` (returned L2-normalised as the embedding). With a
+``general_concepts_path`` table, each class-probability row is followed by one value per
+broader concept: the sum of its leaves' probabilities.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -39,6 +42,15 @@ def preprocess(image: Image.Image, short_side: int, crop: int) -> FloatArray:
     return chw
 
 
+def membership(table: Path) -> FloatArray:
+    """The (classes, concepts) 0/1 matrix of a broader-concepts table."""
+    data = json.loads(table.read_text(encoding="utf-8"))
+    matrix = np.zeros((len(data["classes"]), len(data["concepts"])), dtype=np.float32)
+    for column, concept in enumerate(data["concepts"]):
+        matrix[concept["leaves"], column] = 1.0
+    return matrix
+
+
 class ImageRunner(Runner):
     """Classifies or embeds image inputs."""
 
@@ -52,6 +64,7 @@ class ImageRunner(Runner):
         short_side: int = 256,
         crop: int = 224,
         chunk_size: int = 32,
+        general_concepts: Path | None = None,
     ) -> None:
         if output not in ("probabilities", "features"):
             raise ValueError(f"output must be 'probabilities' or 'features', got {output!r}")
@@ -60,6 +73,9 @@ class ImageRunner(Runner):
         self._short_side = short_side
         self._crop = crop
         self._chunk_size = max(1, chunk_size)
+        self._general_concepts = general_concepts
+        #: (classes, broader concepts) 0/1 matrix: probabilities @ it = the broader values.
+        self._membership: FloatArray | None = None
         self._session: ort.InferenceSession | None = None
         self._pool: ThreadPoolExecutor | None = None
 
@@ -71,6 +87,9 @@ class ImageRunner(Runner):
             short_side=int(spec.get("resize_short_side", 256)),
             crop=int(spec.get("crop", 224)),
             chunk_size=settings.image_batch_size,
+            general_concepts=(
+                Path(spec["general_concepts_path"]) if "general_concepts_path" in spec else None
+            ),
         )
 
     def load(self) -> None:
@@ -78,6 +97,8 @@ class ImageRunner(Runner):
             str(self._model_path), providers=["CPUExecutionProvider"]
         )
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="clarion-preprocess")
+        if self._general_concepts is not None:
+            self._membership = membership(self._general_concepts)
 
     def run(self, images: Sequence[Image.Image]) -> FloatArray:
         """The chosen graph output for ``images``, one row each."""
@@ -97,6 +118,9 @@ class ImageRunner(Runner):
     def predict(self, inputs: Sequence[Input], params: Any = None) -> list[Output]:
         rows = self.run([i.image for i in inputs])
         if self._output == "probabilities":
+            if self._membership is not None:
+                broader = np.minimum(rows @ self._membership, 1.0)  # float rounding
+                rows = np.concatenate([rows, broader], axis=1)
             return [Output(scores=row) for row in rows]
         norms = np.clip(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12, None)
         return [Output(embedding=row) for row in (rows / norms).astype(np.float32)]

@@ -62,8 +62,11 @@ class LlmRunner(Runner):
     input_kind = InputKind.TEXT
     batchable = False
 
-    def __init__(self, config: EngineConfig, max_in_flight: int) -> None:
+    def __init__(
+        self, config: EngineConfig, max_in_flight: int, memory_mib: int | None = None
+    ) -> None:
         self.engine = LlamaEngine(config)
+        self._memory_mib = memory_mib
         self.threads = max_in_flight
         self.max_in_flight = max_in_flight
         self._fanout: ThreadPoolExecutor | None = None
@@ -80,7 +83,12 @@ class LlmRunner(Runner):
             cache_ram_mib=int(spec.get("cache_ram_mib", 64)),
             end_of_turn=tuple(spec.get("end_of_turn", EngineConfig.end_of_turn)),
         )
-        return cls(config, max_in_flight=settings.llm_queue_size or 4 * n_parallel)
+        memory = spec.get("memory_mib")
+        return cls(
+            config,
+            max_in_flight=settings.llm_queue_size or 4 * n_parallel,
+            memory_mib=int(memory) if memory is not None else None,
+        )
 
     def load(self) -> None:
         self.engine.start()
@@ -94,6 +102,9 @@ class LlmRunner(Runner):
         self.engine.close()
 
     def memory_bytes(self) -> int:
+        """The measured peak (spec ``memory_mib``) or an estimate from the file's size."""
+        if self._memory_mib is not None:
+            return self._memory_mib * 1024 * 1024
         return int(self.engine.config.model_path.stat().st_size * 1.5) + 400 * 1024 * 1024
 
     @property

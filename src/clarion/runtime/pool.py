@@ -157,7 +157,7 @@ class RunnerPool:
         if factory is None:
             raise InternalError(f"no runner family named {version.runner!r} is installed")
         log.info("loading model version %s (%s)", version.id, version.runner)
-        changed = changed_files(version.spec)
+        changed = changed_files(version.spec, self._settings)
         if changed:
             raise ModelNotFound(
                 f"Model version {version.id} cannot be served: its files changed or are gone "
