@@ -8,6 +8,7 @@ import random
 import re
 import secrets
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -75,6 +76,13 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (for peers that need one)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 @contextlib.contextmanager
 def served(**env: str) -> Iterator[Served]:
     """``clarion serve`` in a subprocess (so clients and server do not share a GIL)."""
@@ -110,7 +118,7 @@ def served(**env: str) -> Iterator[Served]:
     drain = threading.Thread(target=lambda: [None for _ in process.stdout or []], daemon=True)
     drain.start()
     try:
-        yield Served(int(grpc_port.group(1)), int(rest_port.group(1)), pat)
+        yield Served(int(grpc_port.group(1)), int(rest_port.group(1)), pat, process.pid)
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -127,3 +135,4 @@ class Served:
     grpc_port: int
     rest_port: int
     pat: str
+    pid: int

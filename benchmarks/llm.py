@@ -1,15 +1,24 @@
-"""Aggregate generation throughput at 1, 4 and 8 concurrent requests: server vs in-process.
+"""Generation at 1, 4 and 8 concurrent requests: the server vs in-process, and vs a peer.
 
     python -m benchmarks.llm [--repeats N] [--max-tokens N] [--levels 1,4,8]
+                             [--stream-tokens 128] [--skip-peer]
 
 In-process, N prompts go to the runner as one batch (they share the engine's parallel
 slots); through the server, N clients each send one request over gRPC at the same time.
-Greedy decoding, so both sides generate the same tokens.
+
+The peer is llama.cpp's own OpenAI-compatible HTTP server (xllamacpp's listener, see
+``benchmarks.llamacpp``) on the same GGUF file with the same slots, context, threads and
+prompt cache. One client harness (``benchmarks.streams``) streams to it over
+``/v1/chat/completions``, then to Clarion over ``/v1/chat/completions`` and over the Clarifai
+``GenerateModelOutputs`` gRPC stream: N clients at once, each on its own kept-alive
+connection, measuring tokens/s and time to first token. One engine runs at a time.
+Greedy decoding everywhere, so every side generates the same tokens.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import threading
@@ -18,7 +27,10 @@ from pathlib import Path
 
 from clarifai_grpc.grpc.api import resources_pb2
 
-from benchmarks.common import RESULTS_DIR, write_table
+from benchmarks import streams
+from benchmarks.common import RESULTS_DIR, free_port, served, write_table
+from benchmarks.llamacpp import llamacpp_server
+from benchmarks.targets import Figures
 from clarion.catalog.smollm import SMOLLM2
 from clarion.client import Model
 from clarion.config import Settings
@@ -113,13 +125,82 @@ def run(
     )
 
 
+def run_peer(
+    repeats: int = 3,
+    max_tokens: int = 128,
+    levels: tuple[int, ...] = (1, 4, 8),
+    results_dir: Path = RESULTS_DIR,
+    figures: Figures | None = None,
+) -> str:
+    """Clarion's chat streams (OpenAI SSE and Clarifai gRPC) vs llama.cpp's own server."""
+    settings = Settings.from_env(
+        {**os.environ, "CLARION_HOME": tempfile.mkdtemp(prefix="clarion-bench-")},
+        grpc_port=0,
+        rest_port=0,
+    )
+    engine = LlmRunner.from_spec(SMOLLM2.spec(settings), settings).engine.config
+    model = SMOLLM2.model_id
+    with llamacpp_server(engine, free_port()) as url:
+        peer = streams.measure(
+            streams.openai_chat(url, model, max_tokens, {}), PROMPTS, levels, repeats
+        )
+    with served(CLARION_PRELOAD=model) as server:
+        rest = f"http://127.0.0.1:{server.rest_port}"
+        bearer = {"Authorization": f"Bearer {server.pat}"}
+        openai = streams.measure(
+            streams.openai_chat(rest, model, max_tokens, bearer), PROMPTS, levels, repeats
+        )
+        grpc_stream = streams.measure(
+            streams.clarifai_generate(server.grpc_port, model, max_tokens, server.pat),
+            PROMPTS,
+            levels,
+            repeats,
+        )
+    rows = []
+    for n in levels:
+        ref, ours, theirs = peer[n], openai[n], grpc_stream[n]
+        if figures is not None:
+            for path, load in (("openai", ours), ("grpc", theirs)):
+                figures[f"chat.{path}.tps_ratio.{n}"] = load.tokens_per_s / ref.tokens_per_s
+                figures[f"chat.{path}.ttft_ratio.{n}"] = ref.ttft_p50_s / load.ttft_p50_s
+        rows.append(
+            [
+                str(n),
+                f"{ref.tokens_per_s:.0f}",
+                f"{ours.tokens_per_s:.0f} ({ours.tokens_per_s / ref.tokens_per_s:.2f})",
+                f"{theirs.tokens_per_s:.0f} ({theirs.tokens_per_s / ref.tokens_per_s:.2f})",
+                f"{ref.ttft_p50_s * 1000:.0f} / {ours.ttft_p50_s * 1000:.0f}"
+                f" / {theirs.ttft_p50_s * 1000:.0f}",
+            ]
+        )
+    return write_table(
+        "llm-peer",
+        f"SmolLM2-135M-Instruct chat streams, greedy, up to {max_tokens} tokens:"
+        " Clarion vs llama.cpp's own server, same GGUF and slots",
+        [
+            "concurrent streams",
+            "llama.cpp server tokens/s",
+            "Clarion OpenAI SSE tokens/s (ratio)",
+            "Clarion Clarifai gRPC tokens/s (ratio)",
+            "TTFT p50 ms (llama.cpp / OpenAI / gRPC)",
+        ],
+        rows,
+        results_dir,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--stream-tokens", type=int, default=128)
     parser.add_argument("--levels", default="1,4,8")
+    parser.add_argument("--skip-peer", action="store_true", help="leave out llama.cpp's server")
     args = parser.parse_args()
-    run(args.repeats, args.max_tokens, tuple(int(x) for x in args.levels.split(",")))
+    levels = tuple(int(x) for x in args.levels.split(","))
+    run(args.repeats, args.max_tokens, levels)
+    if not args.skip_peer:
+        run_peer(args.repeats, args.stream_tokens, levels)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.common import RESULTS_DIR, percentile, sentences, served, write_table
+from benchmarks.common import RESULTS_DIR, free_port, percentile, sentences, served, write_table
 from clarion.catalog.builtin import package_dir
 
 CACHE = Path(os.environ.get("CLARION_BENCH_CACHE", Path.home() / ".cache" / "clarion-bench"))
@@ -65,15 +64,9 @@ def ensure_model_dir() -> Path:
     return MODEL_DIR
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def infinity() -> Iterator[int]:
-    binary, folder, port = ensure_infinity(), ensure_model_dir(), _free_port()
+    binary, folder, port = ensure_infinity(), ensure_model_dir(), free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "INFINITY_ANONYMOUS_USAGE_STATS": "0",
            "DO_NOT_TRACK": "1"}  # fmt: skip
     process = subprocess.Popen(

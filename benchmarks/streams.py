@@ -1,0 +1,168 @@
+"""One client harness for streamed generation, whatever the target speaks.
+
+A target is a :data:`Connector`: it opens one client connection (an HTTP client or a gRPC
+channel, kept for the whole run) and returns how to stream one prompt over it, and how to
+close it. Streaming yields text pieces (``str``) as they arrive and, where the target reports
+it, the stream's completion-token count (``int``). The harness runs ``n`` such clients at
+once, each on its own connection and thread, and measures aggregate tokens/s and each
+stream's time to its first non-empty piece.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import httpx
+from clarifai_grpc.channel.clarifai_channel import ClarifaiChannel
+from clarifai_grpc.grpc.api import resources_pb2, service_pb2, service_pb2_grpc
+from google.protobuf import struct_pb2
+
+from benchmarks.common import percentile
+
+Stream = Callable[[str], Iterator[str | int]]
+Connector = Callable[[], tuple[Stream, Callable[[], None]]]
+
+
+@dataclass(frozen=True)
+class StreamLoad:
+    tokens_per_s: float
+    ttft_p50_s: float
+
+
+def openai_chat(base_url: str, model: str, max_tokens: int, headers: dict[str, str]) -> Connector:
+    """``POST /v1/chat/completions`` with ``stream``, greedy, over one kept-alive connection."""
+
+    def connect() -> tuple[Stream, Callable[[], None]]:
+        client = httpx.Client(base_url=base_url, headers=headers, timeout=300, trust_env=False)
+
+        def stream(prompt: str) -> Iterator[str | int]:
+            body = {
+                "model": model,
+                "messages": [{"role": "user", "content": prompt}],
+                "max_tokens": max_tokens,
+                "temperature": 0,
+                "stream": True,
+                "stream_options": {"include_usage": True},
+            }
+            with client.stream("POST", "/v1/chat/completions", json=body) as response:
+                response.raise_for_status()
+                for line in response.iter_lines():
+                    if not line.startswith("data: ") or line == "data: [DONE]":
+                        continue
+                    chunk = json.loads(line[6:])
+                    for choice in chunk.get("choices") or []:
+                        content = (choice.get("delta") or {}).get("content")
+                        if content:
+                            yield content
+                    if chunk.get("usage"):
+                        yield int(chunk["usage"]["completion_tokens"])
+
+        return stream, client.close
+
+    return connect
+
+
+def clarifai_generate(port: int, model_id: str, max_tokens: int, pat: str) -> Connector:
+    """The Clarifai ``GenerateModelOutputs`` stream over gRPC, with clarifai-grpc's own stub."""
+    params = struct_pb2.Struct()
+    params.update({"max_tokens": max_tokens, "temperature": 0})
+
+    def connect() -> tuple[Stream, Callable[[], None]]:
+        channel = ClarifaiChannel.get_insecure_grpc_channel(base="127.0.0.1", port=port)
+        stub = service_pb2_grpc.V2Stub(channel)
+        metadata = (("authorization", f"Key {pat}"),)
+
+        def stream(prompt: str) -> Iterator[str | int]:
+            request = service_pb2.PostModelOutputsRequest(
+                user_app_id=resources_pb2.UserAppIDSet(user_id="clarion", app_id="main"),
+                model_id=model_id,
+                inputs=[
+                    resources_pb2.Input(
+                        data=resources_pb2.Data(text=resources_pb2.Text(raw=prompt))
+                    )
+                ],
+                model=resources_pb2.Model(
+                    model_version=resources_pb2.ModelVersion(
+                        output_info=resources_pb2.OutputInfo(params=params)
+                    )
+                ),
+            )
+            for response in stub.GenerateModelOutputs(request, metadata=metadata):
+                if response.status.code != 10000:
+                    raise RuntimeError(f"GenerateModelOutputs: {response.status}")
+                for output in response.outputs:
+                    if output.data.text.raw:
+                        yield output.data.text.raw
+                    if output.completion_tokens:
+                        yield int(output.completion_tokens)
+
+        return stream, channel.close
+
+    return connect
+
+
+def _one_stream(stream: Stream, prompt: str, began: float) -> tuple[int, float]:
+    """(completion tokens, seconds from ``began`` to the first non-empty piece)."""
+    pieces, reported, first = 0, None, float("nan")
+    for item in stream(prompt):
+        if isinstance(item, int):
+            reported = item
+        else:
+            if pieces == 0:
+                first = time.perf_counter() - began
+            pieces += 1
+    return (reported if reported is not None else pieces), first
+
+
+def measure(
+    connect: Connector, prompts: list[str], levels: tuple[int, ...], repeats: int
+) -> dict[int, StreamLoad]:
+    """For each level ``n``: ``n`` clients stream one prompt each at once, ``repeats`` times
+    after one warm-up round; the median tokens/s over rounds and the p50 TTFT over all
+    streams."""
+    connections = [connect() for _ in range(max(levels))]
+    results: dict[int, StreamLoad] = {}
+    try:
+        for n in levels:
+            rates: list[float] = []
+            ttfts: list[float] = []
+            for round_index in range(repeats + 1):
+                outcome: list[tuple[int, float] | BaseException] = [(0, 0.0)] * n
+                gate = threading.Barrier(n + 1)
+
+                def client(i: int, outcome: list[tuple[int, float] | BaseException] = outcome,
+                           gate: threading.Barrier = gate) -> None:  # fmt: skip
+                    gate.wait()
+                    try:
+                        began = time.perf_counter()
+                        outcome[i] = _one_stream(
+                            connections[i][0], prompts[i % len(prompts)], began
+                        )
+                    except BaseException as exc:  # reported below, on the caller's thread
+                        outcome[i] = exc
+
+                threads = [threading.Thread(target=client, args=(i,)) for i in range(n)]
+                for t in threads:
+                    t.start()
+                gate.wait()
+                started = time.perf_counter()
+                for t in threads:
+                    t.join()
+                elapsed = time.perf_counter() - started
+                done = [o for o in outcome if not isinstance(o, BaseException)]
+                if len(done) < n:
+                    raise next(o for o in outcome if isinstance(o, BaseException))
+                if round_index == 0:
+                    continue  # warm-up: the prompt cache and the connections
+                rates.append(sum(tokens for tokens, _ in done) / elapsed)
+                ttfts.extend(first for _, first in done)
+            results[n] = StreamLoad(statistics.median(rates), percentile(ttfts, 50))
+    finally:
+        for _, close in connections:
+            close()
+    return results
