@@ -13,6 +13,7 @@ import httpx
 from clarifai_grpc.grpc.api import resources_pb2
 
 from benchmarks.common import RESULTS_DIR, median_seconds, sentences, write_table
+from benchmarks.targets import Figures
 from clarion.catalog import BUILTIN_MODELS
 from clarion.client import Model
 from clarion.config import Settings
@@ -22,7 +23,12 @@ from clarion.server_thread import ServerThread
 MINILM = next(m for m in BUILTIN_MODELS if m.model_id == "all-minilm-l6-v2")
 
 
-def run(repeats: int = 5, batch: int = 128, results_dir: Path = RESULTS_DIR) -> str:
+def run(
+    repeats: int = 5,
+    batch: int = 128,
+    results_dir: Path = RESULTS_DIR,
+    figures: Figures | None = None,
+) -> str:
     texts = sentences(batch)
     settings = Settings.from_env(
         {"CLARION_HOME": tempfile.mkdtemp(prefix="clarion-bench-")}, grpc_port=0, rest_port=0
@@ -47,6 +53,9 @@ def run(repeats: int = 5, batch: int = 128, results_dir: Path = RESULTS_DIR) -> 
             over_rest = median_seconds(
                 lambda: rest.post(path, json=body, headers=headers).raise_for_status(), repeats
             )
+
+    if figures is not None:
+        figures["embeddings.rest_over_grpc"] = over_grpc / over_rest
 
     def row(name: str, seconds: float) -> list[str]:
         return [name, f"{batch / seconds:.0f}", f"{in_process / seconds:.2f}"]

@@ -1,4 +1,4 @@
-"""A 32-image recognition batch through the server (gRPC) vs the runner in-process.
+"""A 32-image recognition batch through the server (gRPC and REST) vs the runner in-process.
 
     python -m benchmarks.images [--repeats N] [--batch N]
 
@@ -8,15 +8,18 @@ Needs the prepared ONNX export (``clarion models prepare``; ``CLARION_MODELS_DIR
 from __future__ import annotations
 
 import argparse
+import base64
 import io
 import os
 import tempfile
 from pathlib import Path
 
+import httpx
 from clarifai_grpc.grpc.api import resources_pb2
 from PIL import Image
 
 from benchmarks.common import RESULTS_DIR, median_seconds, write_table
+from benchmarks.targets import Figures
 from clarion.catalog.efficientnet import IMAGE_RECOGNITION
 from clarion.client import Model
 from clarion.config import Settings
@@ -38,7 +41,12 @@ def photos(count: int) -> list[bytes]:
     return [encoded[i % len(encoded)] for i in range(count)]
 
 
-def run(repeats: int = 5, batch: int = 32, results_dir: Path = RESULTS_DIR) -> str:
+def run(
+    repeats: int = 5,
+    batch: int = 32,
+    results_dir: Path = RESULTS_DIR,
+    figures: Figures | None = None,
+) -> str:
     images = photos(batch)
     models_dir = os.environ.get("CLARION_MODELS_DIR")
     settings = Settings.from_env(
@@ -57,12 +65,27 @@ def run(repeats: int = 5, batch: int = 32, results_dir: Path = RESULTS_DIR) -> s
         resources_pb2.Input(id=str(i), data=resources_pb2.Data(image=resources_pb2.Image(base64=b)))
         for i, b in enumerate(images)
     ]
+    body = {
+        "inputs": [
+            {"id": str(i), "data": {"image": {"base64": base64.b64encode(b).decode()}}}
+            for i, b in enumerate(images)
+        ]
+    }
+    path = "/v2/users/clarion/apps/main/models/general-image-recognition/outputs"
     with (
         ServerThread(settings) as server,
         Model(model_id="general-image-recognition", pat=server.pat, base_url=server.grpc_url) as m,
+        httpx.Client(base_url=server.rest_url, timeout=60) as rest,
     ):
         over_grpc = median_seconds(lambda: m.predict(inputs), repeats)
+        headers = {"Authorization": f"Key {server.pat}"}
+        over_rest = median_seconds(
+            lambda: rest.post(path, json=body, headers=headers).raise_for_status(), repeats
+        )
     runner.close()
+    if figures is not None:
+        figures["images.grpc_over_in_process"] = in_process / over_grpc
+        figures["images.rest_over_grpc"] = over_grpc / over_rest
 
     def row(name: str, seconds: float) -> list[str]:
         return [name, f"{batch / seconds:.0f}", f"{in_process / seconds:.2f}"]
@@ -71,7 +94,11 @@ def run(repeats: int = 5, batch: int = 32, results_dir: Path = RESULTS_DIR) -> s
         "images",
         f"EfficientNet-Lite0 image recognition, one {batch}-image request (JPEG decode included)",
         ["path", "images/s", "ratio to in-process"],
-        [row("in-process runner", in_process), row("server, gRPC", over_grpc)],
+        [
+            row("in-process runner", in_process),
+            row("server, gRPC", over_grpc),
+            row("server, REST", over_rest),
+        ],
         results_dir,
     )
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
+
+from benchmarks.common import RESULTS_DIR, write_table
 
 Figures = dict[str, float]
 
@@ -114,3 +117,15 @@ def summary(rows: list[list[str]]) -> str:
     missed = sum(row[3] == Verdict.MISSED.value for row in rows)
     absent = sum(row[3] == Verdict.NOT_MEASURED.value for row in rows)
     return f"{met} met, {missed} missed, {absent} not measured"
+
+
+def report(figures: Figures, results_dir: Path = RESULTS_DIR) -> str:
+    """The targets table of one run, printed and saved as ``targets.md``."""
+    rows = check(figures)
+    return write_table(
+        "targets",
+        f"Targets in this run: {summary(rows)}",
+        ["target", "measured", "bound", "verdict"],
+        rows,
+        results_dir,
+    )
