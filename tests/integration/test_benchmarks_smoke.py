@@ -5,19 +5,34 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from benchmarks import batching, chat_models, embeddings, images, llm, peer, protocol
+from benchmarks import (
+    batching,
+    chat_models,
+    embeddings,
+    images,
+    llm,
+    peer,
+    protocol,
+    startup,
+    targets,
+)
+from benchmarks.common import sentences, served
 
 from clarion.catalog.builtin import file_sha256, package_dir
 
 
 def test_embeddings_benchmark_runs(tmp_path: Path) -> None:
-    table = embeddings.run(repeats=1, batch=4, results_dir=tmp_path)
+    figures: targets.Figures = {}
+    table = embeddings.run(repeats=1, batch=4, results_dir=tmp_path, figures=figures)
     assert "server, gRPC" in table and (tmp_path / "embeddings.md").read_text() == table
+    assert figures["embeddings.rest_over_grpc"] > 0
 
 
 def test_images_benchmark_runs(tmp_path: Path) -> None:
-    table = images.run(repeats=1, batch=2, results_dir=tmp_path)
-    assert "server, gRPC" in table and (tmp_path / "images.md").exists()
+    figures: targets.Figures = {}
+    table = images.run(repeats=1, batch=2, results_dir=tmp_path, figures=figures)
+    assert "server, REST" in table and (tmp_path / "images.md").exists()
+    assert figures["images.rest_over_grpc"] > 0 and figures["images.grpc_over_in_process"] > 0
 
 
 def test_llm_benchmark_runs(tmp_path: Path) -> None:
@@ -32,6 +47,35 @@ def test_chat_models_benchmark_runs(tmp_path: Path) -> None:
     )  # fmt: skip
     assert "`smollm2-135m-instruct`" in table and "8 x 2048" in table
     assert "Who was president" in (tmp_path / "chat_models.md").read_text()
+
+
+def test_llm_peer_benchmark_streams_from_every_target(tmp_path: Path) -> None:
+    figures: targets.Figures = {}
+    table = llm.run_peer(
+        repeats=1, max_tokens=4, levels=(1, 2), results_dir=tmp_path, figures=figures
+    )
+    assert "llama.cpp server tokens/s" in table and (tmp_path / "llm-peer.md").exists()
+    for path in ("openai", "grpc"):
+        for n in (1, 2):
+            assert figures[f"chat.{path}.tps_ratio.{n}"] > 0
+            assert figures[f"chat.{path}.ttft_ratio.{n}"] > 0
+
+
+def test_startup_benchmark_reports_ready_time_and_memory(tmp_path: Path) -> None:
+    figures: targets.Figures = {}
+    table = startup.run(repeats=1, results_dir=tmp_path, figures=figures)
+    assert "RSS (MiB)" in table and figures["startup.ready_s"] > 0
+    assert figures["startup.rss_mib"] > 0
+
+
+def test_plain_embedding_client_loads_clarion(tmp_path: Path) -> None:
+    with served(CLARION_PRELOAD="all-minilm-l6-v2") as server:
+        url = f"http://127.0.0.1:{server.rest_port}/v1/embeddings"
+        headers = {"Authorization": f"Bearer {server.pat}"}
+        texts = sentences(8)
+        for clients, per_request in ((4, 1), (1, 4)):
+            result = peer.load(url, headers, "all-minilm-l6-v2", texts, clients, 2, per_request)
+            assert result.per_second > 0 and 0 < result.p50_s <= result.p99_s
 
 
 def test_batching_benchmark_runs(tmp_path: Path) -> None:
