@@ -125,6 +125,8 @@ def measure(
     """For each level ``n``: ``n`` clients stream one prompt each at once, ``repeats`` times
     after one warm-up round; the median tokens/s over rounds and the p50 TTFT over all
     streams."""
+    if repeats < 1 or not levels:
+        raise ValueError("measure needs at least one level and one repeat")
     connections = [connect() for _ in range(max(levels))]
     results: dict[int, StreamLoad] = {}
     try:
