@@ -73,7 +73,7 @@ def test_image_model_shows_the_top_concepts_as_sorted_bars(
     assert len(concepts) == 20
     values = [v for _, v in concepts]
     assert values == sorted(values, reverse=True)
-    assert "cat" in concepts[0][0]
+    assert "cat" in [name for name, _ in concepts[:5]]  # with "animal" above it
     bar = page.all('.result[data-index="0"] .bar-fill')[0]
     assert bar.size["width"] > page.all('.result[data-index="0"] .bar-fill')[-1].size["width"]
     page.shot("03-image-concepts")
@@ -102,7 +102,7 @@ def test_select_concepts_with_autocomplete_shows_those_two(
     names = page.driver.execute_script(
         "return [...document.querySelectorAll('#concept-names option')].map(o => o.value)"
     )
-    assert len(names) == 1000 and "goldfish" in names and "tabby cat" in names
+    assert len(names) == 1150 and "animal" in names and "goldfish" in names and "tabby cat" in names
     page.upload_image(cat_image)
     box = page.by_id("opt-select_concepts")
     for name in ("goldfish", "tabby cat"):
@@ -277,7 +277,7 @@ def test_an_image_url_input_is_fetched_by_the_server(
     page.by_id("add-url").click()
     page.all(".input-row input[type=url]")[1].send_keys(f"{base}/missing.png")
     page.run()
-    assert "cat" in page.concepts(0)[0][0]
+    assert "cat" in [name for name, _ in page.concepts(0)[:5]]
     assert [b.get_attribute("data-code") for b in page.all(".result .badge")] == ["10000", "30002"]
     assert "input input-2:" in page.by_id("result-status").text  # numbered as on screen
     assert 'image_url="' + base + '/chelsea.png"' in page.code("clarifai")
@@ -303,7 +303,7 @@ def test_an_image_dropped_on_the_input_list_becomes_an_input(
     page.wait_for(lambda d: page.all(".input-row .preview"))
     assert "dropped-cat.png" in page.all(".input-row .drop .hint")[0].text
     page.run()
-    assert "cat" in page.concepts()[0][0]
+    assert "cat" in [name for name, _ in page.concepts()[:5]]
 
 
 def test_the_key_lives_in_session_storage_only_and_can_be_forgotten(page: Playground) -> None:
