@@ -21,6 +21,7 @@ from grpc_health.v1._async import HealthServicer
 
 from clarion.api.grpc.service import V2Service
 from clarion.api.openai.routes import OpenAIApi
+from clarion.api.rest.disconnect import CancelOnDisconnect
 from clarion.api.rest.gateway import RestGateway, build_rest_app
 from clarion.core import Core
 
@@ -97,7 +98,7 @@ class ClarionServer:
             gateway, self.readiness, self.core.metrics.render, self.core.keys, openai.routes()
         )
         config = uvicorn.Config(
-            app,
+            CancelOnDisconnect(app),
             log_level="warning",
             access_log=False,
             lifespan="off",
