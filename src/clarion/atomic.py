@@ -8,11 +8,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+#: The name ending of a file still being written; never read, removed after a crash.
+PARTIAL_SUFFIX = ".partial"
+
 
 def write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    """Call ``write`` on a temporary file beside ``path``, sync it, then rename it over."""
+    """Call ``write`` on a temporary file beside ``path``, sync it, rename it over, then sync
+    the directory so that the new name itself survives a crash."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, partial = tempfile.mkstemp(dir=path.parent, suffix=".partial")
+    fd, partial = tempfile.mkstemp(dir=path.parent, suffix=PARTIAL_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -22,3 +26,8 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
     except BaseException:
         Path(partial).unlink(missing_ok=True)
         raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)

@@ -40,6 +40,7 @@ class Core:
     predictor: PredictService
     trainer: Trainer
     handlers: ClarifaiHandlers
+    files: InputFiles
 
     @classmethod
     def open(cls, settings: Settings) -> Core:
@@ -54,14 +55,20 @@ class Core:
         decoder = InputDecoder(settings, fetcher)
         predictor = PredictService(directory, decoder, pool, settings.request_timeout_s)
         trainer = Trainer(registry, pool, settings)
-        trainer.recover()
         files = InputFiles(settings.home / "inputs")
         workspace = WorkspaceHandlers(registry, directory, trainer, fetcher, files, settings)
         handlers = ClarifaiHandlers(registry, directory, predictor, metrics, workspace)
         return cls(
             settings, registry, keys, directory, metrics, pool, fetcher, decoder, predictor,
-            trainer, handlers,
+            trainer, handlers, files,
         )  # fmt: skip
+
+    def recover(self) -> None:
+        """Before serving: settle what a stopped or killed server left behind (trainings
+        under way are marked failed; files no record owns are removed). Only the server
+        does this, never an in-process CLI command beside a running server."""
+        self.trainer.recover()
+        self.files.sweep(self.registry.input_files())
 
     async def preload(self) -> list[str]:
         """Load the models named in ``CLARION_PRELOAD`` ("all" = every built-in model)."""

@@ -67,6 +67,7 @@ class ClarionServer:
 
     async def start(self) -> None:
         settings = self.core.settings
+        self.core.recover()
         self._grpc = grpc.aio.server(
             options=[
                 ("grpc.max_receive_message_length", settings.max_receive_bytes),

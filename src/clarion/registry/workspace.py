@@ -250,6 +250,15 @@ class WorkspaceStore:
             row = s.get(TrainingRow, version_id)
             return None if row is None else _training_record(row)
 
+    def input_files(self) -> set[str]:
+        """Every stored input's file path (to tell leftovers of a crash from live files)."""
+        with self._session() as s:
+            return {f for f in s.scalars(select(InputRow.file)) if f}
+
+    def version_ids(self) -> set[str]:
+        with self._session() as s:
+            return set(s.scalars(select(ModelVersionRow.id)))
+
     def unfinished_trainings(self, codes: Sequence[int]) -> Iterator[str]:
         with self._session() as s:
             return iter(
