@@ -110,7 +110,7 @@ def served(**env: str) -> Iterator[Served]:
     drain = threading.Thread(target=lambda: [None for _ in process.stdout or []], daemon=True)
     drain.start()
     try:
-        yield Served(int(grpc_port.group(1)), int(rest_port.group(1)), pat)
+        yield Served(int(grpc_port.group(1)), int(rest_port.group(1)), pat, process.pid)
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -127,3 +127,11 @@ class Served:
     grpc_port: int
     rest_port: int
     pat: str
+    pid: int
+
+    def rss_bytes(self) -> int:
+        """The server process's resident memory now (Linux ``/proc``)."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError("VmRSS not found")
