@@ -97,21 +97,25 @@ class WorkspaceStore:
             row = self._app(s, user_id, app_id)
             return None if row is None else _app_record(row)
 
-    def delete_app(self, user_id: str, app_id: str) -> list[str]:
-        """Delete an app with its inputs, models and versions; returns the input files."""
+    def delete_app(self, user_id: str, app_id: str) -> tuple[list[str], list[str]]:
+        """Delete an app with its inputs, models and versions; returns the input files and
+        the version ids (whose artefacts go), to remove after the commit."""
         with self._session() as s:
             app = self._app(s, user_id, app_id)
             if app is None:
-                return []
+                return [], []
             files = [
                 f for f in s.scalars(select(InputRow.file).where(InputRow.app_pk == app.pk)) if f
             ]
             models = list(s.scalars(select(ModelRow.pk).where(ModelRow.app_pk == app.pk)))
+            versions = list(
+                s.scalars(select(ModelVersionRow.id).where(ModelVersionRow.model_pk.in_(models)))
+            )
             for model_pk in models:
                 self._delete_model_rows(s, model_pk)
             s.execute(delete(InputRow).where(InputRow.app_pk == app.pk))
             s.delete(app)
-            return files
+            return files, versions
 
     # inputs --------------------------------------------------------------------------
 
