@@ -85,6 +85,7 @@ def _settled(engine: LlmRunner) -> int:
 
 def _check_stopped(server: ServerThread, engine: LlmRunner, start: int, gone_at: int) -> None:
     final = _settled(engine)
+    print(f"{final - gone_at} tokens after the disconnect, {final - start} in all")
     assert final - gone_at <= SLACK, f"{final - gone_at} tokens generated after the disconnect"
     assert final - start < MAX_TOKENS // 2
     client = V2Client(grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}"))
