@@ -27,7 +27,7 @@ from tests.conftest import make_settings
 MODEL_ID = "smollm2-135m-instruct"
 USER_APP = resources_pb2.UserAppIDSet(user_id="clarion", app_id="main")
 COUNTING = "1, 2, 3, 4, 5, 6, 7, 8, 9, 10,"
-MAX_TOKENS = 1000
+MAX_TOKENS = 2000
 #: Tokens the engine may still produce between the disconnect and its noticing it.
 SLACK = 24
 
@@ -112,7 +112,7 @@ def test_grpc_deadline_stops_a_unary_generation(one_slot: ServerThread) -> None:
     with grpc.insecure_channel(f"127.0.0.1:{one_slot.grpc_port}") as channel:
         client = V2Client(channel)
         with pytest.raises(grpc.RpcError) as info:
-            client.PostModelOutputs(_request(MAX_TOKENS), metadata=_metadata(one_slot), timeout=4)
+            client.PostModelOutputs(_request(MAX_TOKENS), metadata=_metadata(one_slot), timeout=2)
         assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
         gone_at = engine.engine.generated_tokens
     _check_stopped(one_slot, engine, start, gone_at)
