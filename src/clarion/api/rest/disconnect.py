@@ -44,12 +44,22 @@ class CancelOnDisconnect:
                 body_read.set()
             return message
 
-        handler = asyncio.ensure_future(self._app(scope, app_receive, send))
-        watcher = asyncio.ensure_future(_watch(receive, body_read, disconnected, handler))
+        responded = asyncio.Event()
+
+        async def app_send(message: Message) -> None:
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                responded.set()  # work after the answer (if any) is not the client's to stop
+
+        handler = asyncio.ensure_future(self._app(scope, app_receive, app_send))
+        watcher = asyncio.ensure_future(
+            _watch(receive, body_read, responded, disconnected, handler)
+        )
         try:
             await handler
         except asyncio.CancelledError:
-            if not disconnected.is_set():
+            stopped_by_client = watcher.done() and not watcher.cancelled() and watcher.result()
+            if not stopped_by_client:
                 raise  # the server itself is stopping
         finally:
             watcher.cancel()
@@ -60,14 +70,20 @@ class CancelOnDisconnect:
 async def _watch(
     receive: Receive,
     body_read: asyncio.Event,
+    responded: asyncio.Event,
     disconnected: asyncio.Event,
     handler: asyncio.Future[Any],
-) -> None:
-    """After the body is read, the next message on the connection can only be a disconnect."""
+) -> bool:
+    """After the body is read, the next message on the connection can only be a disconnect;
+    it cancels the handler unless the whole answer has been sent already. True when it
+    cancelled the handler."""
     await body_read.wait()
     while not handler.done():
         message = await receive()
         if message["type"] == "http.disconnect":
             disconnected.set()
+            if responded.is_set():
+                return False
             handler.cancel()
-            return
+            return True
+    return False
