@@ -8,6 +8,7 @@ training runs, while image uploads stream in, and while versions are being delet
 from __future__ import annotations
 
 import io
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -21,7 +22,7 @@ from PIL import Image
 from clarion.atomic import PARTIAL_SUFFIX
 from clarion.client.channel import V2Client
 from clarion.input_files import InputFiles
-from tests.served import Served, serve
+from tests.served import CLARION, Served, clarion_env, serve
 
 PAT = "c0ffee" + "0" * 26
 ENV = {"CLARION_PAT": PAT}
@@ -258,4 +259,26 @@ def test_version_deletes_killed_midway_leave_each_version_whole_or_gone(tmp_path
                 assert answer.status.code == 21200, answer.status
                 assert not (home / "artifacts" / f"{version_id}.npz").exists()
         assert not _partials(home)
+        api.close()
+
+
+def test_a_second_server_on_the_same_home_is_refused_and_a_killed_one_is_not(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    with serve(home, env=ENV) as first:
+        second = subprocess.run(
+            [CLARION, "serve", "--grpc-port", "0", "--rest-port", "0"],
+            env=clarion_env(home, **ENV),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert second.returncode != 0
+        assert "Another Clarion server is serving from" in second.stderr + second.stdout
+        assert first.process.poll() is None  # the first one is untouched
+        _kill(first)
+    with serve(home, env=ENV) as restarted:  # the kernel dropped the lock with the process
+        api = Api(restarted)
+        assert api("GetUser", service_pb2.GetUserRequest(user_app_id=APP)).status.code == 10000
         api.close()
