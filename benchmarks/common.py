@@ -136,3 +136,10 @@ class Served:
     rest_port: int
     pat: str
     pid: int
+
+    def rss_bytes(self) -> int:
+        """The server process's resident memory now (Linux ``/proc``)."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError("VmRSS not found")

@@ -15,6 +15,8 @@ from typing import BinaryIO
 
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
+#: The name ending of a file still being written; never read, removed after a crash.
+PARTIAL_SUFFIX = ".partial"
 
 
 def private_dir(path: Path) -> Path:
@@ -39,10 +41,11 @@ def private_file(path: Path) -> Path:
 
 
 def write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    """Call ``write`` on a private temporary file beside ``path``, sync it, then rename it
-    over ``path``: the result is a 0600 file in a 0700 directory."""
+    """Call ``write`` on a private temporary file beside ``path``, sync it, rename it over,
+    then sync the directory so that the new name itself survives a crash: the result is a
+    0600 file in a 0700 directory."""
     private_dir(path.parent)
-    fd, partial = tempfile.mkstemp(dir=path.parent, suffix=".partial")
+    fd, partial = tempfile.mkstemp(dir=path.parent, suffix=PARTIAL_SUFFIX)
     try:
         os.fchmod(fd, PRIVATE_FILE_MODE)
         with os.fdopen(fd, "wb") as f:
@@ -53,3 +56,8 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
     except BaseException:
         Path(partial).unlink(missing_ok=True)
         raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)

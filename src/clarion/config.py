@@ -77,6 +77,7 @@ class Settings:
     batch_max_delay_ms: float = 5.0
     queue_size: int = 1024
     request_timeout_s: float = 120.0
+    runner_timeout_s: float = 600.0
     load_wait_s: float = 60.0
     idle_unload_s: float = 0.0
     memory_budget_mb: int = 0
@@ -120,6 +121,7 @@ class Settings:
             batch_max_delay_ms=_float(env, "CLARION_BATCH_MAX_DELAY_MS", 5.0),
             queue_size=_int(env, "CLARION_QUEUE_SIZE", 1024),
             request_timeout_s=_float(env, "CLARION_REQUEST_TIMEOUT_S", 120.0),
+            runner_timeout_s=_float(env, "CLARION_RUNNER_TIMEOUT_S", 600.0),
             load_wait_s=_float(env, "CLARION_LOAD_WAIT_S", 60.0),
             idle_unload_s=_float(env, "CLARION_IDLE_UNLOAD_S", 0.0),
             memory_budget_mb=_int(env, "CLARION_MEMORY_BUDGET_MB", 0),

@@ -46,6 +46,7 @@ class Core:
     predictor: PredictService
     trainer: Trainer
     handlers: ClarifaiHandlers
+    files: InputFiles
 
     @classmethod
     def open(cls, settings: Settings) -> Core:
@@ -66,7 +67,6 @@ class Core:
         decoder = InputDecoder(settings, fetcher)
         predictor = PredictService(directory, decoder, pool, settings.request_timeout_s, limits)
         trainer = Trainer(registry, pool, settings)
-        trainer.recover()
         files = InputFiles(settings.home / "inputs")
         versions = DatasetVersions(registry, settings.home / "dataset-versions")
         workspace = WorkspaceHandlers(
@@ -76,8 +76,15 @@ class Core:
         handlers = ClarifaiHandlers(registry, directory, predictor, metrics, workspace, datasets)
         return cls(
             settings, registry, keys, Admission(keys, limits), directory, metrics, pool,
-            fetcher, decoder, predictor, trainer, handlers,
+            fetcher, decoder, predictor, trainer, handlers, files,
         )  # fmt: skip
+
+    def recover(self) -> None:
+        """Before serving: settle what a stopped or killed server left behind (trainings
+        under way are marked failed; files no record owns are removed). Only the server
+        does this, never an in-process CLI command beside a running server."""
+        self.trainer.recover()
+        self.files.sweep(self.registry.input_files())
 
     async def preload(self) -> list[str]:
         """Load the models named in ``CLARION_PRELOAD`` ("all" = every built-in model)."""

@@ -1,11 +1,18 @@
-"""Stored input bytes (images) under ``$CLARION_HOME/inputs``, written atomically."""
+"""Stored input bytes (images) under ``$CLARION_HOME/inputs``, written atomically.
+
+A file is written (and synced) before its registry row is committed, and removed after the
+row is deleted, so a crash can only leave files that no row names; :meth:`InputFiles.sweep`
+removes those at the next start."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from pathlib import Path
 
-from clarion.atomic import write_atomically
+from clarion.atomic import PARTIAL_SUFFIX, write_atomically
+
+log = logging.getLogger(__name__)
 
 
 class InputFiles:
@@ -23,3 +30,19 @@ class InputFiles:
     def remove(self, paths: list[str]) -> None:
         for path in paths:
             Path(path).unlink(missing_ok=True)
+
+    def sweep(self, referenced: set[str]) -> int:
+        """Remove files that no stored input names (``referenced``: their paths), and
+        unfinished writes; returns how many. Names are compared, not whole paths, so a
+        home directory that was moved keeps its files."""
+        if not self.root.is_dir():
+            return 0
+        names = {Path(p).name for p in referenced}
+        removed = 0
+        for path in self.root.glob("*/*"):
+            if path.suffix == PARTIAL_SUFFIX or (path.suffix == ".bin" and path.name not in names):
+                path.unlink(missing_ok=True)
+                removed += 1
+        if removed:
+            log.info("removed %d input files left by an interrupted write or delete", removed)
+        return removed

@@ -21,9 +21,11 @@ from grpc_health.v1._async import HealthServicer
 
 from clarion.api.grpc.service import V2Service
 from clarion.api.openai.routes import OpenAIApi
+from clarion.api.rest.disconnect import CancelOnDisconnect
 from clarion.api.rest.gateway import RestGateway, build_rest_app
 from clarion.api.rest.playground import Playground
 from clarion.core import Core
+from clarion.home_lock import HomeLock
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,7 @@ class ClarionServer:
         self._rest: _EmbeddedUvicorn | None = None
         self._rest_task: asyncio.Task[None] | None = None
         self._preload: asyncio.Task[list[str]] | None = None
+        self._home_lock = HomeLock(core.settings.home)
 
     @property
     def scheme(self) -> str:
@@ -67,6 +70,8 @@ class ClarionServer:
 
     async def start(self) -> None:
         settings = self.core.settings
+        self._home_lock.acquire()  # HomeInUse when another server serves from this home
+        self.core.recover()
         self._grpc = grpc.aio.server(
             options=[
                 ("grpc.max_receive_message_length", settings.max_receive_bytes),
@@ -108,7 +113,7 @@ class ClarionServer:
             [*playground.routes(), *openai.routes()],
         )
         config = uvicorn.Config(
-            app,
+            CancelOnDisconnect(app),
             log_level="warning",
             access_log=False,
             lifespan="off",
@@ -149,3 +154,4 @@ class ClarionServer:
         if self._preload is not None and not self._preload.done():
             self._preload.cancel()
         await self.core.aclose()
+        self._home_lock.release()

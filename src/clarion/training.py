@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from clarion.atomic import write_atomically
+from clarion.atomic import PARTIAL_SUFFIX, write_atomically
 from clarion.auth import PUBLIC_USER
 from clarion.catalog import PUBLIC_APP
 from clarion.config import MAX_BATCH_INPUTS, Settings
@@ -65,13 +65,28 @@ class Trainer:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def recover(self) -> None:
-        """Versions left queued or training by a stopped server are marked failed."""
+        """After a stop or a crash: versions left queued or training are marked failed
+        (21106, saying why), and artefact files that no trained version owns (an unfinished
+        write, a training cut short, a delete whose file removal did not happen) are
+        removed."""
         for version_id in self._registry.unfinished_trainings([int(c) for c in UNFINISHED]):
             self._registry.set_training(
                 version_id,
                 StatusCode.MODEL_TRAINING_FAILED,
                 "Training was interrupted by a server restart; train the model again.",
             )
+        if not self._artifacts.is_dir():
+            return
+        owned = {
+            version_id
+            for version_id in self._registry.version_ids()
+            if (state := self._registry.training(version_id)) is not None
+            and state.status_code == StatusCode.MODEL_TRAINED
+        }
+        for path in self._artifacts.iterdir():
+            if path.suffix == PARTIAL_SUFFIX or path.stem not in owned:
+                log.info("removing %s: no trained version owns it", path.name)
+                path.unlink(missing_ok=True)
 
     def artifact_path(self, version_id: str) -> Path:
         return self._artifacts / f"{version_id}.npz"
@@ -125,10 +140,6 @@ class Trainer:
             "artifact_path": str(self.artifact_path(version_id)),
             "kind": kind.value,
         }
-        version = self._registry.ensure_version(
-            model, version_id, runner="embedding-classifier", spec=spec, concepts=concepts,
-            description=params.description,
-        )  # fmt: skip
         info = {
             "inputs": [i.input_id for i in inputs],
             "concepts": [c.id for c in concepts],
@@ -139,9 +150,11 @@ class Trainer:
             "dataset_id": params.dataset_id,
             "dataset_version_id": params.dataset_version_id,
         }
-        self._registry.set_training(
-            version_id, StatusCode.MODEL_QUEUED_FOR_TRAINING, "Queued for training", info
-        )
+        version = self._registry.ensure_version(
+            model, version_id, runner="embedding-classifier", spec=spec, concepts=concepts,
+            description=params.description,
+            training=(StatusCode.MODEL_QUEUED_FOR_TRAINING, "Queued for training", info),
+        )  # fmt: skip
         task = asyncio.get_running_loop().create_task(
             self._train(version, base, snapshot, params, info)
         )

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -22,86 +18,34 @@ from skimage import data
 
 from clarion.catalog.general_concepts import general_concepts
 from clarion.client import ClarionApiError, Model
-from tests.conftest import MODELS_DIR
-
-CLARION = shutil.which("clarion") or str(Path(sys.executable).with_name("clarion"))
-
-
-def _env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLARION_")}
-    env.update(
-        CLARION_HOME=str(home),
-        CLARION_MODELS_DIR=str(MODELS_DIR),
-        PYTHONUNBUFFERED="1",
-        HF_HUB_OFFLINE="1",
-    )
-    return env
+from tests.served import CLARION, Served, clarion_env, serve
 
 
 def run(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [CLARION, *args], env=_env(home), capture_output=True, text=True, timeout=120
+        [CLARION, *args], env=clarion_env(home), capture_output=True, text=True, timeout=120
     )
     if check and result.returncode != 0:
         raise AssertionError(f"clarion {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result
 
 
-@dataclass
-class Served:
-    process: subprocess.Popen[str]
-    grpc_url: str
-    rest_url: str
-    pat: str
-    lines: list[str]
-
-
-def _serve(home: Path, *extra: str) -> Iterator[Served]:
-    process = subprocess.Popen(
-        [CLARION, "serve", "--grpc-port", "0", "--rest-port", "0", *extra],
-        env=_env(home),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
-    assert process.stdout is not None
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if "Press Ctrl+C" in line:
-            break
-    text = "".join(lines)
-    grpc_url = re.search(r"gRPC on (http://\S+)", text)
-    rest_url = re.search(r"REST on (http://\S+)", text)
-    pat = re.search(r"^\s+([0-9a-f]{32})$", text, re.M)
-    assert grpc_url and rest_url and pat, text
-    reader = threading.Thread(target=lambda: lines.extend(process.stdout or []), daemon=True)
-    reader.start()
-    yield Served(process, grpc_url.group(1), rest_url.group(1), pat.group(1), lines)
-    if process.poll() is None:
-        process.kill()
-    process.wait(timeout=30)
-    reader.join(timeout=10)
-    process.stdout.close()
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
-    yield from _serve(tmp_path / "home")
+    with serve(tmp_path / "home") as running:
+        yield running
 
 
 @pytest.fixture
 def served_llm(tmp_path: Path) -> Iterator[Served]:
-    yield from _serve(tmp_path / "home", "--preload", "smollm2-135m-instruct")
+    with serve(tmp_path / "home", "--preload", "smollm2-135m-instruct") as running:
+        yield running
 
 
 @pytest.fixture
 def served_demo(tmp_path: Path) -> Iterator[Served]:
-    yield from _serve(tmp_path / "home", "--demo")
+    with serve(tmp_path / "home", "--demo") as running:
+        yield running
 
 
 def test_quick_start_demo_answers_the_seed_question(served_demo: Served) -> None:

@@ -13,6 +13,7 @@ from benchmarks import (
     llm,
     peer,
     protocol,
+    soak,
     startup,
     targets,
 )
@@ -86,6 +87,13 @@ def test_batching_benchmark_runs(tmp_path: Path) -> None:
 def test_protocol_benchmark_runs(tmp_path: Path) -> None:
     table = protocol.run(calls=8, results_dir=tmp_path)
     assert "gRPC, Clarion" in table and "REST, bare echo" in table
+
+
+def test_soak_benchmark_runs(tmp_path: Path) -> None:
+    table = soak.run(requests=26, concurrency=4, results_dir=tmp_path)
+    (total,) = [line for line in table.splitlines() if line.startswith("| **all** |")]
+    assert total.split(" | ")[1] == "26" and total.split(" | ")[3] == "0"  # none unexpected
+    assert "server RSS" in table and (tmp_path / "soak.md").exists()
 
 
 @pytest.mark.skipif(

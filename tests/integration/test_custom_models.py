@@ -169,6 +169,22 @@ def test_deleting_the_app_mid_training(running: ServerThread, alice: str, home: 
     assert list(again.list_inputs()) == []
 
 
+def test_deleting_an_app_removes_its_trained_artefacts(
+    running: ServerThread, alice: str, home: Path
+) -> None:
+    app = App("short-lived", pat=alice, base_url=running.grpc_url).create()
+    app.add_inputs(
+        [App.text_input(f"{SPORTS[i]} {i}", ["sports"], ["cooking"]) for i in range(3)]
+        + [App.text_input(f"{COOKING[i]} {i}", ["cooking"], ["sports"]) for i in range(3)]
+    )
+    app.create_model("topic", ["sports", "cooking"])
+    version = app.train("topic")
+    artefact = home / "artifacts" / f"{version.id}.npz"
+    assert artefact.exists()
+    app.delete()
+    assert not artefact.exists()
+
+
 def test_other_users_apps_are_invisible_and_public_is_read_only(
     trained: dict[str, object], running: ServerThread
 ) -> None:

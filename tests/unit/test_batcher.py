@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from clarion.domain.values import Input, InputKind, Output
-from clarion.errors import ModelBusy
+from clarion.errors import ModelBusy, PredictionFailed
 from clarion.runtime.batcher import BatchingConfig, DynamicBatcher
 
 
@@ -110,8 +110,41 @@ def test_an_error_reaches_every_caller_in_that_batch_only() -> None:
             batcher.submit(_inputs("fine")),
             return_exceptions=True,
         )
-        assert isinstance(results[0], RuntimeError) and isinstance(results[1], RuntimeError)
+        for failed in results[:2]:
+            assert isinstance(failed, PredictionFailed) and failed.code == 21313
+            assert "model failed on bad" in str(failed)
         assert [o.text for o in results[2]] == ["FINE"]  # type: ignore[union-attr]
+        assert (await batcher.submit(_inputs("after")))[0].text == "AFTER"
+        await batcher.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_wrong_output_count_fails_every_caller_of_that_batch_and_the_next_batch_runs() -> None:
+    class ShortChanging:
+        """Drops the last output of any batch that holds "short"."""
+
+        async def __call__(self, batch: list[Input]) -> list[Output]:
+            outputs = [Output(text=i.text.upper()) for i in batch]
+            return outputs[:-1] if any(i.text == "short" for i in batch) else outputs
+
+    async def scenario() -> None:
+        batcher = DynamicBatcher(
+            ShortChanging(), BatchingConfig(max_batch_size=3, max_delay_s=0.05)
+        )
+        results = await asyncio.wait_for(
+            asyncio.gather(
+                batcher.submit(_inputs("short", "a")),
+                batcher.submit(_inputs("b")),
+                batcher.submit(_inputs("c")),
+                return_exceptions=True,
+            ),
+            timeout=10,
+        )
+        for failed in results[:2]:
+            assert isinstance(failed, PredictionFailed)
+            assert "returned 2 outputs for a batch of 3" in str(failed)
+        assert [o.text for o in results[2]] == ["C"]  # type: ignore[union-attr]
         assert (await batcher.submit(_inputs("after")))[0].text == "AFTER"
         await batcher.close()
 

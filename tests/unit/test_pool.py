@@ -14,12 +14,14 @@ import pytest
 
 from clarion.config import Settings
 from clarion.domain.values import Input, InputKind, Output
-from clarion.errors import ModelLoading
+from clarion.errors import ModelLoading, PredictionFailed
 from clarion.metrics import Metrics
 from clarion.registry import VersionRecord
 from clarion.runtime import Runner, RunnerPool
 
 EVENTS: list[str] = []
+#: Lets a hanging FakeRunner call go at the end of a test.
+RELEASE = threading.Event()
 
 
 class FakeRunner(Runner):
@@ -39,8 +41,14 @@ class FakeRunner(Runner):
     def predict(self, inputs: Sequence[Input], params: Any = None) -> list[Output]:
         with self.lock:
             self.batch_sizes.append(len(inputs))
+        texts = [i.text for i in inputs]
         time.sleep(0.02)
-        return [Output(text=i.text.upper()) for i in inputs]
+        if "hang" in texts:
+            RELEASE.wait(30)  # a runner that stops answering
+        if "boom" in texts:
+            raise RuntimeError("the runner broke")
+        outputs = [Output(text=t.upper()) for t in texts]
+        return outputs[:-1] if "short" in texts else outputs
 
     def memory_bytes(self) -> int:
         return int(self.memory)
@@ -158,4 +166,44 @@ def test_metrics_count_batches_and_loaded_models(tmp_path: Path) -> None:
         assert "clarion_loaded_models 1.0" in text
         await pool.close()
 
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("batching", [True, False])
+def test_runner_faults_reach_every_caller_with_a_status_and_the_model_keeps_serving(
+    tmp_path: Path, batching: bool
+) -> None:
+    async def scenario() -> None:
+        pool = _pool(
+            tmp_path, runner_timeout_s=0.5, batch_max_delay_ms=50.0, dynamic_batching=batching
+        )
+        version = _version("faulty")
+        await pool.load(version)
+        for bad, expected in [
+            ("short", "outputs for a batch of"),
+            ("boom", "the runner broke"),
+            ("hang", "did not answer within 0.5 s (CLARION_RUNNER_TIMEOUT_S)"),
+        ]:
+            # with batching, the bad input and a bystander share one batch
+            calls = [pool.predict(version, _texts(bad, "x"))]
+            if batching:
+                calls.append(pool.predict(version, _texts("bystander")))
+            results = await asyncio.wait_for(
+                asyncio.gather(*calls, return_exceptions=True), timeout=20
+            )
+            for result in results:
+                assert isinstance(result, PredictionFailed), (bad, result)
+                assert result.code == 21313 and expected in str(result), (bad, str(result))
+            healthy = await asyncio.wait_for(pool.predict(version, _texts("fine")), timeout=20)
+            assert healthy[0].text == "FINE"
+        # both model threads can hang in turn: fresh threads keep the model serving
+        for _ in range(2):
+            with pytest.raises(PredictionFailed):
+                await asyncio.wait_for(pool.predict(version, _texts("hang")), timeout=20)
+        healthy = await asyncio.wait_for(pool.predict(version, _texts("still")), timeout=20)
+        assert healthy[0].text == "STILL"
+        RELEASE.set()
+        await pool.close()
+
+    RELEASE.clear()
     asyncio.run(scenario())

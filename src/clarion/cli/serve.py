@@ -12,6 +12,7 @@ import click
 from clarion.cli.common import save_pat, settings
 from clarion.client import ClarionApiError, Model
 from clarion.core import Core
+from clarion.home_lock import HomeInUse
 from clarion.server import ClarionServer
 
 #: The demo asks the default chat model (or, where only the small one is installed, that
@@ -82,7 +83,11 @@ async def _serve(demo: bool, **overrides: object) -> None:
         or (s.credentials_file.read_text().strip() if s.credentials_file.is_file() else None)
     )
     server = ClarionServer(core)
-    await server.start()
+    try:
+        await server.start()
+    except HomeInUse as exc:
+        await core.aclose()
+        raise click.ClickException(str(exc)) from exc
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -247,8 +247,13 @@ class Registry(WorkspaceStore, DatasetStore):
         spec: dict[str, Any],
         description: str = "",
         concepts: Sequence[ConceptRecord] = (),
+        training: tuple[int, str, dict[str, Any]] | None = None,
     ) -> VersionRecord:
-        """Create a version with its concepts unless that id exists; versions never change."""
+        """Create a version with its concepts unless that id exists; versions never change.
+
+        ``training`` (code, description, info) is a trainable version's first state, written
+        in the same transaction: no reader (nor a restart after a crash) ever sees a trained
+        kind of version without one, which would pass for a ready built-in version."""
         with self._session() as s:
             row = s.get(ModelVersionRow, version_id)
             if row is None:
@@ -265,6 +270,16 @@ class Registry(WorkspaceStore, DatasetStore):
                     ConceptRow(version_id=version_id, position=i, concept_id=c.id, name=c.name)
                     for i, c in enumerate(concepts)
                 )
+                if training is not None:
+                    code, text, info = training
+                    s.add(
+                        TrainingRow(
+                            version_id=version_id,
+                            status_code=code,
+                            status_description=text,
+                            info=info,
+                        )
+                    )
             return _version_record(row)
 
     def get_version(

@@ -123,16 +123,20 @@ class WorkspaceStore:
             row = self._app(s, user_id, app_id)
             return None if row is None else _app_record(row)
 
-    def delete_app(self, user_id: str, app_id: str) -> list[str]:
-        """Delete an app with its inputs, models and versions; returns the input files."""
+    def delete_app(self, user_id: str, app_id: str) -> tuple[list[str], list[str]]:
+        """Delete an app with its inputs, models and versions; returns the input files and
+        the version ids (whose artefacts go), to remove after the commit."""
         with self._session() as s:
             app = self._app(s, user_id, app_id)
             if app is None:
-                return []
+                return [], []
             files = [
                 f for f in s.scalars(select(InputRow.file).where(InputRow.app_pk == app.pk)) if f
             ]
             models = list(s.scalars(select(ModelRow.pk).where(ModelRow.app_pk == app.pk)))
+            versions = list(
+                s.scalars(select(ModelVersionRow.id).where(ModelVersionRow.model_pk.in_(models)))
+            )
             for model_pk in models:
                 self._delete_model_rows(s, model_pk)
             datasets = list(s.scalars(select(DatasetRow.pk).where(DatasetRow.app_pk == app.pk)))
@@ -143,7 +147,7 @@ class WorkspaceStore:
             s.execute(delete(AppConceptRow).where(AppConceptRow.app_pk == app.pk))
             s.execute(delete(InputJobRow).where(InputJobRow.app_pk == app.pk))
             s.delete(app)
-            return files
+            return files, versions
 
     @staticmethod
     def _delete_dataset_rows(s: Session, dataset_pks: Sequence[int]) -> list[str]:
@@ -494,6 +498,15 @@ class WorkspaceStore:
         with self._session() as s:
             row = s.get(TrainingRow, version_id)
             return None if row is None else _training_record(row)
+
+    def input_files(self) -> set[str]:
+        """Every stored input's file path (to tell leftovers of a crash from live files)."""
+        with self._session() as s:
+            return {f for f in s.scalars(select(InputRow.file)) if f}
+
+    def version_ids(self) -> set[str]:
+        with self._session() as s:
+            return set(s.scalars(select(ModelVersionRow.id)))
 
     def unfinished_trainings(self, codes: Sequence[int]) -> Iterator[str]:
         with self._session() as s:

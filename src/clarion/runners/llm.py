@@ -22,6 +22,7 @@ with 21354).
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -31,7 +32,7 @@ from typing import Any
 from clarion.config import Settings
 from clarion.domain.generation import GenerationParams, ReasoningEffort
 from clarion.domain.values import Input, InputKind, Output, TokenLogprob
-from clarion.errors import InputError, InputOverLimit
+from clarion.errors import InputError, InputOverLimit, PredictionFailed
 from clarion.runners.beam import beam_search
 from clarion.runners.llm_engine import Chunk, EngineConfig, LlamaEngine
 from clarion.runtime.runner import Runner
@@ -43,6 +44,8 @@ REASONING_INSTRUCTION = (
     "do not write the final answer yet."
 )
 _PLACEHOLDER = re.compile(r"\{(prompt|system_prompt)\}")
+#: The stop signal of calls that nobody stops (streams stop through ``emit`` instead).
+_NEVER = threading.Event()
 
 
 @dataclass(frozen=True)
@@ -114,16 +117,25 @@ class LlmRunner(Runner):
     # batch ---------------------------------------------------------------------------
 
     def predict(self, inputs: Sequence[Input], params: Any = None) -> list[Output]:
+        return self.predict_until(inputs, params, threading.Event())
+
+    def predict_until(
+        self, inputs: Sequence[Input], params: Any, stop: threading.Event
+    ) -> list[Output]:
+        """Every input generates in its own slot; once ``stop`` is set, each generation
+        ends at its next token and inputs not started yet never reach the engine."""
         assert self._fanout is not None, "load() first"
         chosen = params if isinstance(params, GenerationParams) else GenerationParams()
-        return list(self._fanout.map(lambda item: self._answer(item, chosen), inputs))
+        return list(self._fanout.map(lambda item: self._answer(item, chosen, stop), inputs))
 
-    def _answer(self, item: Input, params: GenerationParams) -> Output:
+    def _answer(self, item: Input, params: GenerationParams, stop: threading.Event) -> Output:
         try:
-            prepared = self._prepare(item, params)
+            if stop.is_set():
+                return Output(finish_reason="cancelled")
+            prepared = self._prepare(item, params, stop)
             if params.num_beams > 1:
-                return self._beam(prepared, params)
-            reply = self.engine.complete(self._request(prepared, params))
+                return self._beam(prepared, params, stop)
+            reply = self.engine.complete_until(self._request(prepared, params), stop)
             return self._output(prepared, params, reply, reply["choices"][0].get("text", ""))
         except InputError as exc:
             return Output(error=exc)
@@ -132,11 +144,11 @@ class LlmRunner(Runner):
 
     def stream(self, item: Input, params: Any, emit: Callable[[Output], bool]) -> Output:
         chosen = params if isinstance(params, GenerationParams) else GenerationParams()
-        prepared = self._prepare(item, chosen)
+        prepared = self._prepare(item, chosen, _NEVER)
         if chosen.return_full_text and not emit(Output(text=prepared.text)):
             return Output()
         if chosen.num_beams > 1:
-            result = self._beam(prepared, chosen)
+            result = self._beam(prepared, chosen, _NEVER)
             emit(Output(text=result.text.removeprefix(prepared.text) if result.text else ""))
             return replace(result, text=None)
 
@@ -174,7 +186,7 @@ class LlmRunner(Runner):
             )
         return tokens, min(wanted, room)
 
-    def _prepare(self, item: Input, params: GenerationParams) -> _Prepared:
+    def _prepare(self, item: Input, params: GenerationParams, stop: threading.Event) -> _Prepared:
         text = item.text
         reasoning, reasoning_tokens = None, 0
         if params.reasoning_effort is not ReasoningEffort.LOW:
@@ -185,8 +197,8 @@ class LlmRunner(Runner):
                 ]
             )
             tokens, room = self._fit(notes, REASONING_BUDGETS[params.reasoning_effort])
-            reply = self.engine.complete(
-                self._request(_Prepared(notes, tokens, room), params, stop=False)
+            reply = self.engine.complete_until(
+                self._request(_Prepared(notes, tokens, room), params, stop=False), stop
             )
             reasoning = reply["choices"][0].get("text", "").strip()
             reasoning_tokens = int(reply.get("usage", {}).get("completion_tokens", 0))
@@ -234,11 +246,13 @@ class LlmRunner(Runner):
             tokens=_token_logprobs(content, params.top_logprobs) if params.logprobs else (),
         )
 
-    def _beam(self, prepared: _Prepared, params: GenerationParams) -> Output:
+    def _beam(self, prepared: _Prepared, params: GenerationParams, stop: threading.Event) -> Output:
         assert self._beams is not None
         expand = min(2 * params.num_beams, 20)
 
         def score(continuation: tuple[int, ...]) -> list[tuple[int, float]]:
+            if stop.is_set():
+                raise PredictionFailed("The beam search was stopped: its caller went away.")
             reply = self.engine.complete(
                 {
                     "prompt": prepared.tokens + list(continuation),

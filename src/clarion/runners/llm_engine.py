@@ -56,6 +56,17 @@ class LlamaEngine:
         self._socket_dir: str | None = None
         self._http: httpx.Client | None = None
         self.end_of_turn_ids: frozenset[int] = frozenset()
+        self._generated = 0
+        self._generated_lock = threading.Lock()
+
+    @property
+    def generated_tokens(self) -> int:
+        """Tokens this engine has generated so far, for every caller, finished or not."""
+        return self._generated
+
+    def _count(self, tokens: int) -> None:
+        with self._generated_lock:
+            self._generated += tokens
 
     def start(self) -> None:
         import xllamacpp
@@ -149,6 +160,7 @@ class LlamaEngine:
         if on_chunk is None:
             reply: Chunk = self._server.handle_completions(request)
             self._raise_for(reply)
+            self._count(int((reply.get("usage") or {}).get("completion_tokens", 0)))
             return reply
         last: Chunk = {}
 
@@ -157,11 +169,37 @@ class LlamaEngine:
             last = chunk
             if "error" in chunk:
                 return True
+            choice = (chunk.get("choices") or [{}])[0]
+            content = (choice.get("logprobs") or {}).get("content") or []
+            self._count(len(content) or (1 if choice.get("text") else 0))
             return not on_chunk(chunk)
 
         self._server.handle_completions({**request, "stream": True}, callback)
         self._raise_for(last)
         return last
+
+    def complete_until(self, request: dict[str, Any], stop: threading.Event) -> Chunk:
+        """:meth:`complete` without streaming to the caller, but stopping (and freeing the
+        slot) within a token of ``stop`` being set. The reply has the non-streaming shape:
+        the whole text, every token's log-probabilities, the usage; ``finish_reason`` is
+        ``cancelled`` when it was stopped."""
+        if stop.is_set():
+            return {"choices": [{"text": "", "finish_reason": "cancelled"}]}
+        pieces: list[str] = []
+        content: list[dict[str, Any]] = []
+
+        def gather(chunk: Chunk) -> bool:
+            choice = (chunk.get("choices") or [{}])[0]
+            pieces.append(choice.get("text") or "")
+            content.extend((choice.get("logprobs") or {}).get("content") or [])
+            return not stop.is_set()
+
+        last = self.complete(request, gather)
+        choice = dict((last.get("choices") or [{}])[0])
+        choice.update(text="".join(pieces), logprobs={"content": content})
+        if stop.is_set() and not choice.get("finish_reason"):
+            choice["finish_reason"] = "cancelled"
+        return {**last, "choices": [choice]}
 
     @staticmethod
     def _raise_for(reply: Chunk) -> None:

@@ -9,7 +9,9 @@ gets back exactly its own outputs.
 - A full queue refuses a request at once with :class:`ModelBusy` (21354), never partly.
 - Items whose caller was cancelled are dropped before the batch runs.
 - Items whose deadline passed while queued are failed with :class:`ModelBusy`, unrun.
-- An exception from the model reaches every caller whose items were in that batch.
+- An exception from the model, or a wrong number of outputs, reaches every caller whose
+  items were in that batch as a :class:`ClarionError` (21313 for anything foreign); the
+  worker carries on with the next batch.
 
     batcher = DynamicBatcher(run_batch, BatchingConfig(max_batch_size=64, max_delay_s=0.004))
     outputs = await batcher.submit(inputs, deadline=loop.time() + 30)
@@ -24,7 +26,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from clarion.domain.values import Input, Output
-from clarion.errors import ModelBusy
+from clarion.errors import ClarionError, ModelBusy, PredictionFailed
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +140,15 @@ class DynamicBatcher:
             self._on_batch(len(batch))
         try:
             outputs = await self._run_batch([item.input for item in batch])
+            if len(outputs) != len(batch):
+                raise PredictionFailed(
+                    f"The model returned {len(outputs)} outputs for a batch of {len(batch)} "
+                    "inputs; none of them can be trusted."
+                )
         except Exception as exc:
+            if not isinstance(exc, ClarionError):
+                log.exception("a model batch failed")
+                exc = PredictionFailed(f"The model failed on this batch: {exc}")
             for item in batch:
                 if not item.future.done():
                     item.future.set_exception(exc)

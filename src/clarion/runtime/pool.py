@@ -73,9 +73,7 @@ class RunnerPool:
         self._factories = dict(factories)
         self._settings = settings
         self._metrics = metrics or Metrics()
-        self._executor = ThreadPoolExecutor(
-            max_workers=max(1, settings.model_threads), thread_name_prefix="clarion-model"
-        )
+        self._executor = self._shared_executor()
         self._loaded: OrderedDict[str, _Loaded] = OrderedDict()  # least recently used first
         self._loading: dict[str, asyncio.Task[_Loaded]] = {}
         self._labels: dict[str, tuple[str, str]] = {}
@@ -87,6 +85,9 @@ class RunnerPool:
 
     def is_loaded(self, version_id: str) -> bool:
         return version_id in self._loaded
+
+    def loaded_runners(self) -> list[Runner]:
+        return [entry.runner for entry in self._loaded.values()]
 
     def queue_depth(self, version_id: str) -> int:
         entry = self._loaded.get(version_id)
@@ -118,17 +119,16 @@ class RunnerPool:
     async def _load(self, version: VersionRecord) -> _Loaded:
         try:
             runner = await self._run(self._build, version)
-            batcher = None
-            if runner.batchable and self._settings.dynamic_batching:
-                batcher = DynamicBatcher(
-                    lambda batch: self._run(self._predict, runner, batch, None),
-                    self._batching(runner),
-                    on_batch=self._batch_observer(version.id),
-                )
             executor = None
             if runner.threads > 0:
                 executor = ThreadPoolExecutor(runner.threads, f"clarion-{version.runner}")
-            entry = _Loaded(runner, batcher, executor)
+            entry = _Loaded(runner, None, executor)
+            if runner.batchable and self._settings.dynamic_batching:
+                entry.batcher = DynamicBatcher(
+                    lambda batch: self._call(version.id, entry, batch, None),
+                    self._batching(runner),
+                    on_batch=self._batch_observer(version.id),
+                )
             self._loaded[version.id] = entry
             self._metrics.loaded_models.set(len(self._loaded))
             self._enforce_memory_budget(keep=version.id)
@@ -195,19 +195,12 @@ class RunnerPool:
                 outputs = await task
             else:
                 self._batch_observer(version.id)(len(inputs))
-                outputs = await self._run(
-                    self._predict, entry.runner, inputs, params, executor=entry.executor
-                )
+                outputs = await self._call(version.id, entry, inputs, params)
         finally:
             entry.admitted_inputs -= len(inputs)
             if entry.batcher is not None:
                 gauge.set(entry.batcher.queue_depth)
             self._touch(version.id, entry)
-        if len(outputs) != len(inputs):
-            raise InternalError(
-                f"runner for version {version.id} returned {len(outputs)} outputs "
-                f"for {len(inputs)} inputs"
-            )
         self._count_tokens(version.id, outputs)
         return outputs
 
@@ -269,15 +262,70 @@ class RunnerPool:
         self._touch(version.id, entry)
         return entry.runner
 
-    @staticmethod
-    def _predict(runner: Runner, inputs: Sequence[Input], params: Any) -> list[Output]:
+    async def _call(
+        self, version_id: str, entry: _Loaded, inputs: Sequence[Input], params: Any
+    ) -> list[Output]:
+        """One model call in a worker thread, bounded by ``CLARION_RUNNER_TIMEOUT_S``.
+
+        When the caller goes away (its task is cancelled) or the call runs out of time, the
+        runner is told to stop (:meth:`Runner.predict_until`). A call that still does not
+        return keeps its thread; later calls get fresh threads, so the model keeps serving.
+        """
+        stop = threading.Event()
+        executor = entry.executor or self._executor
+        limit = self._settings.runner_timeout_s
+        work = asyncio.get_running_loop().run_in_executor(
+            executor, self._predict, entry.runner, inputs, params, stop
+        )
         try:
-            outputs: list[Output] = runner.predict(inputs, params)
+            return await asyncio.wait_for(work, limit if limit > 0 else None)
+        except TimeoutError as exc:
+            log.error(
+                "model version %s did not answer a batch of %d inputs within %g s; "
+                "its thread is abandoned",
+                version_id,
+                len(inputs),
+                limit,
+            )
+            self._replace_executor(entry, executor)
+            raise PredictionFailed(
+                f"The model did not answer within {limit:g} s (CLARION_RUNNER_TIMEOUT_S) "
+                f"on this batch of {len(inputs)} inputs; it was abandoned. Retry, or send "
+                "less work per request."
+            ) from exc
+        finally:
+            stop.set()
+
+    def _replace_executor(self, entry: _Loaded, stuck: ThreadPoolExecutor) -> None:
+        if entry.executor is stuck:
+            entry.executor = ThreadPoolExecutor(entry.runner.threads, "clarion-runner")
+        elif self._executor is stuck:
+            self._executor = self._shared_executor()
+        else:
+            return  # already replaced by another call that timed out
+        stuck.shutdown(wait=False)
+
+    def _shared_executor(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(
+            max_workers=max(1, self._settings.model_threads), thread_name_prefix="clarion-model"
+        )
+
+    @staticmethod
+    def _predict(
+        runner: Runner, inputs: Sequence[Input], params: Any, stop: threading.Event
+    ) -> list[Output]:
+        try:
+            outputs: list[Output] = runner.predict_until(inputs, params, stop)
         except ClarionError:
             raise
         except Exception as exc:
             log.exception("prediction failed")
             raise PredictionFailed(f"the model failed on this batch: {exc}") from exc
+        if len(outputs) != len(inputs):
+            raise PredictionFailed(
+                f"The model returned {len(outputs)} outputs for a batch of {len(inputs)} "
+                "inputs; none of them can be trusted."
+            )
         return outputs
 
     async def _run(

@@ -13,6 +13,7 @@ loop, and must return exactly one :class:`Output` per input, in order; the pool 
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -46,6 +47,16 @@ class Runner(ABC):
     def predict(self, inputs: Sequence[Input], params: Any = None) -> list[Output]:
         """One output per input, in the same order. ``params`` is the model kind's
         validated parameter object, or None."""
+
+    def predict_until(
+        self, inputs: Sequence[Input], params: Any, stop: threading.Event
+    ) -> list[Output]:
+        """:meth:`predict`, giving up early once ``stop`` is set (every caller of the batch
+        went away, or the call ran past ``CLARION_RUNNER_TIMEOUT_S``). What it returns then
+        is discarded. The pool always calls this; the default runs :meth:`predict` to the
+        end, which suits short batch calls. Runners whose calls run long (generation)
+        override it and check ``stop`` as they go."""
+        return self.predict(inputs, params)
 
     def memory_bytes(self) -> int:
         """An estimate of the memory this runner holds once loaded."""

@@ -101,7 +101,10 @@ class WorkspaceHandlers:
         user_id, app_id = self._directory.writable_app(
             caller.principal, request.user_app_id.user_id, request.user_app_id.app_id
         )
-        self._versions.remove_files(self._registry.delete_app(user_id, app_id))
+        files, versions = self._registry.delete_app(user_id, app_id)
+        self._versions.remove_files(files)
+        for version_id in versions:
+            self._trainer.artifact_path(version_id).unlink(missing_ok=True)
         self._directory.forget()
         return done()
 

@@ -183,12 +183,18 @@ def build_rest_app(
             return error_response(None, exc)
         return Response(metrics(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
+    async def unrouted(request: Request, _exc: Exception) -> Response:
+        """Paths no route can match (e.g. with a newline in them) still get a status."""
+        path = request.url.path
+        return error_response(None, InvalidRequest(f"No API route for {request.method} {path!r}."))
+
     return Starlette(
+        exception_handlers={404: unrouted, 405: unrouted},
         routes=[
             StarletteRoute("/healthz", healthz, methods=["GET"]),
             StarletteRoute("/readyz", readyz, methods=["GET"]),
             StarletteRoute("/metrics", metrics_endpoint, methods=["GET"]),
             *extra_routes,
             StarletteRoute("/{path:path}", gateway.handle, methods=_ALL_VERBS),
-        ]
+        ],
     )
