@@ -11,7 +11,13 @@ from typing import Any
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 
 from clarion.api.clarifai import convert
-from clarion.api.clarifai.workspace import MAX_INPUTS_PER_REQUEST, bounded_ids, done, input_pb
+from clarion.api.clarifai.workspace import (
+    MAX_INPUTS_PER_REQUEST,
+    bounded_ids,
+    bounded_text,
+    done,
+    input_pb,
+)
 from clarion.datasets import DatasetVersions
 from clarion.directory import ModelDirectory
 from clarion.errors import InvalidRequest, ResourceNotFound
@@ -20,6 +26,8 @@ from clarion.registry.datasets import DatasetRecord, DatasetVersionRecord
 
 MAX_CONCEPTS_PER_REQUEST = 128
 MAX_ID_LENGTH = 128
+MAX_DATASET_DESCRIPTION = 1000
+MAX_VERSION_DESCRIPTION = 2000
 
 
 class DatasetHandlers:
@@ -108,12 +116,17 @@ class DatasetHandlers:
             )
         for dataset in request.datasets:
             _check_id("dataset", dataset.id)
+            bounded_text(dataset.description, "A dataset's description", MAX_DATASET_DESCRIPTION)
+        taken = self._registry.add_datasets(
+            user_id, app_id, [(d.id, d.description) for d in request.datasets]
+        )
+        if taken:
+            raise InvalidRequest(
+                f"These datasets already exist in {user_id}/{app_id} or repeat in the "
+                f"request: {', '.join(taken)}; nothing was created."
+            )
         created = []
         for dataset in request.datasets:
-            if not self._registry.add_dataset(user_id, app_id, dataset.id, dataset.description):
-                raise InvalidRequest(
-                    f"Dataset {dataset.id!r} already exists in {user_id}/{app_id}."
-                )
             record = self._registry.get_dataset(user_id, app_id, dataset.id)
             assert record is not None
             created.append(_dataset_pb(record, user_id, app_id))
@@ -215,6 +228,9 @@ class DatasetHandlers:
         wanted = list(request.dataset_versions) or [resources_pb2.DatasetVersion()]
         if len(wanted) > 1:
             raise InvalidRequest("PostDatasetVersions creates one version at a time.")
+        bounded_text(
+            wanted[0].description, "A dataset version's description", MAX_VERSION_DESCRIPTION
+        )
         record = self._versions.create(user_id, app_id, request.dataset_id, wanted[0].description)
         return service_pb2.MultiDatasetVersionResponse(
             status=convert.ok_status(), dataset_versions=[_version_pb(record, user_id, app_id)]

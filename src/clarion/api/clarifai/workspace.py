@@ -37,6 +37,9 @@ CUSTOM_MODEL_TYPE = "embedding-classifier"
 MAX_INPUTS_PER_REQUEST = 128
 MAX_METADATA_BYTES = 16 * 1024
 MAX_IDS_PER_REQUEST = 1000
+#: The longest concept name, job id and descriptions the registry's columns hold.
+MAX_NAME_LENGTH = 256
+MAX_JOB_ID_LENGTH = 128
 INPUT_DOWNLOAD_SUCCESS = 30000
 
 
@@ -119,7 +122,7 @@ class WorkspaceHandlers:
         user_id, app_id = self._directory.writable_app(
             caller.principal, request.user_app_id.user_id, request.user_app_id.app_id
         )
-        job_id = request.inputs_add_job_id
+        job_id = bounded_text(request.inputs_add_job_id, "inputs_add_job_id", MAX_JOB_ID_LENGTH)
         try:
             records = await self._store_inputs(user_id, app_id, request.inputs)
         except BaseException:
@@ -445,6 +448,13 @@ def bounded_ids(ids: Any, kind: str) -> list[str]:
     return found
 
 
+def bounded_text(value: str, name: str, limit: int) -> str:
+    """``value`` when it is at most ``limit`` characters long, else a 400 naming ``name``."""
+    if len(value) > limit:
+        raise InvalidRequest(f"{name} is {len(value)} characters long; the limit is {limit}.")
+    return value
+
+
 def input_pb(record: InputRecord, *, with_bytes: bool = False) -> resources_pb2.Input:
     """A stored input; an image carries its size and format (and its bytes when asked)."""
     item = resources_pb2.Input(id=record.input_id)
@@ -477,6 +487,11 @@ def _labels(input_id: str, concepts: Any) -> dict[str, float]:
         if not concept.id or len(concept.id) > 128:
             raise InvalidParameter(
                 f"Input {input_id}: every concept needs an id of 1 to 128 characters."
+            )
+        if len(concept.name) > MAX_NAME_LENGTH:
+            raise InvalidParameter(
+                f"Input {input_id}: concept {concept.id}'s name is {len(concept.name)} "
+                f"characters; the limit is {MAX_NAME_LENGTH}."
             )
         if concept.value not in (0.0, 1.0):
             raise InvalidParameter(

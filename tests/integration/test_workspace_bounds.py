@@ -1,0 +1,83 @@
+"""Workspace requests whose names or descriptions are too long for the registry's columns, or
+that create several datasets at once, over REST against the session server: a 400 that says
+what is wrong, and nothing half-done."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from clarion.server_thread import ServerThread
+
+
+@pytest.fixture
+def app(server: ServerThread) -> Iterator[tuple[httpx.Client, str]]:
+    """A fresh app of the session key's user, and a client already carrying the key."""
+    app_id = f"bounds-{uuid.uuid4().hex[:8]}"
+    headers = {"Authorization": f"Key {server.pat}"}
+    with httpx.Client(headers=headers, timeout=30) as http:
+        created = http.post(f"{server.rest_url}/v2/users/me/apps", json={"apps": [{"id": app_id}]})
+        assert created.status_code == 200, created.text
+        try:
+            yield http, f"{server.rest_url}/v2/users/me/apps/{app_id}"
+        finally:
+            http.delete(f"{server.rest_url}/v2/users/me/apps/{app_id}")
+
+
+def _text(input_id: str, **data: object) -> dict[str, object]:
+    return {"id": input_id, "data": {"text": {"raw": "some words"}, **data}}
+
+
+def test_a_long_concept_name_on_an_input_is_refused(app: tuple[httpx.Client, str]) -> None:
+    http, base = app
+    long_name = {"id": "c", "name": "n" * 257, "value": 1}
+    posted = http.post(f"{base}/inputs", json={"inputs": [_text("i1", concepts=[long_name])]})
+    assert posted.status_code == 400, posted.text
+    assert "the limit is 256" in posted.json()["status"]["details"]
+    assert http.get(f"{base}/inputs").json().get("inputs", []) == []
+    stored = http.post(f"{base}/inputs", json={"inputs": [_text("i1")]})
+    assert stored.status_code == 200, stored.text
+    patched = http.patch(
+        f"{base}/inputs", json={"action": "merge", "inputs": [_text("i1", concepts=[long_name])]}
+    )
+    assert patched.status_code == 400, patched.text
+    assert "the limit is 256" in patched.json()["status"]["details"]
+    assert http.get(f"{base}/concepts").json().get("concepts", []) == []
+
+
+def test_a_long_inputs_add_job_id_is_refused(app: tuple[httpx.Client, str]) -> None:
+    http, base = app
+    body = {"inputs_add_job_id": "j" * 129, "inputs": [_text("i1")]}
+    posted = http.post(f"{base}/inputs", json=body)
+    assert posted.status_code == 400, posted.text
+    assert "inputs_add_job_id is 129 characters" in posted.json()["status"]["details"]
+    assert http.get(f"{base}/inputs").json().get("inputs", []) == []
+
+
+def test_long_dataset_and_version_descriptions_are_refused(app: tuple[httpx.Client, str]) -> None:
+    http, base = app
+    wordy_dataset = {"id": "d", "description": "x" * 1001}
+    wordy = http.post(f"{base}/datasets", json={"datasets": [wordy_dataset]})
+    assert wordy.status_code == 400, wordy.text
+    assert "the limit is 1000" in wordy.json()["status"]["details"]
+    assert http.post(f"{base}/datasets", json={"datasets": [{"id": "d"}]}).status_code == 200
+    version = http.post(
+        f"{base}/datasets/d/versions", json={"dataset_versions": [{"description": "x" * 2001}]}
+    )
+    assert version.status_code == 400, version.text
+    assert "the limit is 2000" in version.json()["status"]["details"]
+    assert http.get(f"{base}/datasets/d/versions").json().get("dataset_versions", []) == []
+
+
+def test_post_datasets_creates_all_or_none(app: tuple[httpx.Client, str]) -> None:
+    http, base = app
+    assert http.post(f"{base}/datasets", json={"datasets": [{"id": "old"}]}).status_code == 200
+    for ids in (["new", "old"], ["twice", "twice"]):
+        response = http.post(f"{base}/datasets", json={"datasets": [{"id": i} for i in ids]})
+        assert response.status_code == 400, response.text
+        assert "nothing was created" in response.json()["status"]["details"]
+    listed = http.get(f"{base}/datasets").json()["datasets"]
+    assert [d["id"] for d in listed] == ["old"]
