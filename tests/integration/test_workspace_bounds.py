@@ -4,12 +4,15 @@ what is wrong, and nothing half-done."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from clarion.datasets import DatasetVersions
+from clarion.registry.datasets import DatasetVersionRecord
 from clarion.server_thread import ServerThread
 
 
@@ -81,3 +84,30 @@ def test_post_datasets_creates_all_or_none(app: tuple[httpx.Client, str]) -> Non
         assert "nothing was created" in response.json()["status"]["details"]
     listed = http.get(f"{base}/datasets").json()["datasets"]
     assert [d["id"] for d in listed] == ["old"]
+
+
+def test_a_dataset_version_is_frozen_off_the_event_loop(
+    app: tuple[httpx.Client, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    http, base = app
+    on_loop: list[bool] = []
+    create = DatasetVersions.create
+
+    def spy(self: DatasetVersions, *args: str) -> DatasetVersionRecord:
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:
+            on_loop.append(False)
+        return create(self, *args)
+
+    monkeypatch.setattr(DatasetVersions, "create", spy)
+    assert http.post(f"{base}/inputs", json={"inputs": [_text("i1")]}).status_code == 200
+    assert http.post(f"{base}/datasets", json={"datasets": [{"id": "d"}]}).status_code == 200
+    added = http.post(
+        f"{base}/datasets/d/inputs", json={"dataset_inputs": [{"input": {"id": "i1"}}]}
+    )
+    assert added.status_code == 200, added.text
+    version = http.post(f"{base}/datasets/d/versions", json={"dataset_versions": [{}]})
+    assert version.status_code == 200, version.text
+    assert on_loop == [False]

@@ -6,6 +6,7 @@ Same rules as :mod:`.workspace`: a user sees and changes only their own apps, an
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
@@ -231,7 +232,10 @@ class DatasetHandlers:
         bounded_text(
             wanted[0].description, "A dataset version's description", MAX_VERSION_DESCRIPTION
         )
-        record = self._versions.create(user_id, app_id, request.dataset_id, wanted[0].description)
+        # Linking up to MAX_VERSION_INPUTS files and writing the snapshot: off the event loop.
+        record = await asyncio.to_thread(
+            self._versions.create, user_id, app_id, request.dataset_id, wanted[0].description
+        )
         return service_pb2.MultiDatasetVersionResponse(
             status=convert.ok_status(), dataset_versions=[_version_pb(record, user_id, app_id)]
         )
