@@ -11,8 +11,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from clarion.client import App
 from clarion.datasets import DatasetVersions
 from clarion.registry.datasets import DatasetVersionRecord
+from clarion.registry.store import MAX_PER_PAGE
 from clarion.server_thread import ServerThread
 
 
@@ -111,3 +113,16 @@ def test_a_dataset_version_is_frozen_off_the_event_loop(
     version = http.post(f"{base}/datasets/d/versions", json={"dataset_versions": [{}]})
     assert version.status_code == 200, version.text
     assert on_loop == [False]
+
+
+def test_clarions_sdk_lists_every_dataset_past_one_page(
+    server: ServerThread, app: tuple[httpx.Client, str]
+) -> None:
+    http, base = app
+    ids = [f"d{n:04d}" for n in range(MAX_PER_PAGE + 1)]
+    for start in range(0, len(ids), 128):
+        chunk = [{"id": i} for i in ids[start : start + 128]]
+        assert http.post(f"{base}/datasets", json={"datasets": chunk}).status_code == 200
+    app_id = base.rsplit("/", 1)[-1]
+    with App(app_id, pat=server.pat, base_url=server.grpc_url) as client:
+        assert [d.id for d in client.list_datasets()] == ids
