@@ -1,6 +1,6 @@
-"""Workspace requests whose names or descriptions are too long for the registry's columns, or
-that create several datasets at once, over REST against the session server: a 400 that says
-what is wrong, and nothing half-done."""
+"""Workspace requests over REST against the session server: names or descriptions too long
+for the registry's columns, or several datasets at once, answer a 400 that says what is
+wrong and leave nothing half-done; ``me`` names the key's user everywhere."""
 
 from __future__ import annotations
 
@@ -126,3 +126,12 @@ def test_clarions_sdk_lists_every_dataset_past_one_page(
     app_id = base.rsplit("/", 1)[-1]
     with App(app_id, pat=server.pat, base_url=server.grpc_url) as client:
         assert [d.id for d in client.list_datasets()] == ids
+
+
+def test_list_models_of_an_app_named_through_me(app: tuple[httpx.Client, str]) -> None:
+    http, base = app
+    model = {"id": "mine", "model_type_id": "embedding-classifier"}
+    assert http.post(f"{base}/models", json={"model": model}).status_code == 200
+    listed = http.get(f"{base}/models")
+    assert listed.status_code == 200, listed.text
+    assert [m["id"] for m in listed.json()["models"]] == ["mine"]
