@@ -128,6 +128,35 @@ def test_clarions_sdk_lists_every_dataset_past_one_page(
         assert [d.id for d in client.list_datasets()] == ids
 
 
+def test_long_app_model_and_version_fields_are_refused(app: tuple[httpx.Client, str]) -> None:
+    http, base = app
+    apps = f"{base.rsplit('/apps/', 1)[0]}/apps"
+    for fields, limit in (({"id": "a" * 65}, 64), ({"id": "ok", "description": "x" * 1001}, 1000)):
+        refused = http.post(apps, json={"apps": [fields]})
+        assert refused.status_code == 400, refused.text
+        assert f"the limit is {limit}" in refused.json()["status"]["details"]
+    model = {"id": "m", "model_type_id": "embedding-classifier"}
+    for fields, limit in (
+        ({"id": "m" * 129}, 128),
+        ({"name": "n" * 257}, 256),
+        ({"description": "x" * 2001}, 2000),
+        ({"output_info": {"data": {"concepts": [{"id": "c", "name": "n" * 257}]}}}, 256),
+    ):
+        refused = http.post(f"{base}/models", json={"model": {**model, **fields}})
+        assert refused.status_code == 400, refused.text
+        assert f"the limit is {limit}" in refused.json()["status"]["details"] or (
+            f"1 to {limit} characters" in refused.json()["status"]["details"]
+        )
+    listed = http.get(f"{base}/models")
+    assert listed.status_code == 200 and listed.json().get("models", []) == [], listed.text
+    created = http.post(f"{base}/models", json={"model": model})
+    assert created.status_code == 200, created.text
+    versions = f"{base}/models/m/versions"
+    refused = http.post(versions, json={"model_versions": [{"description": "x" * 2001}]})
+    assert refused.status_code == 400, refused.text
+    assert "the limit is 2000" in refused.json()["status"]["details"]
+
+
 def test_list_models_of_an_app_named_through_me(app: tuple[httpx.Client, str]) -> None:
     http, base = app
     model = {"id": "mine", "model_type_id": "embedding-classifier"}

@@ -40,6 +40,10 @@ MAX_IDS_PER_REQUEST = 1000
 #: The longest concept name, job id and descriptions the registry's columns hold.
 MAX_NAME_LENGTH = 256
 MAX_JOB_ID_LENGTH = 128
+MAX_APP_ID_LENGTH = 64
+MAX_MODEL_ID_LENGTH = 128
+MAX_APP_DESCRIPTION = 1000
+MAX_DESCRIPTION = 2000
 INPUT_DOWNLOAD_SUCCESS = 30000
 
 
@@ -78,6 +82,8 @@ class WorkspaceHandlers:
         for app in request.apps:
             if not app.id:
                 raise InvalidRequest("Each app needs an id.")
+            bounded_text(app.id, "An app id", MAX_APP_ID_LENGTH)
+            bounded_text(app.description, "An app's description", MAX_APP_DESCRIPTION)
             if self._registry.app_exists(user_id, app.id):
                 raise InvalidRequest(f"App {user_id}/{app.id} already exists.")
             self._registry.ensure_app(user_id, app.id, description=app.description)
@@ -299,6 +305,9 @@ class WorkspaceHandlers:
             model = request.models[0]
         if model is None or not model.id:
             raise InvalidRequest("PostModels needs a model with an id.")
+        bounded_text(model.id, "A model id", MAX_MODEL_ID_LENGTH)
+        bounded_text(model.name, "A model's name", MAX_NAME_LENGTH)
+        bounded_text(model.description, "A model's description", MAX_DESCRIPTION)
         user_id, app_id = self._directory.writable_app(
             caller.principal, request.user_app_id.user_id, request.user_app_id.app_id
         )
@@ -308,13 +317,14 @@ class WorkspaceHandlers:
                 f"got {model.model_type_id!r}.",
                 parameter="model_type_id",
             )
+        concepts = _concepts(model)  # checked before anything is created
         if self._registry.get_model(user_id, app_id, model.id) is not None:
             raise InvalidRequest(f"Model {user_id}/{app_id}/models/{model.id} already exists.")
         record = self._registry.ensure_model(
             user_id, app_id, model.id, model_type_id=CUSTOM_MODEL_TYPE,
             name=model.name or model.id, description=model.description,
         )  # fmt: skip
-        self._registry.set_model_config(record, {"concepts": _concepts(model)})
+        self._registry.set_model_config(record, {"concepts": concepts})
         return service_pb2.SingleModelResponse(
             status=convert.ok_status(), model=self._model_pb(record)
         )
@@ -394,6 +404,7 @@ class WorkspaceHandlers:
             params, inference, version.output_info.output_config.concepts_mutually_exclusive
         )
         description = version.description or request.description or parsed.description
+        bounded_text(description, "A model version's description", MAX_DESCRIPTION)
         parsed = replace(parsed, description=description)
         concept_ids = []
         for concept in version.output_info.data.concepts:
@@ -515,8 +526,17 @@ def _metadata(input_id: str, data: resources_pb2.Data) -> dict[str, Any]:
 def _concepts(model: resources_pb2.Model) -> list[dict[str, str]]:
     concepts = []
     for concept in model.output_info.data.concepts:
-        if not concept.id:
-            raise InvalidParameter("Every concept of a model needs an id.", parameter="concepts")
+        if not concept.id or len(concept.id) > MAX_MODEL_ID_LENGTH:
+            raise InvalidParameter(
+                f"Every concept of a model needs an id of 1 to {MAX_MODEL_ID_LENGTH} characters.",
+                parameter="concepts",
+            )
+        if len(concept.name) > MAX_NAME_LENGTH:
+            raise InvalidParameter(
+                f"Concept {concept.id}'s name is {len(concept.name)} characters; the limit is "
+                f"{MAX_NAME_LENGTH}.",
+                parameter="concepts",
+            )
         concepts.append({"id": concept.id, "name": concept.name or concept.id})
     return concepts
 
