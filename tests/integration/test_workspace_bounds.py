@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -164,3 +165,21 @@ def test_list_models_of_an_app_named_through_me(app: tuple[httpx.Client, str]) -
     listed = http.get(f"{base}/models")
     assert listed.status_code == 200, listed.text
     assert [m["id"] for m in listed.json()["models"]] == ["mine"]
+
+
+def test_stored_texts_are_bounded_and_must_be_utf8(
+    app: tuple[httpx.Client, str], file_server: tuple[str, Path], server: ServerThread
+) -> None:
+    http, base = app
+    limit = server.settings.max_text_bytes
+    big = {"id": "big", "data": {"text": {"raw": "a" * (limit + 1)}}}
+    refused = http.post(f"{base}/inputs", json={"inputs": [big]})
+    assert refused.status_code == 400, refused.text[:300]
+    assert f"the limit is {limit} bytes" in refused.json()["status"]["details"]
+    url, root = file_server
+    (root / "latin1.txt").write_bytes("caf\xe9 cr\xe8me".encode("latin-1"))
+    by_url = {"id": "latin", "data": {"text": {"url": f"{url}/latin1.txt"}}}
+    refused = http.post(f"{base}/inputs", json={"inputs": [by_url]})
+    assert refused.status_code == 400, refused.text[:300]
+    assert "not valid UTF-8" in refused.json()["status"]["details"]
+    assert http.get(f"{base}/inputs").json().get("inputs", []) == []

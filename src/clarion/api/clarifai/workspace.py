@@ -25,7 +25,14 @@ from clarion.api.clarifai.rpcs import RPCS
 from clarion.config import Settings
 from clarion.datasets import DatasetVersions
 from clarion.directory import ModelDirectory
-from clarion.errors import InvalidParameter, InvalidRequest, ModelNotFound, ResourceNotFound
+from clarion.errors import (
+    InputInvalid,
+    InputOverLimit,
+    InvalidParameter,
+    InvalidRequest,
+    ModelNotFound,
+    ResourceNotFound,
+)
 from clarion.images import decode_image
 from clarion.input_files import InputFiles
 from clarion.inputs import UrlFetcher
@@ -199,9 +206,21 @@ class WorkspaceHandlers:
             )
             return record, raw
         if data.text.url:
-            text = (await self._fetcher.fetch(data.text.url)).decode("utf-8", errors="strict")
+            fetched = await self._fetcher.fetch(data.text.url)
+            try:
+                text = fetched.decode("utf-8", errors="strict")
+            except UnicodeDecodeError as exc:
+                raise InputInvalid(
+                    f"Input {input_id}: the text at its URL is not valid UTF-8 (byte {exc.start})."
+                ) from None
         else:
             text = data.text.raw
+        size = len(text.encode())
+        if size > self._settings.max_text_bytes:
+            raise InputOverLimit(
+                f"Input {input_id}: the text is {size} bytes; the limit is "
+                f"{self._settings.max_text_bytes} bytes (CLARION_MAX_TEXT_BYTES)."
+            )
         if not text.strip():
             raise InvalidRequest(f"Input {input_id} has no text or image.")
         record = InputRecord(input_id, "text", text, None, concepts, _now(), metadata, datasets)
