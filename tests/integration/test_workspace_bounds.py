@@ -5,13 +5,18 @@ wrong and leave nothing half-done; ``me`` names the key's user everywhere."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import io
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
+from clarion.api.clarifai import workspace
 from clarion.client import App
 from clarion.datasets import DatasetVersions
 from clarion.registry.datasets import DatasetVersionRecord
@@ -183,3 +188,38 @@ def test_stored_texts_are_bounded_and_must_be_utf8(
     assert refused.status_code == 400, refused.text[:300]
     assert "not valid UTF-8" in refused.json()["status"]["details"]
     assert http.get(f"{base}/inputs").json().get("inputs", []) == []
+
+
+def test_image_listings_read_their_files_off_the_event_loop(
+    app: tuple[httpx.Client, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    http, base = app
+    png = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 200, 10)).save(png, "PNG")
+    image = {"image": {"base64": base64.b64encode(png.getvalue()).decode()}}
+    assert (
+        http.post(f"{base}/inputs", json={"inputs": [{"id": "g", "data": image}]}).status_code
+        == 200
+    )
+    assert http.post(f"{base}/datasets", json={"datasets": [{"id": "d"}]}).status_code == 200
+    added = http.post(
+        f"{base}/datasets/d/inputs", json={"dataset_inputs": [{"input": {"id": "g"}}]}
+    )
+    assert added.status_code == 200, added.text
+    on_loop: list[bool] = []
+    original = workspace.Image.open
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:
+            on_loop.append(False)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(workspace.Image, "open", spy)
+    listed = http.get(f"{base}/inputs").json()["inputs"]
+    assert listed[0]["data"]["image"]["image_info"]["width"] == 40
+    in_dataset = http.get(f"{base}/datasets/d/inputs").json()["dataset_inputs"]
+    assert in_dataset[0]["input"]["data"]["image"]["image_info"]["height"] == 30
+    assert on_loop == [False, False]

@@ -18,6 +18,7 @@ from clarion.api.clarifai.workspace import (
     bounded_text,
     done,
     input_pb,
+    inputs_pb,
 )
 from clarion.datasets import DatasetVersions
 from clarion.directory import ModelDirectory
@@ -203,10 +204,8 @@ class DatasetHandlers:
         return service_pb2.MultiDatasetInputResponse(
             status=convert.ok_status(),
             dataset_inputs=[
-                resources_pb2.DatasetInput(
-                    input=input_pb(r), created_at=convert.timestamp(r.created_at)
-                )
-                for r in records
+                resources_pb2.DatasetInput(input=pb, created_at=convert.timestamp(r.created_at))
+                for r, pb in zip(records, await inputs_pb(records), strict=True)
             ],
         )
 

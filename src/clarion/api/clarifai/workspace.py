@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -235,7 +236,7 @@ class WorkspaceHandlers:
             user_id, app_id, page.offset, page.limit, ids=list(request.ids)
         )
         return service_pb2.MultiInputResponse(
-            status=convert.ok_status(), inputs=[input_pb(r) for r in records]
+            status=convert.ok_status(), inputs=await inputs_pb(records)
         )
 
     async def GetInput(self, request: service_pb2.GetInputRequest, caller: Any) -> Any:
@@ -483,6 +484,11 @@ def bounded_text(value: str, name: str, limit: int) -> str:
     if len(value) > limit:
         raise InvalidRequest(f"{name} is {len(value)} characters long; the limit is {limit}.")
     return value
+
+
+async def inputs_pb(records: Sequence[InputRecord]) -> list[resources_pb2.Input]:
+    """A page of stored inputs, their image headers read in a worker thread."""
+    return await asyncio.to_thread(lambda: [input_pb(r) for r in records])
 
 
 def input_pb(record: InputRecord, *, with_bytes: bool = False) -> resources_pb2.Input:
