@@ -18,6 +18,7 @@ import uuid
 from dataclasses import replace
 from pathlib import Path
 
+from clarion.atomic import private_dir, write_atomically
 from clarion.errors import InvalidRequest, ResourceNotFound
 from clarion.registry import Registry
 from clarion.registry.datasets import DatasetVersionRecord
@@ -34,8 +35,10 @@ class DatasetVersions:
     def create(
         self, user_id: str, app_id: str, dataset_id: str, description: str = ""
     ) -> DatasetVersionRecord:
-        try:
-            records = self._registry.list_dataset_inputs(user_id, app_id, dataset_id)
+        try:  # one over the limit is enough to know the dataset is too large
+            records = self._registry.list_dataset_inputs(
+                user_id, app_id, dataset_id, limit=MAX_VERSION_INPUTS + 1
+            )
         except KeyError:
             raise ResourceNotFound(
                 f"Dataset {dataset_id!r} does not exist in app {user_id}/{app_id}."
@@ -43,7 +46,7 @@ class DatasetVersions:
         if len(records) > MAX_VERSION_INPUTS:
             raise InvalidRequest(
                 f"A dataset version holds at most {MAX_VERSION_INPUTS} inputs; dataset "
-                f"{dataset_id} has {len(records)}."
+                f"{dataset_id} has more."
             )
         version_id = uuid.uuid4().hex
         folder = self._root / version_id
@@ -62,13 +65,14 @@ class DatasetVersions:
 
     @staticmethod
     def _freeze(source: Path, folder: Path) -> Path:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        """A hard link to ``source`` in ``folder`` (a private copy where linking fails)."""
+        private_dir(folder)
         target = folder / f"{hashlib.sha256(str(source).encode()).hexdigest()}.bin"
         try:
             os.link(source, target)
         except OSError:
-            shutil.copyfile(source, target)
-            target.chmod(0o600)
+            with source.open("rb") as original:
+                write_atomically(target, lambda f: shutil.copyfileobj(original, f))
         return target
 
     def remove_files(self, files: list[str]) -> None:

@@ -150,7 +150,7 @@ class ModelDirectory:
     ) -> list[ModelRecord]:
         """Models in one app, or in every app the caller can read when none is named."""
         if user_id or app_id:
-            self.check_app(principal, user_id, app_id)
+            user_id, app_id = self.readable_app(principal, user_id, app_id)
             return self._registry.list_models([user_id], page, app_id=app_id)
         return self._registry.list_models([principal.user_id, PUBLIC_USER], page)
 

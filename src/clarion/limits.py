@@ -3,7 +3,8 @@
 Both are off unless configured (``CLARION_KEY_RATE`` requests per second with bursts of
 ``CLARION_KEY_BURST``; ``CLARION_KEY_MAX_GENERATIONS`` inputs generating at once). Beyond
 them a request is refused with :class:`~clarion.errors.Throttled` (11005 CONN_THROTTLED,
-HTTP 429), which carries how long to wait before retrying.
+HTTP 429), which carries how long to wait before retrying; a request with more inputs than
+a key may ever have generating is an :class:`~clarion.errors.InvalidRequest` (400) instead.
 
     limits = KeyLimits(rate_per_s=20, burst=40, max_generations=8)
     limits.admit(principal)                      # every request, after its key is checked
@@ -24,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from clarion.auth import KeyManager, Principal
-from clarion.errors import Throttled
+from clarion.errors import InvalidRequest, Throttled
 
 #: How long a caller refused for its concurrent generations is told to wait.
 GENERATION_RETRY_S = 1.0
@@ -86,6 +87,12 @@ class KeyLimits:
             yield
             return
         key = principal.key_id
+        if inputs > self.max_generations:  # would never fit: retrying cannot help
+            raise InvalidRequest(
+                f"This request asks for {inputs} inputs generating at once; each key may have "
+                f"at most {self.max_generations} (CLARION_KEY_MAX_GENERATIONS). Send at most "
+                f"{self.max_generations} inputs per request."
+            )
         with self._lock:
             held = self._generating.get(key, 0)
             if held + inputs > self.max_generations:

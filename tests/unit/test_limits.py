@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from clarion.auth import Principal
-from clarion.errors import StatusCode, Throttled
+from clarion.errors import InvalidRequest, StatusCode, Throttled
 from clarion.limits import GENERATION_RETRY_S, KeyLimits
 
 ALICE = Principal("alice", "aaaaaaaa")
@@ -76,3 +76,15 @@ def test_generation_hold_is_released_on_error() -> None:
         raise RuntimeError("model failed")
     with limits.generating(ALICE):
         assert limits.generations(ALICE) == 1
+
+
+def test_a_request_larger_than_the_generation_cap_is_invalid_not_throttled() -> None:
+    limits = KeyLimits(max_generations=2)
+    with (
+        pytest.raises(InvalidRequest, match="at most 2 inputs per request"),
+        limits.generating(ALICE, 3),
+    ):
+        pass
+    assert limits.generations(ALICE) == 0
+    with limits.generating(ALICE, 2):
+        assert limits.generations(ALICE) == 2

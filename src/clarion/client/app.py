@@ -114,17 +114,20 @@ class App:
                 progress(len(chunk))
         return len(inputs)
 
-    def list_inputs(self) -> Iterator[resources_pb2.Input]:
+    def _every(self, method: str, field: str, **fields: Any) -> Iterator[Any]:
+        """Every item a List* RPC answers, page by page until a page comes back empty."""
+        request_class = getattr(service_pb2, f"{method}Request")
         page = 1
         while True:
-            request = service_pb2.ListInputsRequest(
-                user_app_id=self._ids, page=page, per_page=_PAGE
-            )
-            inputs = self._call("ListInputs", request).inputs
-            if not inputs:
+            request = request_class(user_app_id=self._ids, page=page, per_page=_PAGE, **fields)
+            items = getattr(self._call(method, request), field)
+            if not items:
                 return
-            yield from inputs
+            yield from items
             page += 1
+
+    def list_inputs(self) -> Iterator[resources_pb2.Input]:
+        return self._every("ListInputs", "inputs")
 
     def delete_inputs(self, ids: Sequence[str]) -> None:
         request = service_pb2.DeleteInputsRequest(user_app_id=self._ids, ids=list(ids))
@@ -140,17 +143,7 @@ class App:
         self._call("PostConcepts", request)
 
     def list_concepts(self) -> list[resources_pb2.Concept]:
-        found: list[resources_pb2.Concept] = []
-        page = 1
-        while True:
-            request = service_pb2.ListConceptsRequest(
-                user_app_id=self._ids, page=page, per_page=_PAGE
-            )
-            concepts = self._call("ListConcepts", request).concepts
-            if not concepts:
-                return found
-            found.extend(concepts)
-            page += 1
+        return list(self._every("ListConcepts", "concepts"))
 
     def create_dataset(self, dataset_id: str, description: str = "") -> None:
         dataset = resources_pb2.Dataset(id=dataset_id, description=description)
@@ -172,15 +165,12 @@ class App:
             self._call("PostDatasetInputs", request)
 
     def list_datasets(self) -> list[resources_pb2.Dataset]:
-        request = service_pb2.ListDatasetsRequest(user_app_id=self._ids, per_page=1000)
-        return list(self._call("ListDatasets", request).datasets)
+        """Every dataset of the app."""
+        return list(self._every("ListDatasets", "datasets"))
 
     def list_dataset_versions(self, dataset_id: str) -> list[resources_pb2.DatasetVersion]:
-        """A dataset's frozen versions, newest first."""
-        request = service_pb2.ListDatasetVersionsRequest(
-            user_app_id=self._ids, dataset_id=dataset_id, per_page=1000
-        )
-        return list(self._call("ListDatasetVersions", request).dataset_versions)
+        """Every frozen version of a dataset, newest first."""
+        return list(self._every("ListDatasetVersions", "dataset_versions", dataset_id=dataset_id))
 
     def create_dataset_version(
         self, dataset_id: str, description: str = ""

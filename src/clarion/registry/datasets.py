@@ -94,20 +94,30 @@ class DatasetStore:
 
     # datasets ------------------------------------------------------------------------
 
-    def add_dataset(self, user_id: str, app_id: str, dataset_id: str, description: str) -> bool:
-        """Create a dataset; False when one with that id exists."""
+    def add_datasets(
+        self, user_id: str, app_id: str, datasets: Sequence[tuple[str, str]]
+    ) -> list[str]:
+        """Create datasets (``(dataset_id, description)`` pairs), all or none: returns the ids
+        that already exist or repeat (nothing is created then)."""
+        ids = [dataset_id for dataset_id, _ in datasets]
         with self._session() as s:
             app = self._app(s, user_id, app_id)
             assert app is not None
-            exists = s.scalar(
-                select(DatasetRow.pk).where(
-                    DatasetRow.app_pk == app.pk, DatasetRow.dataset_id == dataset_id
+            taken = set(
+                s.scalars(
+                    select(DatasetRow.dataset_id).where(
+                        DatasetRow.app_pk == app.pk, DatasetRow.dataset_id.in_(ids)
+                    )
                 )
             )
-            if exists is not None:
-                return False
-            s.add(DatasetRow(app_pk=app.pk, dataset_id=dataset_id, description=description))
-            return True
+            taken |= {i for i in ids if ids.count(i) > 1}
+            if taken:
+                return sorted(taken)
+            s.add_all(
+                DatasetRow(app_pk=app.pk, dataset_id=dataset_id, description=description)
+                for dataset_id, description in datasets
+            )
+            return []
 
     def get_dataset(self, user_id: str, app_id: str, dataset_id: str) -> DatasetRecord | None:
         with self._session() as s:

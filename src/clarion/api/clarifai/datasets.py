@@ -6,12 +6,20 @@ Same rules as :mod:`.workspace`: a user sees and changes only their own apps, an
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 
 from clarion.api.clarifai import convert
-from clarion.api.clarifai.workspace import MAX_INPUTS_PER_REQUEST, bounded_ids, done, input_pb
+from clarion.api.clarifai.workspace import (
+    MAX_INPUTS_PER_REQUEST,
+    bounded_ids,
+    bounded_text,
+    done,
+    input_pb,
+    inputs_pb,
+)
 from clarion.datasets import DatasetVersions
 from clarion.directory import ModelDirectory
 from clarion.errors import InvalidRequest, ResourceNotFound
@@ -20,6 +28,8 @@ from clarion.registry.datasets import DatasetRecord, DatasetVersionRecord
 
 MAX_CONCEPTS_PER_REQUEST = 128
 MAX_ID_LENGTH = 128
+MAX_DATASET_DESCRIPTION = 1000
+MAX_VERSION_DESCRIPTION = 2000
 
 
 class DatasetHandlers:
@@ -108,12 +118,17 @@ class DatasetHandlers:
             )
         for dataset in request.datasets:
             _check_id("dataset", dataset.id)
+            bounded_text(dataset.description, "A dataset's description", MAX_DATASET_DESCRIPTION)
+        taken = self._registry.add_datasets(
+            user_id, app_id, [(d.id, d.description) for d in request.datasets]
+        )
+        if taken:
+            raise InvalidRequest(
+                f"These datasets already exist in {user_id}/{app_id} or repeat in the "
+                f"request: {', '.join(taken)}; nothing was created."
+            )
         created = []
         for dataset in request.datasets:
-            if not self._registry.add_dataset(user_id, app_id, dataset.id, dataset.description):
-                raise InvalidRequest(
-                    f"Dataset {dataset.id!r} already exists in {user_id}/{app_id}."
-                )
             record = self._registry.get_dataset(user_id, app_id, dataset.id)
             assert record is not None
             created.append(_dataset_pb(record, user_id, app_id))
@@ -189,10 +204,8 @@ class DatasetHandlers:
         return service_pb2.MultiDatasetInputResponse(
             status=convert.ok_status(),
             dataset_inputs=[
-                resources_pb2.DatasetInput(
-                    input=input_pb(r), created_at=convert.timestamp(r.created_at)
-                )
-                for r in records
+                resources_pb2.DatasetInput(input=pb, created_at=convert.timestamp(r.created_at))
+                for r, pb in zip(records, await inputs_pb(records), strict=True)
             ],
         )
 
@@ -215,7 +228,13 @@ class DatasetHandlers:
         wanted = list(request.dataset_versions) or [resources_pb2.DatasetVersion()]
         if len(wanted) > 1:
             raise InvalidRequest("PostDatasetVersions creates one version at a time.")
-        record = self._versions.create(user_id, app_id, request.dataset_id, wanted[0].description)
+        bounded_text(
+            wanted[0].description, "A dataset version's description", MAX_VERSION_DESCRIPTION
+        )
+        # Linking up to MAX_VERSION_INPUTS files and writing the snapshot: off the event loop.
+        record = await asyncio.to_thread(
+            self._versions.create, user_id, app_id, request.dataset_id, wanted[0].description
+        )
         return service_pb2.MultiDatasetVersionResponse(
             status=convert.ok_status(), dataset_versions=[_version_pb(record, user_id, app_id)]
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +26,14 @@ from clarion.api.clarifai.rpcs import RPCS
 from clarion.config import Settings
 from clarion.datasets import DatasetVersions
 from clarion.directory import ModelDirectory
-from clarion.errors import InvalidParameter, InvalidRequest, ModelNotFound, ResourceNotFound
+from clarion.errors import (
+    InputInvalid,
+    InputOverLimit,
+    InvalidParameter,
+    InvalidRequest,
+    ModelNotFound,
+    ResourceNotFound,
+)
 from clarion.images import decode_image
 from clarion.input_files import InputFiles
 from clarion.inputs import UrlFetcher
@@ -37,6 +45,13 @@ CUSTOM_MODEL_TYPE = "embedding-classifier"
 MAX_INPUTS_PER_REQUEST = 128
 MAX_METADATA_BYTES = 16 * 1024
 MAX_IDS_PER_REQUEST = 1000
+#: The longest concept name, job id and descriptions the registry's columns hold.
+MAX_NAME_LENGTH = 256
+MAX_JOB_ID_LENGTH = 128
+MAX_APP_ID_LENGTH = 64
+MAX_MODEL_ID_LENGTH = 128
+MAX_APP_DESCRIPTION = 1000
+MAX_DESCRIPTION = 2000
 INPUT_DOWNLOAD_SUCCESS = 30000
 
 
@@ -75,6 +90,8 @@ class WorkspaceHandlers:
         for app in request.apps:
             if not app.id:
                 raise InvalidRequest("Each app needs an id.")
+            bounded_text(app.id, "An app id", MAX_APP_ID_LENGTH)
+            bounded_text(app.description, "An app's description", MAX_APP_DESCRIPTION)
             if self._registry.app_exists(user_id, app.id):
                 raise InvalidRequest(f"App {user_id}/{app.id} already exists.")
             self._registry.ensure_app(user_id, app.id, description=app.description)
@@ -122,7 +139,7 @@ class WorkspaceHandlers:
         user_id, app_id = self._directory.writable_app(
             caller.principal, request.user_app_id.user_id, request.user_app_id.app_id
         )
-        job_id = request.inputs_add_job_id
+        job_id = bounded_text(request.inputs_add_job_id, "inputs_add_job_id", MAX_JOB_ID_LENGTH)
         try:
             records = await self._store_inputs(user_id, app_id, request.inputs)
         except BaseException:
@@ -193,9 +210,21 @@ class WorkspaceHandlers:
             )
             return record, raw
         if data.text.url:
-            text = (await self._fetcher.fetch(data.text.url)).decode("utf-8", errors="strict")
+            fetched = await self._fetcher.fetch(data.text.url)
+            try:
+                text = fetched.decode("utf-8", errors="strict")
+            except UnicodeDecodeError as exc:
+                raise InputInvalid(
+                    f"Input {input_id}: the text at its URL is not valid UTF-8 (byte {exc.start})."
+                ) from None
         else:
             text = data.text.raw
+        size = len(text.encode())
+        if size > self._settings.max_text_bytes:
+            raise InputOverLimit(
+                f"Input {input_id}: the text is {size} bytes; the limit is "
+                f"{self._settings.max_text_bytes} bytes (CLARION_MAX_TEXT_BYTES)."
+            )
         if not text.strip():
             raise InvalidRequest(f"Input {input_id} has no text or image.")
         record = InputRecord(input_id, "text", text, None, concepts, _now(), metadata, datasets)
@@ -210,7 +239,7 @@ class WorkspaceHandlers:
             user_id, app_id, page.offset, page.limit, ids=list(request.ids)
         )
         return service_pb2.MultiInputResponse(
-            status=convert.ok_status(), inputs=[input_pb(r) for r in records]
+            status=convert.ok_status(), inputs=await inputs_pb(records)
         )
 
     async def GetInput(self, request: service_pb2.GetInputRequest, caller: Any) -> Any:
@@ -299,6 +328,9 @@ class WorkspaceHandlers:
             model = request.models[0]
         if model is None or not model.id:
             raise InvalidRequest("PostModels needs a model with an id.")
+        bounded_text(model.id, "A model id", MAX_MODEL_ID_LENGTH)
+        bounded_text(model.name, "A model's name", MAX_NAME_LENGTH)
+        bounded_text(model.description, "A model's description", MAX_DESCRIPTION)
         user_id, app_id = self._directory.writable_app(
             caller.principal, request.user_app_id.user_id, request.user_app_id.app_id
         )
@@ -308,13 +340,14 @@ class WorkspaceHandlers:
                 f"got {model.model_type_id!r}.",
                 parameter="model_type_id",
             )
+        concepts = _concepts(model)  # checked before anything is created
         if self._registry.get_model(user_id, app_id, model.id) is not None:
             raise InvalidRequest(f"Model {user_id}/{app_id}/models/{model.id} already exists.")
         record = self._registry.ensure_model(
             user_id, app_id, model.id, model_type_id=CUSTOM_MODEL_TYPE,
             name=model.name or model.id, description=model.description,
         )  # fmt: skip
-        self._registry.set_model_config(record, {"concepts": _concepts(model)})
+        self._registry.set_model_config(record, {"concepts": concepts})
         return service_pb2.SingleModelResponse(
             status=convert.ok_status(), model=self._model_pb(record)
         )
@@ -394,6 +427,7 @@ class WorkspaceHandlers:
             params, inference, version.output_info.output_config.concepts_mutually_exclusive
         )
         description = version.description or request.description or parsed.description
+        bounded_text(description, "A model version's description", MAX_DESCRIPTION)
         parsed = replace(parsed, description=description)
         concept_ids = []
         for concept in version.output_info.data.concepts:
@@ -448,6 +482,18 @@ def bounded_ids(ids: Any, kind: str) -> list[str]:
     return found
 
 
+def bounded_text(value: str, name: str, limit: int) -> str:
+    """``value`` when it is at most ``limit`` characters long, else a 400 naming ``name``."""
+    if len(value) > limit:
+        raise InvalidRequest(f"{name} is {len(value)} characters long; the limit is {limit}.")
+    return value
+
+
+async def inputs_pb(records: Sequence[InputRecord]) -> list[resources_pb2.Input]:
+    """A page of stored inputs, their image headers read in a worker thread."""
+    return await asyncio.to_thread(lambda: [input_pb(r) for r in records])
+
+
 def input_pb(record: InputRecord, *, with_bytes: bool = False) -> resources_pb2.Input:
     """A stored input; an image carries its size and format (and its bytes when asked)."""
     item = resources_pb2.Input(id=record.input_id)
@@ -481,6 +527,11 @@ def _labels(input_id: str, concepts: Any) -> dict[str, float]:
             raise InvalidParameter(
                 f"Input {input_id}: every concept needs an id of 1 to 128 characters."
             )
+        if len(concept.name) > MAX_NAME_LENGTH:
+            raise InvalidParameter(
+                f"Input {input_id}: concept {concept.id}'s name is {len(concept.name)} "
+                f"characters; the limit is {MAX_NAME_LENGTH}."
+            )
         if concept.value not in (0.0, 1.0):
             raise InvalidParameter(
                 f"Input {input_id}: concept values must be 1 or 0, got {concept.value:g}."
@@ -503,8 +554,17 @@ def _metadata(input_id: str, data: resources_pb2.Data) -> dict[str, Any]:
 def _concepts(model: resources_pb2.Model) -> list[dict[str, str]]:
     concepts = []
     for concept in model.output_info.data.concepts:
-        if not concept.id:
-            raise InvalidParameter("Every concept of a model needs an id.", parameter="concepts")
+        if not concept.id or len(concept.id) > MAX_MODEL_ID_LENGTH:
+            raise InvalidParameter(
+                f"Every concept of a model needs an id of 1 to {MAX_MODEL_ID_LENGTH} characters.",
+                parameter="concepts",
+            )
+        if len(concept.name) > MAX_NAME_LENGTH:
+            raise InvalidParameter(
+                f"Concept {concept.id}'s name is {len(concept.name)} characters; the limit is "
+                f"{MAX_NAME_LENGTH}.",
+                parameter="concepts",
+            )
         concepts.append({"id": concept.id, "name": concept.name or concept.id})
     return concepts
 
