@@ -173,3 +173,19 @@ def test_a_rest_client_that_disconnects_stops_its_unary_generation(
             sock.recv(1)
     gone_at = engine.engine.generated_tokens
     _check_stopped(one_slot, engine, start, gone_at)
+
+
+def test_grpc_cancel_stops_a_stream_during_its_reasoning_pass(one_slot: ServerThread) -> None:
+    """The reasoning pass emits nothing to the client, so only the stop signal can end it."""
+    engine = _engine(one_slot)
+    start = engine.engine.generated_tokens
+    request = _request(MAX_TOKENS, "Count from 1 to 1000, one number per line, and explain each.")
+    params = request.model.model_version.output_info.params
+    del params["prompt_template"]  # the model's chat template, as a chat user would send
+    params.update({"reasoning_effort": "high"})
+    with grpc.insecure_channel(f"127.0.0.1:{one_slot.grpc_port}") as channel:
+        call = V2Client(channel).GenerateModelOutputs(request, metadata=_metadata(one_slot))
+        _wait_for_tokens(engine, start, 3)
+        call.cancel()
+        gone_at = engine.engine.generated_tokens
+    _check_stopped(one_slot, engine, start, gone_at)

@@ -44,8 +44,6 @@ REASONING_INSTRUCTION = (
     "do not write the final answer yet."
 )
 _PLACEHOLDER = re.compile(r"\{(prompt|system_prompt)\}")
-#: The stop signal of calls that nobody stops (streams stop through ``emit`` instead).
-_NEVER = threading.Event()
 
 
 @dataclass(frozen=True)
@@ -142,13 +140,15 @@ class LlmRunner(Runner):
 
     # streaming -----------------------------------------------------------------------
 
-    def stream(self, item: Input, params: Any, emit: Callable[[Output], bool]) -> Output:
+    def stream(
+        self, item: Input, params: Any, emit: Callable[[Output], bool], stop: threading.Event
+    ) -> Output:
         chosen = params if isinstance(params, GenerationParams) else GenerationParams()
-        prepared = self._prepare(item, chosen, _NEVER)
+        prepared = self._prepare(item, chosen, stop)
         if chosen.return_full_text and not emit(Output(text=prepared.text)):
             return Output()
         if chosen.num_beams > 1:
-            result = self._beam(prepared, chosen, _NEVER)
+            result = self._beam(prepared, chosen, stop)
             emit(Output(text=result.text.removeprefix(prepared.text) if result.text else ""))
             return replace(result, text=None)
 

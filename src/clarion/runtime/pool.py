@@ -224,7 +224,7 @@ class RunnerPool:
 
         self._admit(entry, 1)
         work = asyncio.ensure_future(
-            self._run(entry.runner.stream, item, params, emit, executor=entry.executor)
+            self._run(entry.runner.stream, item, params, emit, gone, executor=entry.executor)
         )
         work.add_done_callback(lambda _: pieces.put_nowait(None))
         try:

@@ -62,12 +62,15 @@ class Runner(ABC):
         """An estimate of the memory this runner holds once loaded."""
         return 0
 
-    def stream(self, item: Input, params: Any, emit: Callable[[Output], bool]) -> Output:
+    def stream(
+        self, item: Input, params: Any, emit: Callable[[Output], bool], stop: threading.Event
+    ) -> Output:
         """Generate for one input, handing each new piece to ``emit`` as it is produced.
 
-        ``emit`` returns False when the consumer has gone away; the runner must then stop
-        (and free what the generation held) promptly. Returns the final summary output
-        (token counts, finish reason) without repeating the text. Generative models only.
+        Once the consumer has gone away, ``stop`` is set and ``emit`` returns False; the
+        runner must then stop (and free what the generation held) promptly, also in work
+        that emits nothing (a reasoning pass). Returns the final summary output (token
+        counts, finish reason) without repeating the text. Generative models only.
         """
         raise NotImplementedFeature(f"{type(self).__name__} does not stream its outputs.")
 
