@@ -207,3 +207,39 @@ def test_runner_faults_reach_every_caller_with_a_status_and_the_model_keeps_serv
 
     RELEASE.clear()
     asyncio.run(scenario())
+
+
+class OneSlotStreamer(FakeRunner):
+    """Streams a text's words; admits one input at a time."""
+
+    batchable = False
+    max_in_flight = 1
+
+    def stream(self, item: Input, params: Any, emit: Any, stop: threading.Event) -> Output:
+        for word in item.text.split():
+            if stop.is_set() or not emit(Output(text=word)):
+                break
+        return Output(finish_reason="stop")
+
+
+def test_a_finished_stream_frees_its_place_before_its_final_output_is_read(
+    tmp_path: Path,
+) -> None:
+    """A client that has the whole answer may send its next request at once, before the
+    first stream's generator is closed: the model must not answer it 21354."""
+
+    async def scenario() -> None:
+        settings = Settings.from_env({"CLARION_HOME": str(tmp_path)})
+        pool = RunnerPool({"fake": OneSlotStreamer}, settings, Metrics())
+        version = _version("s")
+        (item,) = _texts("one two")
+        first = pool.stream(version, item)
+        pieces = [await anext(first) for _ in range(3)]  # two words, then the final output
+        assert [p.text for p in pieces[:2]] == ["one", "two"]
+        assert pieces[2].finish_reason == "stop"
+        second = [p async for p in pool.stream(version, item)]  # the first is still open
+        assert second[-1].finish_reason == "stop"
+        await first.aclose()
+        await pool.close()
+
+    asyncio.run(scenario())

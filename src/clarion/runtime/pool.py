@@ -223,6 +223,15 @@ class RunnerPool:
             return True
 
         self._admit(entry, 1)
+        admitted = True
+
+        def release() -> None:
+            nonlocal admitted
+            if admitted:
+                admitted = False
+                entry.admitted_inputs -= 1
+                self._touch(version.id, entry)
+
         work = asyncio.ensure_future(
             self._run(entry.runner.stream, item, params, emit, gone, executor=entry.executor)
         )
@@ -232,13 +241,13 @@ class RunnerPool:
                 yield piece
             final = await work
             self._count_tokens(version.id, [final])
+            release()  # the generation is over: free its place before the client hears so
             yield final
         finally:
             gone.set()
             if not work.done():  # the runner stops at its next piece; nobody awaits it now
                 work.add_done_callback(lambda f: f.cancelled() or f.exception())
-            entry.admitted_inputs -= 1
-            self._touch(version.id, entry)
+            release()
 
     @staticmethod
     def _admit(entry: _Loaded, count: int) -> None:
