@@ -4,13 +4,11 @@ but for base_url and the PAT, against a real Clarion server with real base model
 from __future__ import annotations
 
 import csv
-import io
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 import yaml
 from clarifai.client.input import Inputs
@@ -19,7 +17,6 @@ from clarifai.client.user import User
 from clarifai.datasets.upload.base import ClarifaiDataLoader
 from clarifai.datasets.upload.features import VisualClassificationFeatures
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
-from PIL import Image, ImageOps
 from skimage import data
 
 from clarion.auth import KeyManager
@@ -33,6 +30,7 @@ from tests.integration.test_custom_models import (
     MORE_SPORTS,
     SPORTS,
 )
+from tests.photos import photo_variants
 
 QUEUED, TRAINING, TRAINED = 21103, 21101, 21100
 
@@ -176,30 +174,12 @@ def test_text_flow_get_params_train_status_predict_versions(
     assert response.outputs[0].model.model_version.id == first
 
 
-def _jpeg(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, format="JPEG", quality=90)
-    return buffer.getvalue()
-
-
-def _variants(array: np.ndarray) -> list[bytes]:
-    image = Image.fromarray(array)
-    width, height = image.size
-    return [
-        _jpeg(image),
-        _jpeg(ImageOps.mirror(image)),
-        _jpeg(image.crop((width // 10, height // 10, width, height))),
-        _jpeg(image.rotate(8, expand=False)),
-        _jpeg(ImageOps.grayscale(image)),
-    ]
-
-
 def test_image_flow_through_a_dataset_version(
     running: ServerThread, user: User, tmp_path: Path
 ) -> None:
     app = user.create_app(app_id="photos")
     dataset = app.create_dataset(dataset_id="pets")
-    cats, cups = _variants(data.chelsea()), _variants(data.coffee())
+    cats, cups = photo_variants(data.chelsea()), photo_variants(data.coffee())
     inputs = app.inputs()
     for i, image in enumerate(cats[:4]):
         inputs.upload_from_bytes(f"cat{i}", image_bytes=image, dataset_id="pets", labels=["cat"])
@@ -255,7 +235,7 @@ def test_upload_dataset_from_file_and_url_then_train_on_the_live_dataset(
 ) -> None:
     app = user.create_app(app_id="uploads")
     dataset = app.create_dataset(dataset_id="things")
-    cats, cups = _variants(data.chelsea()), _variants(data.coffee())
+    cats, cups = photo_variants(data.chelsea()), photo_variants(data.coffee())
     items = []
     for name, images, label in (("cat", cats, "cat"), ("cup", cups, "cup")):
         for i, image in enumerate(images[:3]):
@@ -561,7 +541,7 @@ def test_restart_keeps_concepts_datasets_and_versions_and_delete_app_removes_the
         assert [d.version.id for d in dataset.list_versions()] == versions
         photos = after.app(app_id="photos")
         model = Model(url=_url("photos", "things"), pat=pat, base_url=again.grpc_url)
-        cat = _variants(data.chelsea())[4]
+        cat = photo_variants(data.chelsea())[4]
         scores = model.predict_by_bytes(cat, "image").outputs[0].data.concepts
         assert max(scores, key=lambda c: c.value).id == "cat"
         after.delete_app("photos")

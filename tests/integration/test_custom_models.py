@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 from clarifai_grpc.grpc.api import resources_pb2
-from PIL import Image, ImageOps
 from skimage import data
 
 from clarion.auth import KeyManager
@@ -18,6 +15,7 @@ from clarion.client import App, ClarionApiError
 from clarion.registry import Registry
 from clarion.server_thread import ServerThread
 from tests.conftest import make_settings
+from tests.photos import photo_variants
 
 SPORTS = [
     "The striker scored a goal in the final minute.",
@@ -228,27 +226,9 @@ def test_deleting_a_version_falls_back_to_the_previous(
     assert info.value.code == 21200 and second.id in info.value.details
 
 
-def _jpeg(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, format="JPEG", quality=90)
-    return buffer.getvalue()
-
-
-def _variants(array: np.ndarray) -> list[bytes]:
-    image = Image.fromarray(array)
-    width, height = image.size
-    return [
-        _jpeg(image),
-        _jpeg(ImageOps.mirror(image)),
-        _jpeg(image.crop((width // 10, height // 10, width, height))),
-        _jpeg(image.rotate(8, expand=False)),
-        _jpeg(ImageOps.grayscale(image)),
-    ]
-
-
 def test_an_image_model_trains_twice_on_photos(running: ServerThread, alice: str) -> None:
     app = App("photos", pat=alice, base_url=running.grpc_url).create()
-    cats, cups = _variants(data.chelsea()), _variants(data.coffee())
+    cats, cups = photo_variants(data.chelsea()), photo_variants(data.coffee())
     app.add_inputs(
         [App.image_input(b, ["cat"], ["cup"]) for b in cats[:2]]
         + [App.image_input(b, ["cup"], ["cat"]) for b in cups[:2]]

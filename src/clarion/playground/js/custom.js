@@ -2,20 +2,11 @@
 // watch their status and compare versions side by side on one input.
 
 import * as api from "./api.js";
-import { $, clear, el } from "./dom.js";
+import { $, clear, el, readBase64 } from "./dom.js";
 import { renderPrediction } from "./outputs.js";
 
 const IN_PROGRESS = new Set([21103, 21101]);
 const POLL_MS = 1000;
-
-function readBase64(file) {
-  return new Promise((resolve, reject) => {
-    const reader = new FileReader();
-    reader.onload = () => resolve(String(reader.result).replace(/^data:[^,]*,/, ""));
-    reader.onerror = () => reject(reader.error);
-    reader.readAsDataURL(file);
-  });
-}
 
 function labelled(data, concept, concepts) {
   data.concepts = concepts.map((id) => ({ id, value: id === concept ? 1 : 0 }));

@@ -1,17 +1,8 @@
 // The inputs list: texts, image files (pick or drag and drop) and URLs; several = a batch.
 
-import { clear, el } from "./dom.js";
+import { clear, el, readBase64 } from "./dom.js";
 
 const MAX_INPUTS = 128;
-
-function readBase64(file) {
-  return new Promise((resolve, reject) => {
-    const reader = new FileReader();
-    reader.onload = () => resolve(String(reader.result).replace(/^data:[^,]*,/, ""));
-    reader.onerror = () => reject(reader.error);
-    reader.readAsDataURL(file);
-  });
-}
 
 export class InputList {
   constructor(root, onChange) {
