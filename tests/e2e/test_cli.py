@@ -53,6 +53,7 @@ def test_quick_start_demo_answers_the_seed_question(served_demo: Served) -> None
     assert "Q: Who was president of the United States in 1955?" in text, text
     answer = next(line for line in served_demo.lines if line.strip().startswith("A: "))
     assert "Eisenhower" in answer, text
+    assert "HTTP Request:" not in text  # the engine's private calls are not logged
 
 
 def test_help_on_every_command(tmp_path: Path) -> None:

@@ -129,6 +129,9 @@ def serve(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # httpx logs every request at INFO: each call to the engine's private socket, and the
+    # URLs of users' inputs. Its warnings still show.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     asyncio.run(
         _serve(
             demo,
