@@ -29,7 +29,8 @@ import httpx
 from PIL import Image
 
 from benchmarks.common import RESULTS_DIR, Served, percentile, sentences, served, write_table
-from clarion.api.clarifai.rpcs import RPCS, SERVICE_NAME
+from clarion.api.clarifai.rpcs import RPCS
+from clarion.client.channel import V2Client
 
 LLM = "smollm2-135m-instruct"
 APP = ("me", "soak")
@@ -46,6 +47,7 @@ class Clients:
 
     def __init__(self, server: Served) -> None:
         self.channel = grpc.aio.insecure_channel(f"127.0.0.1:{server.grpc_port}")
+        self.v2 = V2Client(self.channel)  # every V2 RPC by name, awaited on this aio channel
         self.http = httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{server.rest_port}",
             timeout=300,
@@ -53,22 +55,6 @@ class Clients:
         )
         self.pat = server.pat
         self.metadata = (("authorization", f"Key {server.pat}"),)
-
-    def unary(self, name: str) -> Any:
-        rpc = RPCS[name]
-        return self.channel.unary_unary(
-            f"/{SERVICE_NAME}/{name}",
-            request_serializer=rpc.request_class.SerializeToString,
-            response_deserializer=rpc.response_class.FromString,
-        )
-
-    def stream(self, name: str) -> Any:
-        rpc = RPCS[name]
-        return self.channel.unary_stream(
-            f"/{SERVICE_NAME}/{name}",
-            request_serializer=rpc.request_class.SerializeToString,
-            response_deserializer=rpc.response_class.FromString,
-        )
 
     async def close(self) -> None:
         await self.channel.close()
@@ -113,7 +99,7 @@ class Kind:
 def _kinds(texts: list[str], photos: list[bytes]) -> list[Kind]:
     async def embed(c: Clients, rng: random.Random) -> str:
         request = _predict_request("all-minilm-l6-v2", rng.sample(texts, rng.randint(1, 8)))
-        response = await c.unary("PostModelOutputs")(request, metadata=c.metadata)
+        response = await c.v2.PostModelOutputs(request, metadata=c.metadata)
         return str(response.status.code)
 
     async def embed_openai(c: Clients, rng: random.Random) -> str:
@@ -125,12 +111,12 @@ def _kinds(texts: list[str], photos: list[bytes]) -> list[Kind]:
         request = _predict_request("general-image-recognition", [])
         for photo in rng.sample(photos, rng.randint(1, 4)):
             request.inputs.add().data.image.base64 = photo
-        response = await c.unary("PostModelOutputs")(request, metadata=c.metadata)
+        response = await c.v2.PostModelOutputs(request, metadata=c.metadata)
         return str(response.status.code)
 
     async def generate(c: Clients, rng: random.Random) -> str:
         request = _predict_request(LLM, [rng.choice(texts)], {"max_tokens": 16})
-        response = await c.unary("PostModelOutputs")(request, metadata=c.metadata)
+        response = await c.v2.PostModelOutputs(request, metadata=c.metadata)
         return str(response.status.code)
 
     async def chat_openai(c: Clients, rng: random.Random) -> str:
@@ -145,14 +131,13 @@ def _kinds(texts: list[str], photos: list[bytes]) -> list[Kind]:
     async def stream(c: Clients, rng: random.Random) -> str:
         request = _predict_request(LLM, [rng.choice(texts)], {"max_tokens": 24})
         codes = {
-            r.status.code
-            async for r in c.stream("GenerateModelOutputs")(request, metadata=c.metadata)
+            r.status.code async for r in c.v2.GenerateModelOutputs(request, metadata=c.metadata)
         }
         return ",".join(str(code) for code in sorted(codes))
 
     async def stream_cancelled(c: Clients, rng: random.Random) -> str:
         request = _predict_request(LLM, [rng.choice(texts)], {"max_tokens": 400})
-        call = c.stream("GenerateModelOutputs")(request, metadata=c.metadata)
+        call = c.v2.GenerateModelOutputs(request, metadata=c.metadata)
         pieces = 0
         async for _ in call:
             pieces += 1
@@ -169,29 +154,29 @@ def _kinds(texts: list[str], photos: list[bytes]) -> list[Kind]:
         else:
             for text in rng.sample(texts, 4):
                 request.inputs.add().data.text.raw = text
-        response = await c.unary("PostInputs")(request, metadata=c.metadata)
+        response = await c.v2.PostInputs(request, metadata=c.metadata)
         return str(response.status.code)
 
     async def train(c: Clients, rng: random.Random) -> str:
         request = RPCS["PostModelVersions"].request_class(model_id="topic")
         request.user_app_id.user_id, request.user_app_id.app_id = APP
-        response = await c.unary("PostModelVersions")(request, metadata=c.metadata)
+        response = await c.v2.PostModelVersions(request, metadata=c.metadata)
         return str(response.status.code)
 
     async def bad_key(c: Clients, rng: random.Random) -> str:
         request = _predict_request("all-minilm-l6-v2", [rng.choice(texts)])
         wrong = (("authorization", "Key " + "0" * 32),)
-        response = await c.unary("PostModelOutputs")(request, metadata=wrong)
+        response = await c.v2.PostModelOutputs(request, metadata=wrong)
         return str(response.status.code)
 
     async def bad_model(c: Clients, rng: random.Random) -> str:
         request = _predict_request("no-such-model", [rng.choice(texts)])
-        response = await c.unary("PostModelOutputs")(request, metadata=c.metadata)
+        response = await c.v2.PostModelOutputs(request, metadata=c.metadata)
         return str(response.status.code)
 
     async def bad_param(c: Clients, rng: random.Random) -> str:
         request = _predict_request(LLM, ["hi"], {"top_p": 1.5})
-        response = await c.unary("PostModelOutputs")(request, metadata=c.metadata)
+        response = await c.v2.PostModelOutputs(request, metadata=c.metadata)
         return str(response.status.code)
 
     async def bad_json(c: Clients, rng: random.Random) -> str:
@@ -231,20 +216,20 @@ async def _prepare(c: Clients, texts: list[str]) -> None:
     """An app with labelled inputs and a trained model, so trainings have work to do."""
     app = RPCS["PostApps"].request_class()
     app.apps.add(id=APP[1])
-    assert (await c.unary("PostApps")(app, metadata=c.metadata)).status.code == 10000
+    assert (await c.v2.PostApps(app, metadata=c.metadata)).status.code == 10000
     inputs = RPCS["PostInputs"].request_class()
     inputs.user_app_id.user_id, inputs.user_app_id.app_id = APP
     for n, text in enumerate(texts[:24]):
         item = inputs.inputs.add(id=f"labelled-{n}")
         item.data.text.raw = text
         item.data.concepts.add(id="even" if n % 2 == 0 else "odd", value=1.0)
-    assert (await c.unary("PostInputs")(inputs, metadata=c.metadata)).status.code == 10000
+    assert (await c.v2.PostInputs(inputs, metadata=c.metadata)).status.code == 10000
     model = RPCS["PostModels"].request_class()
     model.user_app_id.user_id, model.user_app_id.app_id = APP
     created = model.models.add(id="topic", model_type_id="embedding-classifier")
     for concept in ("even", "odd"):
         created.output_info.data.concepts.add(id=concept)
-    assert (await c.unary("PostModels")(model, metadata=c.metadata)).status.code == 10000
+    assert (await c.v2.PostModels(model, metadata=c.metadata)).status.code == 10000
 
 
 async def _soak(
