@@ -22,8 +22,9 @@ from clarion.api.clarifai.workspace import (
 )
 from clarion.datasets import DatasetVersions
 from clarion.directory import ModelDirectory
+from clarion.domain.values import Concept
 from clarion.errors import InvalidRequest, ResourceNotFound
-from clarion.registry import ConceptRecord, Page, Registry
+from clarion.registry import Page, Registry
 from clarion.registry.datasets import DatasetRecord, DatasetVersionRecord
 
 MAX_CONCEPTS_PER_REQUEST = 128
@@ -286,7 +287,7 @@ def _check_id(kind: str, value: str) -> None:
         )
 
 
-def _concept_records(concepts: Any) -> list[ConceptRecord]:
+def _concept_records(concepts: Any) -> list[Concept]:
     if not 1 <= len(concepts) <= MAX_CONCEPTS_PER_REQUEST:
         raise InvalidRequest(
             f"Send 1 to {MAX_CONCEPTS_PER_REQUEST} concepts per request, got {len(concepts)}."
@@ -294,11 +295,11 @@ def _concept_records(concepts: Any) -> list[ConceptRecord]:
     records = {}
     for concept in concepts:
         _check_id("concept", concept.id)
-        records[concept.id] = ConceptRecord(concept.id, (concept.name or concept.id)[:256])
+        records[concept.id] = Concept(concept.id, (concept.name or concept.id)[:256])
     return list(records.values())
 
 
-def _concept_pb(concept: ConceptRecord, app_id: str) -> resources_pb2.Concept:
+def _concept_pb(concept: Concept, app_id: str) -> resources_pb2.Concept:
     return resources_pb2.Concept(id=concept.id, name=concept.name, value=1.0, app_id=app_id)
 
 

@@ -23,6 +23,7 @@ from clarion.api.clarifai.workspace import WorkspaceHandlers
 from clarion.auth import Principal
 from clarion.catalog import MODEL_TYPES
 from clarion.directory import ModelDirectory, ModelRef
+from clarion.domain.models import ModelVersion
 from clarion.errors import (
     ClarionError,
     InputError,
@@ -31,7 +32,7 @@ from clarion.errors import (
     ResourceNotFound,
 )
 from clarion.metrics import Metrics
-from clarion.registry import Page, Registry, VersionRecord
+from clarion.registry import Page, Registry
 from clarion.service import PredictService
 
 log = logging.getLogger(__name__)
@@ -176,7 +177,7 @@ class ClarifaiHandlers:
         """The model with the named version, or with its newest one whatever its training
         state (as Clarifai answers; the SDK's ``training_status`` reads it), or with none."""
         ref = convert.model_ref(request)
-        version: VersionRecord | None
+        version: ModelVersion | None
         if ref.version_id:
             model, version = self._directory.resolve(caller.principal, ref)
         else:

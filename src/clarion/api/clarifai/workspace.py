@@ -26,6 +26,9 @@ from clarion.api.clarifai.rpcs import RPCS
 from clarion.config import Settings
 from clarion.datasets import DatasetVersions
 from clarion.directory import ModelDirectory
+from clarion.domain.models import Model
+from clarion.domain.values import Concept, InputKind
+from clarion.domain.workspace import InputPatch, PatchAction, StoredInput
 from clarion.errors import (
     InputInvalid,
     InputOverLimit,
@@ -38,7 +41,6 @@ from clarion.images import decode_image
 from clarion.input_files import InputFiles
 from clarion.inputs import UrlFetcher
 from clarion.registry import Page, Registry
-from clarion.registry.workspace import InputRecord
 from clarion.training import Trainer
 
 CUSTOM_MODEL_TYPE = "embedding-classifier"
@@ -152,7 +154,7 @@ class WorkspaceHandlers:
             status=convert.ok_status(), inputs=[input_pb(r) for r in records]
         )
 
-    async def _store_inputs(self, user_id: str, app_id: str, inputs: Any) -> list[InputRecord]:
+    async def _store_inputs(self, user_id: str, app_id: str, inputs: Any) -> list[StoredInput]:
         """Store the inputs, all or none."""
         if not 1 <= len(inputs) <= MAX_INPUTS_PER_REQUEST:
             raise InvalidRequest(
@@ -162,7 +164,8 @@ class WorkspaceHandlers:
         repeated = sorted({i for i in ids if ids.count(i) > 1})
         if repeated:
             raise InvalidRequest(f"Input ids repeat in the request: {', '.join(repeated)}.")
-        records, written, names = [], [], {}
+        records, written = [], []
+        labels = [Concept(c.id, c.name, c.value) for item in inputs for c in item.data.concepts]
         try:
             for item in inputs:
                 record, data = await self._stored_input(user_id, app_id, item)
@@ -170,8 +173,9 @@ class WorkspaceHandlers:
                     self._files.write(self._files.path_for(user_id, app_id, record.input_id), data)
                     written.append(record.file)
                 records.append(record)
-                names.update({c.id: c.name for c in item.data.concepts if c.name})
-            existing = self._registry.add_inputs(user_id, app_id, records, names)
+            existing = self._registry.add_inputs(
+                user_id, app_id, records, {c.id: c.name for c in labels if c.name}
+            )
         except KeyError as missing:
             self._files.remove(written)
             raise InvalidRequest(
@@ -190,7 +194,7 @@ class WorkspaceHandlers:
 
     async def _stored_input(
         self, user_id: str, app_id: str, item: resources_pb2.Input
-    ) -> tuple[InputRecord, bytes | None]:
+    ) -> tuple[StoredInput, bytes | None]:
         input_id = item.id or uuid.uuid4().hex
         if len(input_id) > 128 or "/" in input_id:
             raise InvalidRequest(
@@ -205,8 +209,8 @@ class WorkspaceHandlers:
             # Refuse what could not be used; decoded off the event loop, reduced as it decodes.
             await asyncio.to_thread(decode_image, raw, self._settings.max_image_pixels)
             path = str(self._files.path_for(user_id, app_id, input_id))
-            record = InputRecord(
-                input_id, "image", None, path, concepts, _now(), metadata, datasets
+            record = StoredInput(
+                input_id, InputKind.IMAGE, None, path, concepts, _now(), metadata, datasets
             )
             return record, raw
         if data.text.url:
@@ -227,7 +231,9 @@ class WorkspaceHandlers:
             )
         if not text.strip():
             raise InvalidRequest(f"Input {input_id} has no text or image.")
-        record = InputRecord(input_id, "text", text, None, concepts, _now(), metadata, datasets)
+        record = StoredInput(
+            input_id, InputKind.TEXT, text, None, concepts, _now(), metadata, datasets
+        )
         return record, None
 
     async def ListInputs(self, request: service_pb2.ListInputsRequest, caller: Any) -> Any:
@@ -273,16 +279,18 @@ class WorkspaceHandlers:
                 f"PatchInputs takes 1 to {MAX_INPUTS_PER_REQUEST} inputs, "
                 f"got {len(request.inputs)}."
             )
-        changes, names = [], {}
+        changes = []
         for item in request.inputs:
             if not item.id:
                 raise InvalidRequest("Each input to patch needs its id.")
-            concepts = _labels(item.id, item.data.concepts)
-            metadata = _metadata(item.id, item.data)
-            changes.append(InputRecord(item.id, "", None, None, concepts, _now(), metadata))
-            names.update({c.id: c.name for c in item.data.concepts if c.name})
+            _labels(item.id, item.data.concepts)
+            labels = tuple(Concept(c.id, c.name, c.value) for c in item.data.concepts)
+            changes.append(InputPatch(item.id, labels, _metadata(item.id, item.data)))
+        names = {c.id: c.name for change in changes for c in change.labels if c.name}
         try:
-            records = self._registry.patch_inputs(user_id, app_id, changes, action, names)
+            records = self._registry.patch_inputs(
+                user_id, app_id, changes, PatchAction(action), names
+            )
         except KeyError as missing:
             raise ResourceNotFound(
                 f"These inputs do not exist in {user_id}/{app_id}: {missing.args[0]}; "
@@ -347,7 +355,7 @@ class WorkspaceHandlers:
             user_id, app_id, model.id, model_type_id=CUSTOM_MODEL_TYPE,
             name=model.name or model.id, description=model.description,
         )  # fmt: skip
-        self._registry.set_model_config(record, {"concepts": concepts})
+        self._registry.set_model_concepts(record, concepts)
         return service_pb2.SingleModelResponse(
             status=convert.ok_status(), model=self._model_pb(record)
         )
@@ -363,15 +371,15 @@ class WorkspaceHandlers:
             record = self._directory.writable_model(
                 caller.principal, request.user_app_id.user_id, request.user_app_id.app_id, model.id
             )
-            current = {c["id"]: c for c in self._registry.model_config(record).get("concepts", [])}
-            given = {c["id"]: c for c in _concepts(model)}
+            current = {c.id: c for c in self._registry.model_concepts(record)}
+            given = {c.id: c for c in _concepts(model)}
             if action == "overwrite":
                 current = given
             elif action == "merge":
                 current.update(given)
             else:
                 current = {k: v for k, v in current.items() if k not in given}
-            self._registry.set_model_config(record, {"concepts": list(current.values())})
+            self._registry.set_model_concepts(record, list(current.values()))
             patched.append(self._model_pb(record))
         return service_pb2.MultiModelResponse(status=convert.ok_status(), models=patched)
 
@@ -455,14 +463,12 @@ class WorkspaceHandlers:
         self._directory.forget()
         return done()
 
-    def _model_pb(self, record: Any, version_id: str = "") -> resources_pb2.Model:
+    def _model_pb(self, record: Model, version_id: str = "") -> resources_pb2.Model:
         version = self._registry.get_version(record, version_id) if version_id else None
         training = self._directory.training(version) if version is not None else None
         model = convert.model_pb(record, version, training=training)
-        concepts = self._registry.model_config(record).get("concepts", [])
         model.output_info.data.concepts.extend(
-            resources_pb2.Concept(id=c["id"], name=c.get("name") or c["id"], value=1.0)
-            for c in concepts
+            convert.concepts_pb(self._registry.model_concepts(record))
         )
         return model
 
@@ -489,12 +495,12 @@ def bounded_text(value: str, name: str, limit: int) -> str:
     return value
 
 
-async def inputs_pb(records: Sequence[InputRecord]) -> list[resources_pb2.Input]:
+async def inputs_pb(records: Sequence[StoredInput]) -> list[resources_pb2.Input]:
     """A page of stored inputs, their image headers read in a worker thread."""
     return await asyncio.to_thread(lambda: [input_pb(r) for r in records])
 
 
-def input_pb(record: InputRecord, *, with_bytes: bool = False) -> resources_pb2.Input:
+def input_pb(record: StoredInput, *, with_bytes: bool = False) -> resources_pb2.Input:
     """A stored input; an image carries its size and format (and its bytes when asked)."""
     item = resources_pb2.Input(id=record.input_id)
     item.created_at.CopyFrom(convert.timestamp(record.created_at))
@@ -551,7 +557,7 @@ def _metadata(input_id: str, data: resources_pb2.Data) -> dict[str, Any]:
     return metadata
 
 
-def _concepts(model: resources_pb2.Model) -> list[dict[str, str]]:
+def _concepts(model: resources_pb2.Model) -> list[Concept]:
     concepts = []
     for concept in model.output_info.data.concepts:
         if not concept.id or len(concept.id) > MAX_MODEL_ID_LENGTH:
@@ -565,7 +571,7 @@ def _concepts(model: resources_pb2.Model) -> list[dict[str, str]]:
                 f"{MAX_NAME_LENGTH}.",
                 parameter="concepts",
             )
-        concepts.append({"id": concept.id, "name": concept.name or concept.id})
+        concepts.append(Concept(concept.id, concept.name or concept.id))
     return concepts
 
 
