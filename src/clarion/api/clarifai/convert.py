@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
@@ -59,19 +60,19 @@ def model_ref(request: Any) -> ModelRef:
 
 def raw_inputs(request: service_pb2.PostModelOutputsRequest) -> list[RawInput]:
     """The request's inputs; an input without an id gets a fresh one, as Clarifai does."""
-    result = []
-    for item in request.inputs:
-        data = item.data
-        result.append(
-            RawInput(
-                id=item.id or uuid.uuid4().hex,
-                text=data.text.raw if data.HasField("text") and not data.text.url else None,
-                text_url=data.text.url,
-                image_bytes=data.image.base64,
-                image_url=data.image.url,
-            )
-        )
-    return result
+    return [replace(raw, id=raw.id or uuid.uuid4().hex) for raw in map(raw_input, request.inputs)]
+
+
+def raw_input(item: resources_pb2.Input) -> RawInput:
+    """An input's payload as it arrived (its id as given, possibly empty)."""
+    data = item.data
+    return RawInput(
+        id=item.id,
+        text=data.text.raw if data.HasField("text") and not data.text.url else None,
+        text_url=data.text.url,
+        image_bytes=data.image.base64,
+        image_url=data.image.url,
+    )
 
 
 def output_config(request: service_pb2.PostModelOutputsRequest) -> OutputConfig:

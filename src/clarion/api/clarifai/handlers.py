@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from google.protobuf.message import Message
 
 from clarion.api.clarifai import convert
+from clarion.api.clarifai.caller import Caller
 from clarion.api.clarifai.datasets import DatasetHandlers
 from clarion.api.clarifai.rpcs import RPCS
 from clarion.api.clarifai.workspace import WorkspaceHandlers
@@ -36,14 +36,6 @@ from clarion.registry import Page, Registry
 from clarion.service import PredictService
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is calling, and how long they will wait (seconds; None = no deadline)."""
-
-    principal: Principal
-    timeout_s: float | None = None
 
 
 Handler = Callable[[Any, Caller], Awaitable[Message]]
