@@ -30,6 +30,7 @@ from clarion.runners import RUNNER_FACTORIES
 from clarion.runtime import RunnerPool
 from clarion.service import PredictService
 from clarion.training import Trainer
+from clarion.workspace import WorkspaceService
 
 
 @dataclass
@@ -69,11 +70,11 @@ class Core:
         trainer = Trainer(registry, pool, settings)
         files = InputFiles(settings.home / "inputs")
         versions = DatasetVersions(registry, settings.home / "dataset-versions")
-        workspace = WorkspaceHandlers(
-            registry, directory, trainer, fetcher, files, settings, versions
-        )
+        workspace = WorkspaceService(registry, directory, trainer, decoder, files, versions)
         datasets = DatasetHandlers(registry, directory, versions)
-        handlers = ClarifaiHandlers(registry, directory, predictor, metrics, workspace, datasets)
+        handlers = ClarifaiHandlers(
+            registry, directory, predictor, metrics, WorkspaceHandlers(workspace), datasets
+        )
         return cls(
             settings, registry, keys, Admission(keys, limits), directory, metrics, pool,
             fetcher, decoder, predictor, trainer, handlers, files,

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 from clarion.auth import PUBLIC_USER, Principal
 from clarion.catalog import PUBLIC_APP
+from clarion.domain.models import Model, ModelVersion, TrainingState
+from clarion.domain.values import Concept
 from clarion.errors import ModelNotFound, PermissionDenied, ResourceNotFound
-from clarion.registry import ConceptRecord, ModelRecord, Page, Registry, VersionRecord
-from clarion.registry.workspace import TrainingRecord
+from clarion.registry import Page, Registry
 from clarion.ttl_cache import TtlCache
 
 
@@ -50,11 +51,11 @@ class ModelDirectory:
 
     def __init__(self, registry: Registry, cache_s: float = 1.0) -> None:
         self._registry = registry
-        self._concepts: dict[str, tuple[ConceptRecord, ...]] = {}
+        self._concepts: dict[str, tuple[Concept, ...]] = {}
         # Resolved routes (which model, which version is latest) are re-read at most every
         # ``cache_s`` seconds; visibility is still checked on every call.
-        self._routes: TtlCache[ModelRef, tuple[ModelRecord, VersionRecord | None] | None] = (
-            TtlCache(cache_s)
+        self._routes: TtlCache[ModelRef, tuple[Model, ModelVersion | None] | None] = TtlCache(
+            cache_s
         )
 
     def readable_app(self, principal: Principal, user_id: str, app_id: str) -> tuple[str, str]:
@@ -83,16 +84,16 @@ class ModelDirectory:
 
     def writable_model(
         self, principal: Principal, user_id: str, app_id: str, model_id: str
-    ) -> ModelRecord:
+    ) -> Model:
         user_id, app_id = self.writable_app(principal, user_id, app_id)
         model = self._registry.get_model(user_id, app_id, model_id)
         if model is None:
             raise ModelNotFound(f"Model {user_id}/{app_id}/models/{model_id} does not exist.")
         return model
 
-    def training(self, version: VersionRecord) -> TrainingRecord | None:
+    def training(self, version: ModelVersion) -> TrainingState | None:
         """A trained version's training state (None for built-in versions); not cached."""
-        if version.runner != "embedding-classifier":
+        if not version.trained:
             return None
         return self._registry.training(version.id)
 
@@ -100,7 +101,7 @@ class ModelDirectory:
         """Drop cached routes after this process changed models or versions."""
         self._routes.clear()
 
-    def model(self, principal: Principal, ref: ModelRef) -> ModelRecord:
+    def model(self, principal: Principal, ref: ModelRef) -> Model:
         ref = ref.for_caller(principal)
         if not ref.model_id:
             raise ModelNotFound("model_id is required.")
@@ -110,7 +111,7 @@ class ModelDirectory:
             raise ModelNotFound(f"Model {ref.path} does not exist.")
         return model
 
-    def resolve(self, principal: Principal, ref: ModelRef) -> tuple[ModelRecord, VersionRecord]:
+    def resolve(self, principal: Principal, ref: ModelRef) -> tuple[Model, ModelVersion]:
         """The model and the named version, or its latest version when none is named."""
         ref = ref.for_caller(principal)
         if not ref.model_id or not principal.can_read(ref.user_id):
@@ -129,7 +130,7 @@ class ModelDirectory:
             raise ModelNotFound(f"Model {ref.path} has no versions yet.")
         return model, version
 
-    def _route(self, ref: ModelRef) -> tuple[ModelRecord, VersionRecord | None] | None:
+    def _route(self, ref: ModelRef) -> tuple[Model, ModelVersion | None] | None:
         if not self._registry.app_exists(ref.user_id, ref.app_id):
             return None
         model = self._registry.get_model(ref.user_id, ref.app_id, ref.model_id)
@@ -137,7 +138,7 @@ class ModelDirectory:
             return None
         return model, self._registry.get_version(model, ref.version_id)
 
-    def concepts(self, version: VersionRecord) -> tuple[ConceptRecord, ...]:
+    def concepts(self, version: ModelVersion) -> tuple[Concept, ...]:
         """A version's concepts in output order (cached: versions never change)."""
         cached = self._concepts.get(version.id)
         if cached is None:
@@ -147,12 +148,12 @@ class ModelDirectory:
 
     def list_models(
         self, principal: Principal, user_id: str, app_id: str, page: Page
-    ) -> list[ModelRecord]:
+    ) -> list[Model]:
         """Models in one app, or in every app the caller can read when none is named."""
         if user_id or app_id:
             user_id, app_id = self.readable_app(principal, user_id, app_id)
             return self._registry.list_models([user_id], page, app_id=app_id)
         return self._registry.list_models([principal.user_id, PUBLIC_USER], page)
 
-    def list_versions(self, principal: Principal, ref: ModelRef, page: Page) -> list[VersionRecord]:
+    def list_versions(self, principal: Principal, ref: ModelRef, page: Page) -> list[ModelVersion]:
         return self._registry.list_versions(self.model(principal, ref), page)

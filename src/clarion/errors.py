@@ -39,9 +39,10 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import grpc
+if TYPE_CHECKING:
+    from grpc import StatusCode as GrpcCode
 
 
 class StatusCode(IntEnum):
@@ -84,43 +85,51 @@ class WireStatus:
     """How one Clarifai status travels on the other wires."""
 
     http: int
-    grpc: grpc.StatusCode
+    #: The name of the gRPC code (a ``grpc.StatusCode`` member), so that importing the
+    #: error tree does not load grpc; :attr:`grpc` gives the code itself.
+    grpc_name: str
+
+    @property
+    def grpc(self) -> GrpcCode:
+        from grpc import StatusCode as GrpcCode
+
+        return GrpcCode[self.grpc_name]
 
 
 #: The one mapping from a Clarifai status code to its HTTP status and gRPC code. Clarifai
 #: answers over gRPC with OK and the status in the body; the gRPC code here is used only where
 #: a request never reaches a servicer method (and by clients that want a transport-level view).
 WIRE_STATUS: dict[StatusCode, WireStatus] = {
-    StatusCode.SUCCESS: WireStatus(200, grpc.StatusCode.OK),
-    StatusCode.MIXED_STATUS: WireStatus(200, grpc.StatusCode.OK),
-    StatusCode.FAILURE: WireStatus(500, grpc.StatusCode.UNKNOWN),
-    StatusCode.NOT_IMPLEMENTED: WireStatus(501, grpc.StatusCode.UNIMPLEMENTED),
-    StatusCode.CONN_THROTTLED: WireStatus(429, grpc.StatusCode.RESOURCE_EXHAUSTED),
-    StatusCode.CONN_INSUFFICIENT_SCOPES: WireStatus(403, grpc.StatusCode.PERMISSION_DENIED),
-    StatusCode.CONN_KEY_INVALID: WireStatus(401, grpc.StatusCode.UNAUTHENTICATED),
-    StatusCode.CONN_KEY_NOT_FOUND: WireStatus(401, grpc.StatusCode.UNAUTHENTICATED),
-    StatusCode.CONN_DOES_NOT_EXIST: WireStatus(404, grpc.StatusCode.NOT_FOUND),
-    StatusCode.CONN_INVALID_REQUEST: WireStatus(400, grpc.StatusCode.INVALID_ARGUMENT),
-    StatusCode.MODEL_TRAINED: WireStatus(200, grpc.StatusCode.OK),
-    StatusCode.MODEL_TRAINING: WireStatus(409, grpc.StatusCode.FAILED_PRECONDITION),
-    StatusCode.MODEL_QUEUED_FOR_TRAINING: WireStatus(409, grpc.StatusCode.FAILED_PRECONDITION),
-    StatusCode.MODEL_TRAINING_FAILED: WireStatus(409, grpc.StatusCode.FAILED_PRECONDITION),
-    StatusCode.MODEL_TRAINING_NO_DATA: WireStatus(409, grpc.StatusCode.FAILED_PRECONDITION),
-    StatusCode.MODEL_TRAINING_NO_POSITIVES: WireStatus(409, grpc.StatusCode.FAILED_PRECONDITION),
-    StatusCode.MODEL_DOES_NOT_EXIST: WireStatus(404, grpc.StatusCode.NOT_FOUND),
-    StatusCode.MODEL_PERMISSION_DENIED: WireStatus(403, grpc.StatusCode.PERMISSION_DENIED),
-    StatusCode.MODEL_INVALID_ARGUMENT: WireStatus(400, grpc.StatusCode.INVALID_ARGUMENT),
-    StatusCode.MODEL_INVALID_REQUEST: WireStatus(400, grpc.StatusCode.INVALID_ARGUMENT),
-    StatusCode.MODEL_PREDICTION_FAILED: WireStatus(500, grpc.StatusCode.INTERNAL),
-    StatusCode.MODEL_DEPLOYING: WireStatus(503, grpc.StatusCode.UNAVAILABLE),
-    StatusCode.MODEL_BUSY_PLEASE_RETRY: WireStatus(429, grpc.StatusCode.RESOURCE_EXHAUSTED),
-    StatusCode.MODEL_LOADING: WireStatus(503, grpc.StatusCode.UNAVAILABLE),
-    StatusCode.INPUT_DOWNLOAD_FAILED: WireStatus(400, grpc.StatusCode.INVALID_ARGUMENT),
-    StatusCode.INPUT_UNSUPPORTED_FORMAT: WireStatus(400, grpc.StatusCode.INVALID_ARGUMENT),
-    StatusCode.INPUT_INVALID_ARGUMENT: WireStatus(400, grpc.StatusCode.INVALID_ARGUMENT),
-    StatusCode.INPUT_OVER_LIMIT: WireStatus(400, grpc.StatusCode.INVALID_ARGUMENT),
-    StatusCode.PREDICT_INVALID_REQUEST: WireStatus(400, grpc.StatusCode.INVALID_ARGUMENT),
-    StatusCode.INTERNAL_SERVER_ISSUE: WireStatus(500, grpc.StatusCode.INTERNAL),
+    StatusCode.SUCCESS: WireStatus(200, "OK"),
+    StatusCode.MIXED_STATUS: WireStatus(200, "OK"),
+    StatusCode.FAILURE: WireStatus(500, "UNKNOWN"),
+    StatusCode.NOT_IMPLEMENTED: WireStatus(501, "UNIMPLEMENTED"),
+    StatusCode.CONN_THROTTLED: WireStatus(429, "RESOURCE_EXHAUSTED"),
+    StatusCode.CONN_INSUFFICIENT_SCOPES: WireStatus(403, "PERMISSION_DENIED"),
+    StatusCode.CONN_KEY_INVALID: WireStatus(401, "UNAUTHENTICATED"),
+    StatusCode.CONN_KEY_NOT_FOUND: WireStatus(401, "UNAUTHENTICATED"),
+    StatusCode.CONN_DOES_NOT_EXIST: WireStatus(404, "NOT_FOUND"),
+    StatusCode.CONN_INVALID_REQUEST: WireStatus(400, "INVALID_ARGUMENT"),
+    StatusCode.MODEL_TRAINED: WireStatus(200, "OK"),
+    StatusCode.MODEL_TRAINING: WireStatus(409, "FAILED_PRECONDITION"),
+    StatusCode.MODEL_QUEUED_FOR_TRAINING: WireStatus(409, "FAILED_PRECONDITION"),
+    StatusCode.MODEL_TRAINING_FAILED: WireStatus(409, "FAILED_PRECONDITION"),
+    StatusCode.MODEL_TRAINING_NO_DATA: WireStatus(409, "FAILED_PRECONDITION"),
+    StatusCode.MODEL_TRAINING_NO_POSITIVES: WireStatus(409, "FAILED_PRECONDITION"),
+    StatusCode.MODEL_DOES_NOT_EXIST: WireStatus(404, "NOT_FOUND"),
+    StatusCode.MODEL_PERMISSION_DENIED: WireStatus(403, "PERMISSION_DENIED"),
+    StatusCode.MODEL_INVALID_ARGUMENT: WireStatus(400, "INVALID_ARGUMENT"),
+    StatusCode.MODEL_INVALID_REQUEST: WireStatus(400, "INVALID_ARGUMENT"),
+    StatusCode.MODEL_PREDICTION_FAILED: WireStatus(500, "INTERNAL"),
+    StatusCode.MODEL_DEPLOYING: WireStatus(503, "UNAVAILABLE"),
+    StatusCode.MODEL_BUSY_PLEASE_RETRY: WireStatus(429, "RESOURCE_EXHAUSTED"),
+    StatusCode.MODEL_LOADING: WireStatus(503, "UNAVAILABLE"),
+    StatusCode.INPUT_DOWNLOAD_FAILED: WireStatus(400, "INVALID_ARGUMENT"),
+    StatusCode.INPUT_UNSUPPORTED_FORMAT: WireStatus(400, "INVALID_ARGUMENT"),
+    StatusCode.INPUT_INVALID_ARGUMENT: WireStatus(400, "INVALID_ARGUMENT"),
+    StatusCode.INPUT_OVER_LIMIT: WireStatus(400, "INVALID_ARGUMENT"),
+    StatusCode.PREDICT_INVALID_REQUEST: WireStatus(400, "INVALID_ARGUMENT"),
+    StatusCode.INTERNAL_SERVER_ISSUE: WireStatus(500, "INTERNAL"),
 }
 
 

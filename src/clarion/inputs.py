@@ -231,18 +231,21 @@ class InputDecoder:
     async def _image(self, raw: RawInput, budget: PixelBudget | None) -> Any:
         if raw.text is not None or raw.text_url:
             raise InputUnsupported("This model takes image inputs; the input carries text.")
-        if raw.image_bytes and raw.image_url:
-            raise InputInvalid("Give data.image.base64 or data.image.url, not both.")
-        if raw.image_url:
-            data = await self._fetcher.fetch(raw.image_url)
-        elif raw.image_bytes:
-            data = raw.image_bytes
-        else:
-            raise InputInvalid("The input has no data: set data.image.base64 or data.image.url.")
+        data = await self.image_bytes(raw)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
             self._pool, decode_image, data, self._max_image_pixels, budget
         )
+
+    async def image_bytes(self, raw: RawInput) -> bytes:
+        """The image an input carries, or downloads it from its URL; one of the two is given."""
+        if raw.image_bytes and raw.image_url:
+            raise InputInvalid("Give data.image.base64 or data.image.url, not both.")
+        if raw.image_url:
+            return await self._fetcher.fetch(raw.image_url)
+        if raw.image_bytes:
+            return raw.image_bytes
+        raise InputInvalid("The input has no data: set data.image.base64 or data.image.url.")
 
     def _conversation(self, raw: RawInput) -> Input:
         for message in raw.messages:

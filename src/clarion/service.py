@@ -21,19 +21,19 @@ from clarion.catalog import MODEL_TYPES
 from clarion.config import MAX_BATCH_INPUTS
 from clarion.directory import ModelDirectory, ModelRef
 from clarion.domain.generation import GenerationParams
+from clarion.domain.models import Model, ModelVersion
 from clarion.domain.output_config import OutputConfig
-from clarion.domain.values import Input, InputKind, InputResult, Output, Prediction, RawInput
+from clarion.domain.prediction import Prediction
+from clarion.domain.values import Input, InputKind, InputResult, Output, RawInput
 from clarion.errors import (
     ClarionError,
     InvalidParameter,
     InvalidPredictRequest,
     InvalidRequest,
     ModelNotReady,
-    StatusCode,
 )
 from clarion.inputs import InputDecoder
 from clarion.limits import KeyLimits
-from clarion.registry import ModelRecord, VersionRecord
 from clarion.runtime import RunnerPool
 
 #: Model types whose runners generate text and take :class:`GenerationParams`.
@@ -44,14 +44,14 @@ GENERATIVE_TYPES = frozenset({"text-to-text"})
 class StreamEvent:
     """A piece of one input's streamed output; ``final`` marks its last event."""
 
-    model: ModelRecord
-    version: VersionRecord
+    model: Model
+    version: ModelVersion
     input_id: str
     output: Output
     final: bool = False
 
 
-def parse_params(model: ModelRecord, params: Mapping[str, Any] | None) -> Any:
+def parse_params(model: Model, params: Mapping[str, Any] | None) -> Any:
     """The model kind's validated params object (None for kinds that take no params)."""
     if model.model_type_id in GENERATIVE_TYPES:
         return GenerationParams.parse(params)
@@ -71,10 +71,10 @@ def _check_batch(kind: str, inputs: Sequence[RawInput]) -> None:
         )
 
 
-def input_kind_of(model_type_id: str, version: VersionRecord | None = None) -> InputKind:
+def input_kind_of(model_type_id: str, version: ModelVersion | None = None) -> InputKind:
     """What a model consumes: a trained version says so itself (text or image)."""
-    if version is not None and "kind" in version.spec:
-        return InputKind(version.spec["kind"])
+    if version is not None and version.input_kind is not None:
+        return version.input_kind
     model_type = MODEL_TYPES.get(model_type_id)
     if model_type is None or not model_type.input_fields:
         return InputKind.TEXT
@@ -181,8 +181,8 @@ class PredictService:
 
     async def _generate(
         self,
-        model: ModelRecord,
-        version: VersionRecord,
+        model: Model,
+        version: ModelVersion,
         inputs: Sequence[RawInput],
         parsed: Any,
     ) -> AsyncGenerator[StreamEvent, None]:
@@ -216,12 +216,12 @@ class PredictService:
             for task in tasks:
                 task.cancel()
 
-    def _check_trained(self, version: VersionRecord) -> None:
+    def _check_trained(self, version: ModelVersion) -> None:
         state = self._directory.training(version)
-        if state is not None and state.status_code != StatusCode.MODEL_TRAINED:
+        if state is not None and not state.ready:
             raise ModelNotReady(
-                f"Model version {version.id} cannot predict yet: {state.status_description}",
-                code=StatusCode(state.status_code),
+                f"Model version {version.id} cannot predict yet: {state.description}",
+                code=state.status,
             )
 
     def _deadline(self, timeout_s: float | None) -> float:

@@ -31,11 +31,12 @@ from clarion.atomic import PARTIAL_SUFFIX, write_atomically
 from clarion.auth import PUBLIC_USER
 from clarion.catalog import PUBLIC_APP
 from clarion.config import MAX_BATCH_INPUTS, Settings
-from clarion.domain.values import Input, InputKind
+from clarion.domain.models import ConceptMetrics, Model, ModelVersion, TrainingMetrics
+from clarion.domain.values import Concept, Input, InputKind
+from clarion.domain.workspace import StoredInput
 from clarion.errors import ClarionError, InvalidParameter, StatusCode, TrainingRefused
 from clarion.images import decode_image
-from clarion.registry import ConceptRecord, ModelRecord, Registry, VersionRecord
-from clarion.registry.workspace import InputRecord
+from clarion.registry import Registry
 from clarion.runtime import RunnerPool
 from clarion.training_params import TrainParams
 
@@ -49,8 +50,8 @@ UNFINISHED = (StatusCode.MODEL_QUEUED_FOR_TRAINING, StatusCode.MODEL_TRAINING)
 class Snapshot:
     """The labelled inputs a version is trained on, fixed when training is asked for."""
 
-    inputs: tuple[InputRecord, ...]
-    concepts: tuple[ConceptRecord, ...]
+    inputs: tuple[StoredInput, ...]
+    concepts: tuple[Concept, ...]
     kind: InputKind
 
 
@@ -80,8 +81,7 @@ class Trainer:
         owned = {
             version_id
             for version_id in self._registry.version_ids()
-            if (state := self._registry.training(version_id)) is not None
-            and state.status_code == StatusCode.MODEL_TRAINED
+            if (state := self._registry.training(version_id)) is not None and state.ready
         }
         for path in self._artifacts.iterdir():
             if path.suffix == PARTIAL_SUFFIX or path.stem not in owned:
@@ -92,8 +92,8 @@ class Trainer:
         return self._artifacts / f"{version_id}.npz"
 
     def start(
-        self, model: ModelRecord, params: TrainParams, concept_ids: Sequence[str] = ()
-    ) -> VersionRecord:
+        self, model: Model, params: TrainParams, concept_ids: Sequence[str] = ()
+    ) -> ModelVersion:
         """Create a queued version of ``model`` and train it in the background.
 
         ``concept_ids`` are the concepts to learn (the model's own when empty); the inputs
@@ -111,7 +111,7 @@ class Trainer:
                 "The labelled inputs mix text and images; a model learns from one kind.",
                 parameter="inputs",
             )
-        kind = InputKind(kinds.pop()) if kinds else InputKind.TEXT
+        kind = kinds.pop() if kinds else InputKind.TEXT
         snapshot = Snapshot(inputs, concepts, kind)
         self._check(snapshot)
         base_id = params.base_model or BASE_MODELS[kind]
@@ -133,8 +133,6 @@ class Trainer:
             )
         version_id = uuid.uuid4().hex
         spec = {
-            "base_runner": base.runner,
-            "base_spec": base.spec,
             "base_model": base_id,
             "base_version_id": base.id,
             "artifact_path": str(self.artifact_path(version_id)),
@@ -154,6 +152,7 @@ class Trainer:
             model, version_id, runner="embedding-classifier", spec=spec, concepts=concepts,
             description=params.description,
             training=(StatusCode.MODEL_QUEUED_FOR_TRAINING, "Queued for training", info),
+            base=base,
         )  # fmt: skip
         task = asyncio.get_running_loop().create_task(
             self._train(version, base, snapshot, params, info)
@@ -162,11 +161,9 @@ class Trainer:
         task.add_done_callback(self._tasks.discard)
         return version
 
-    def _concepts(
-        self, model: ModelRecord, concept_ids: Sequence[str]
-    ) -> tuple[ConceptRecord, ...]:
-        config = self._registry.model_config(model)
-        ids = list(dict.fromkeys(concept_ids)) or [c["id"] for c in config.get("concepts", [])]
+    def _concepts(self, model: Model, concept_ids: Sequence[str]) -> tuple[Concept, ...]:
+        configured = self._registry.model_concepts(model)
+        ids = list(dict.fromkeys(concept_ids)) or [c.id for c in configured]
         if not ids:
             raise TrainingRefused(
                 "The model has no concepts; name them in output_info.data.concepts.",
@@ -182,10 +179,10 @@ class Trainer:
                 f"{', '.join(unknown)}; add them with PostConcepts or label inputs with them.",
                 parameter="concepts",
             )
-        named = {c["id"]: c.get("name") or c["id"] for c in config.get("concepts", [])}
-        return tuple(known[c] if c in known else ConceptRecord(c, named.get(c, c)) for c in ids)
+        named = {c.id: c.name for c in configured}
+        return tuple(known[c] if c in known else Concept(c, named.get(c, c)) for c in ids)
 
-    def _source(self, model: ModelRecord, params: TrainParams) -> tuple[InputRecord, ...]:
+    def _source(self, model: Model, params: TrainParams) -> tuple[StoredInput, ...]:
         user_id, app_id = model.user_id, model.app_id
         if params.dataset_version_id:
             version = self._registry.get_dataset_version(user_id, app_id, params.dataset_version_id)
@@ -209,8 +206,8 @@ class Trainer:
 
     @staticmethod
     def _exclusive_inputs(
-        inputs: tuple[InputRecord, ...], concepts: tuple[ConceptRecord, ...]
-    ) -> tuple[InputRecord, ...]:
+        inputs: tuple[StoredInput, ...], concepts: tuple[Concept, ...]
+    ) -> tuple[StoredInput, ...]:
         """Mutually exclusive concepts learn from inputs with exactly one positive of them."""
         if len(concepts) < 2:
             raise InvalidParameter(
@@ -236,7 +233,7 @@ class Trainer:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def _train(
-        self, version: VersionRecord, base: VersionRecord, snapshot: Snapshot,
+        self, version: ModelVersion, base: ModelVersion, snapshot: Snapshot,
         params: TrainParams, info: dict[str, Any],
     ) -> None:  # fmt: skip
         set_state = self._registry.set_training
@@ -254,7 +251,7 @@ class Trainer:
             )
             path = self.artifact_path(version.id)
             await asyncio.to_thread(save_artifact, path, weights, bias, params.exclusive)
-            done = {**info, "metrics": metrics, "examples": len(snapshot.inputs)}
+            done = {**info, "metrics": metrics.to_json(), "examples": len(snapshot.inputs)}
             if not set_state(
                 version.id, StatusCode.MODEL_TRAINED, "Model is trained and ready", done
             ):
@@ -286,7 +283,7 @@ class Trainer:
                 "At least 2 labelled inputs are needed.", code=StatusCode.MODEL_TRAINING_NO_DATA
             )
 
-    async def _embed(self, base: VersionRecord, snapshot: Snapshot) -> np.ndarray:
+    async def _embed(self, base: ModelVersion, snapshot: Snapshot) -> np.ndarray:
         items = []
         for record in snapshot.inputs:
             if snapshot.kind is InputKind.TEXT:
@@ -303,9 +300,9 @@ class Trainer:
 
 
 def fit(
-    vectors: np.ndarray, labels: np.ndarray, concepts: tuple[ConceptRecord, ...],
+    vectors: np.ndarray, labels: np.ndarray, concepts: tuple[Concept, ...],
     params: TrainParams | None = None,
-) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:  # fmt: skip
+) -> tuple[np.ndarray, np.ndarray, TrainingMetrics]:  # fmt: skip
     """Heads for the concepts (one softmax when they are mutually exclusive, else one logistic
     regression each) and cross-validated held-out metrics."""
     params = params or TrainParams()
@@ -317,17 +314,16 @@ def fit(
     for column, concept in enumerate(concepts):
         truth, guess = labels[:, column] == 1, held_out[:, column] == 1
         true_positive = int((truth & guess).sum())
-        per_concept[concept.id] = {
-            "precision": true_positive / max(1, int(guess.sum())),
-            "recall": true_positive / max(1, int(truth.sum())),
-            "positives": int(truth.sum()),
-        }
-    accuracy = float((held_out == labels).all(axis=1).mean())
-    metrics = {
-        "accuracy": accuracy,
-        "per_concept": per_concept,
-        "method": "stratified cross-validation (up to 5 folds)",
-    }
+        per_concept[concept.id] = ConceptMetrics(
+            precision=true_positive / max(1, int(guess.sum())),
+            recall=true_positive / max(1, int(truth.sum())),
+            positives=int(truth.sum()),
+        )
+    metrics = TrainingMetrics(
+        accuracy=float((held_out == labels).all(axis=1).mean()),
+        per_concept=per_concept,
+        method="stratified cross-validation (up to 5 folds)",
+    )
     return weights, bias, metrics
 
 

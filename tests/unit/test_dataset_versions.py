@@ -12,10 +12,11 @@ import pytest
 
 from clarion import datasets
 from clarion.datasets import DatasetVersions
+from clarion.domain.values import InputKind
+from clarion.domain.workspace import StoredInput
 from clarion.errors import InvalidRequest
 from clarion.input_files import InputFiles
 from clarion.registry import Registry
-from clarion.registry.workspace import InputRecord
 
 
 def _mode(path: Path) -> int:
@@ -38,7 +39,9 @@ def _add_image(registry: Registry, folder: Path, input_id: str) -> Path:
     source = files.path_for("alice", "photos", input_id)
     files.write(source, b"image bytes of " + input_id.encode())
     now = datetime.now(UTC)
-    record = InputRecord(input_id, "image", None, str(source), {"red": 1.0}, now, {}, ("d",))
+    record = StoredInput(
+        input_id, InputKind.IMAGE, None, str(source), {"red": 1.0}, now, {}, ("d",)
+    )
     assert registry.add_inputs("alice", "photos", [record]) == []
     return source
 
@@ -76,7 +79,7 @@ def test_a_dataset_over_the_limit_is_refused_without_reading_it_all(
     asked: list[int | None] = []
     list_inputs = registry.list_dataset_inputs
 
-    def spy(*args: str, **kwargs: int | None) -> list[InputRecord]:
+    def spy(*args: str, **kwargs: int | None) -> list[StoredInput]:
         asked.append(kwargs.get("limit"))
         return list_inputs(*args, **kwargs)  # type: ignore[arg-type]
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from clarion.domain.output_config import ConceptRef, OutputConfig
+from clarion.domain.values import Concept
 from clarion.errors import InvalidParameter, StatusCode
-from clarion.registry import ConceptRecord
 
-VOCAB = [ConceptRecord(id=f"id{i}", name=f"Name {i}") for i in range(300)]
+VOCAB = [Concept(id=f"id{i}", name=f"Name {i}") for i in range(300)]
 SCORES = np.linspace(0.0, 0.299, 300, dtype=np.float32)[::-1].copy()  # id0 best, id299 worst
 
 

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from clarion.config import Settings
+from clarion.domain.models import ModelVersion
 from clarion.domain.values import Input, InputKind, Output
 from clarion.errors import ModelLoading, PredictionFailed
 from clarion.metrics import Metrics
-from clarion.registry import VersionRecord
 from clarion.runtime import Runner, RunnerPool
 
 EVENTS: list[str] = []
@@ -57,10 +57,10 @@ class FakeRunner(Runner):
         EVENTS.append(f"close {self.name}")
 
 
-def _version(name: str, **spec: Any) -> VersionRecord:
-    return VersionRecord(
+def _version(name: str, **spec: Any) -> ModelVersion:
+    return ModelVersion(
         id=name.ljust(32, "0"),
-        model_pk=1,
+        model_id=name,
         runner="fake",
         spec={"name": name, **spec},
         description="",

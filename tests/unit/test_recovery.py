@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from clarion.config import Settings
+from clarion.domain.values import InputKind
+from clarion.domain.workspace import StoredInput
 from clarion.errors import StatusCode
 from clarion.input_files import InputFiles
 from clarion.registry import Registry
-from clarion.registry.workspace import InputRecord
 from clarion.runtime import RunnerPool
 from clarion.training import Trainer
 
@@ -20,7 +21,7 @@ def test_a_trainable_version_is_created_with_its_first_training_state(settings: 
     queued = (int(StatusCode.MODEL_QUEUED_FOR_TRAINING), "Queued for training", {"inputs": []})
     registry.ensure_version(model, "c" * 32, runner="r", spec={}, training=queued)
     state = registry.training("c" * 32)
-    assert state is not None and state.status_code == StatusCode.MODEL_QUEUED_FOR_TRAINING
+    assert state is not None and state.status == StatusCode.MODEL_QUEUED_FOR_TRAINING
     assert registry.get_version(model) is None  # not the latest until it is trained
     registry.close()
 
@@ -45,8 +46,8 @@ def test_recovery_fails_unfinished_trainings_and_removes_unowned_artefacts(
         (artifacts / name).write_bytes(b"x")
     trainer.recover()
     failed = registry.training("b" * 32)
-    assert failed is not None and failed.status_code == StatusCode.MODEL_TRAINING_FAILED
-    assert "interrupted by a server restart" in failed.status_description
+    assert failed is not None and failed.status == StatusCode.MODEL_TRAINING_FAILED
+    assert "interrupted by a server restart" in failed.description
     assert sorted(p.name for p in artifacts.iterdir()) == [kept.name]
     registry.close()
 
@@ -73,7 +74,7 @@ def test_add_inputs_then_sweep_keeps_them(settings: Settings) -> None:
     path = files.path_for("u1", "app", "i1")
     files.write(path, b"png")
     registry.add_inputs(
-        "u1", "app", [InputRecord("i1", "image", None, str(path), {}, datetime.now(UTC))]
+        "u1", "app", [StoredInput("i1", InputKind.IMAGE, None, str(path), {}, datetime.now(UTC))]
     )
     assert files.sweep(registry.input_files()) == 0 and path.exists()
     registry.close()

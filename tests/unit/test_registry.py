@@ -10,7 +10,8 @@ import pytest
 
 from clarion.catalog import register_builtins
 from clarion.config import Settings
-from clarion.registry import ConceptRecord, Page, Registry
+from clarion.domain.values import Concept, InputKind
+from clarion.registry import Page, Registry
 from clarion.registry.schema import ModelVersionRow
 
 
@@ -91,7 +92,7 @@ def test_latest_version_and_paging_newest_first(settings: Settings) -> None:
 def test_concepts_keep_their_order(settings: Settings) -> None:
     registry = Registry.open(settings.resolved_database_url)
     model = registry.ensure_model("u1", "app", "m", model_type_id="visual-classifier")
-    concepts = [ConceptRecord(id=f"c{i}", name=f"name {i}") for i in (3, 1, 2)]
+    concepts = [Concept(id=f"c{i}", name=f"name {i}") for i in (3, 1, 2)]
     registry.ensure_version(model, "b" * 32, runner="r", spec={}, concepts=concepts)
     assert registry.concepts("b" * 32) == concepts
     assert registry.concepts("b" * 32, Page(2, 2)) == concepts[2:]
@@ -101,16 +102,16 @@ def test_concepts_keep_their_order(settings: Settings) -> None:
 def test_a_registry_from_before_app_concepts_gains_them_from_its_inputs(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
+    from clarion.domain.workspace import StoredInput
     from clarion.registry.schema import AppConceptRow
-    from clarion.registry.workspace import InputRecord
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     registry = Registry.open(url)
     registry.ensure_app("alice", "old")
     now = datetime.now(UTC)
     registry.add_inputs("alice", "old", [
-        InputRecord("a", "text", "A goal", None, {"sports": 1.0, "food": 0.0}, now),
-        InputRecord("b", "text", "Soup", None, {"food": 1.0}, now),
+        StoredInput("a", InputKind.TEXT, "A goal", None, {"sports": 1.0, "food": 0.0}, now),
+        StoredInput("b", InputKind.TEXT, "Soup", None, {"food": 1.0}, now),
     ])  # fmt: skip
     with registry._session() as s:  # as a registry made before the table existed
         s.query(AppConceptRow).delete()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from clarion.domain.values import Concept
 from clarion.errors import InvalidParameter
-from clarion.registry import ConceptRecord
 from clarion.training import fit
 from clarion.training_params import TRAIN_FIELDS, TrainParams, parse
 
@@ -57,10 +57,10 @@ def test_exclusive_heads_are_one_softmax_and_independent_heads_are_not() -> None
     centers = np.eye(3, 8, dtype=np.float32) * 4
     vectors = np.concatenate([c + rng.normal(size=(10, 8)) for c in centers]).astype(np.float32)
     labels = np.repeat(np.eye(3, dtype=np.int8), 10, axis=0)
-    concepts = tuple(ConceptRecord(c, c) for c in "abc")
+    concepts = tuple(Concept(c, c) for c in "abc")
     weights, bias, metrics = fit(vectors, labels, concepts, TrainParams(exclusive=True))
     logits = vectors @ weights.T + bias
     assert (logits.argmax(axis=1) == labels.argmax(axis=1)).mean() > 0.9
-    assert metrics["accuracy"] > 0.8 and set(metrics["per_concept"]) == {"a", "b", "c"}
+    assert metrics.accuracy > 0.8 and set(metrics.per_concept) == {"a", "b", "c"}
     weights_2, _, _ = fit(vectors, labels, concepts, TrainParams(class_weight="none"))
     assert weights_2.shape == weights.shape and not np.allclose(weights_2, weights)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from clarion.config import Settings
-from clarion.registry.records import ConceptRecord
+from clarion.domain.values import Concept
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ class BuiltinModel:
     #: ``clarion models prepare``, never while serving.
     prepare: Callable[[Settings], None] | None = None
     #: The concepts a classifier's outputs stand for, in output order.
-    concepts: Callable[[], Sequence[ConceptRecord]] | None = None
+    concepts: Callable[[], Sequence[Concept]] | None = None
     #: The weight packages (names in ``weights.txt``) it needs, for ``models pull --only``.
     packages: tuple[str, ...] = ()
 

@@ -14,23 +14,23 @@ from pathlib import Path
 
 from clarion.catalog.builtin import WeightsMissing
 from clarion.catalog.imagenet import imagenet_concepts
-from clarion.registry import ConceptRecord
+from clarion.domain.values import Concept
 
 TABLE_PATH = Path(__file__).with_name("data") / "general_concepts.json"
 
 
 @cache
-def general_concepts() -> tuple[ConceptRecord, ...]:
+def general_concepts() -> tuple[Concept, ...]:
     """The broader concepts, in the order the runner appends their values."""
     table = json.loads(TABLE_PATH.read_text(encoding="utf-8"))
     if table["classes"] != [c.id for c in imagenet_concepts()]:
         raise WeightsMissing(
             f"{TABLE_PATH} was made for other ImageNet classes than the installed ones"
         )
-    return tuple(ConceptRecord(id=c["id"], name=c["name"]) for c in table["concepts"])
+    return tuple(Concept(id=c["id"], name=c["name"]) for c in table["concepts"])
 
 
-def recognition_concepts() -> tuple[ConceptRecord, ...]:
+def recognition_concepts() -> tuple[Concept, ...]:
     """Every concept of ``general-image-recognition``: the 1000 classes, then the broader."""
     concepts = imagenet_concepts() + general_concepts()
     if len({c.name for c in concepts}) != len(concepts):

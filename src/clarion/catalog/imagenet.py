@@ -13,7 +13,7 @@ from collections import Counter
 from functools import cache
 
 from clarion.catalog.builtin import WeightsMissing, installed_file
-from clarion.registry import ConceptRecord
+from clarion.domain.values import Concept
 
 
 def _load(name: str) -> object:
@@ -21,7 +21,7 @@ def _load(name: str) -> object:
 
 
 @cache
-def imagenet_concepts() -> tuple[ConceptRecord, ...]:
+def imagenet_concepts() -> tuple[Concept, ...]:
     """The concepts in the order of the classifier's 1000 outputs."""
     synsets = _load("imagenet1k_to_21k.json")
     clean = _load("imagenet1k_clean_names.json")
@@ -32,7 +32,7 @@ def imagenet_concepts() -> tuple[ConceptRecord, ...]:
     for index, name in enumerate(clean):
         if counts[name] > 1 or name.startswith("a "):
             name = str(wordnet[str(index)]).split(",")[0].strip()
-        concepts.append(ConceptRecord(id=str(synsets[str(index)]), name=str(name)))
+        concepts.append(Concept(id=str(synsets[str(index)]), name=str(name)))
     if len({c.name for c in concepts}) != len(concepts) or len(concepts) != 1000:
         raise WeightsMissing("the ImageNet class files do not describe 1000 distinct classes")
     return tuple(concepts)

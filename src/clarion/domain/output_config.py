@@ -20,7 +20,6 @@ import numpy.typing as npt
 
 from clarion.domain.values import Concept
 from clarion.errors import InvalidParameter
-from clarion.registry.records import ConceptRecord
 
 DEFAULT_MAX_CONCEPTS = 20
 MAX_CONCEPTS_LIMIT = 200
@@ -75,11 +74,7 @@ class OutputConfig:
                     parameter="select_concepts",
                 )
 
-    @property
-    def is_default(self) -> bool:
-        return self == OutputConfig()
-
-    def select(self, vocabulary: Sequence[ConceptRecord], model_id: str) -> Selection | None:
+    def select(self, vocabulary: Sequence[Concept], model_id: str) -> Selection | None:
         """Resolve ``select_concepts`` against the model's concepts (None when not given)."""
         if not self.select_concepts:
             return None
@@ -106,7 +101,7 @@ class OutputConfig:
     def apply(
         self,
         scores: npt.NDArray[np.float32],
-        vocabulary: Sequence[ConceptRecord],
+        vocabulary: Sequence[Concept],
         selection: Selection | None,
     ) -> tuple[Concept, ...]:
         """The concepts to return for one input's scores, best first."""

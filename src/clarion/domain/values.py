@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from clarion.errors import ClarionError, StatusCode
-from clarion.registry.records import ModelRecord, VersionRecord
+from clarion.errors import ClarionError
 
 
 class InputKind(StrEnum):
@@ -69,6 +68,9 @@ class Input:
 
 @dataclass(frozen=True)
 class Concept:
+    """A concept: an entry of a model's or an app's vocabulary, a label on an input (``value``
+    1 or 0), or a score in an output (``value`` in [0, 1])."""
+
     id: str
     name: str
     value: float = 0.0
@@ -102,27 +104,3 @@ class InputResult:
 
     input_id: str
     output: Output
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """The answer to one predict request: one result per input, in request order."""
-
-    model: ModelRecord
-    version: VersionRecord
-    results: tuple[InputResult, ...] = field(default_factory=tuple)
-    #: select_concepts entries that matched no concept of the model (answered MIXED_STATUS).
-    unknown_concepts: tuple[str, ...] = ()
-
-    @property
-    def status(self) -> StatusCode:
-        """SUCCESS when every input succeeded, FAILURE when none did, else MIXED_STATUS.
-
-        Unknown selected concepts make an otherwise successful answer MIXED_STATUS.
-        """
-        failed = sum(1 for r in self.results if r.output.error is not None)
-        if failed == 0:
-            return StatusCode.MIXED_STATUS if self.unknown_concepts else StatusCode.SUCCESS
-        if failed == len(self.results):
-            return StatusCode.FAILURE
-        return StatusCode.MIXED_STATUS

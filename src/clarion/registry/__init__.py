@@ -1,6 +1,6 @@
 """Persistent state: users, apps, models, immutable versions, concepts and API keys."""
 
-from clarion.registry.records import ConceptRecord, KeyRecord, ModelRecord, VersionRecord
+from clarion.registry.records import KeyRecord
 from clarion.registry.store import Page, Registry
 
-__all__ = ["ConceptRecord", "KeyRecord", "ModelRecord", "Page", "Registry", "VersionRecord"]
+__all__ = ["KeyRecord", "Page", "Registry"]

@@ -14,6 +14,9 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from clarion.domain.values import InputKind
+from clarion.domain.workspace import StoredInput
+from clarion.registry import mapping
 from clarion.registry.schema import (
     AppRow,
     DatasetInputRow,
@@ -21,7 +24,6 @@ from clarion.registry.schema import (
     DatasetVersionRow,
     InputRow,
 )
-from clarion.registry.workspace import InputRecord, _input_records
 
 
 @dataclass(frozen=True)
@@ -38,22 +40,22 @@ class DatasetVersionRecord:
     dataset_id: str
     description: str
     created_at: datetime
-    snapshot: tuple[InputRecord, ...]
+    snapshot: tuple[StoredInput, ...]
 
 
-def snapshot_entry(record: InputRecord) -> dict[str, Any]:
+def snapshot_entry(record: StoredInput) -> dict[str, Any]:
     return {
         "input_id": record.input_id,
-        "kind": record.kind,
+        "kind": record.kind.value,
         "text": record.text,
         "file": record.file,
-        "concepts": record.concepts,
+        "concepts": dict(record.concepts),
     }
 
 
-def _from_entry(entry: dict[str, Any], created_at: datetime) -> InputRecord:
-    return InputRecord(
-        entry["input_id"], entry["kind"], entry.get("text"), entry.get("file"),
+def _from_entry(entry: dict[str, Any], created_at: datetime) -> StoredInput:
+    return StoredInput(
+        entry["input_id"], InputKind(entry["kind"]), entry.get("text"), entry.get("file"),
         dict(entry.get("concepts", {})), created_at,
     )  # fmt: skip
 
@@ -186,7 +188,7 @@ class DatasetStore:
     def list_dataset_inputs(
         self, user_id: str, app_id: str, dataset_id: str, offset: int = 0,
         limit: int | None = None,
-    ) -> list[InputRecord]:  # fmt: skip
+    ) -> list[StoredInput]:  # fmt: skip
         with self._session() as s:
             dataset = self._dataset(s, user_id, app_id, dataset_id)
             query = (
@@ -198,7 +200,7 @@ class DatasetStore:
             )
             if limit is not None:
                 query = query.limit(limit)
-            return _input_records(s, list(s.scalars(query)))
+            return mapping.stored_inputs(s, list(s.scalars(query)))
 
     def remove_dataset_inputs(
         self, user_id: str, app_id: str, dataset_id: str, input_ids: Sequence[str]
@@ -219,7 +221,7 @@ class DatasetStore:
 
     def add_dataset_version(
         self, user_id: str, app_id: str, dataset_id: str, version_id: str, description: str,
-        snapshot: Sequence[InputRecord],
+        snapshot: Sequence[StoredInput],
     ) -> DatasetVersionRecord:  # fmt: skip
         with self._session() as s:
             dataset = self._dataset(s, user_id, app_id, dataset_id)

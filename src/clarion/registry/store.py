@@ -21,9 +21,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from clarion.atomic import private_dir, private_file
-from clarion.errors import InternalError
+from clarion.domain.models import Model, ModelVersion
+from clarion.domain.values import Concept
+from clarion.errors import InternalError, StatusCode
+from clarion.registry import mapping
 from clarion.registry.datasets import DatasetStore
-from clarion.registry.records import ConceptRecord, KeyRecord, ModelRecord, VersionRecord
+from clarion.registry.records import KeyRecord
 from clarion.registry.schema import (
     ApiKeyRow,
     AppRow,
@@ -79,30 +82,6 @@ def _private_sqlite_file(path: Path) -> None:
             private_file(candidate)
 
 
-def _model_record(row: ModelRow) -> ModelRecord:
-    return ModelRecord(
-        pk=row.pk,
-        user_id=row.app.user_id,
-        app_id=row.app.app_id,
-        model_id=row.model_id,
-        model_type_id=row.model_type_id,
-        name=row.name,
-        description=row.description,
-        created_at=row.created_at,
-    )
-
-
-def _version_record(row: ModelVersionRow) -> VersionRecord:
-    return VersionRecord(
-        id=row.id,
-        model_pk=row.model_pk,
-        runner=row.runner,
-        spec=dict(row.spec),
-        description=row.description,
-        created_at=row.created_at,
-    )
-
-
 def _key_record(row: ApiKeyRow) -> KeyRecord:
     return KeyRecord(
         key_id=row.key_id,
@@ -112,10 +91,6 @@ def _key_record(row: ApiKeyRow) -> KeyRecord:
         created_at=row.created_at,
         revoked_at=row.revoked_at,
     )
-
-
-#: The Clarifai status of a version that finished training (``MODEL_TRAINED``).
-TRAINED = 21100
 
 
 class Registry(WorkspaceStore, DatasetStore):
@@ -157,10 +132,6 @@ class Registry(WorkspaceStore, DatasetStore):
             if s.get(UserRow, user_id) is None:
                 s.add(UserRow(id=user_id))
 
-    def user_exists(self, user_id: str) -> bool:
-        with self._session() as s:
-            return s.get(UserRow, user_id) is not None
-
     def ensure_app(self, user_id: str, app_id: str, description: str = "") -> None:
         self.ensure_user(user_id)
         with self._session() as s:
@@ -186,7 +157,7 @@ class Registry(WorkspaceStore, DatasetStore):
         model_type_id: str,
         name: str = "",
         description: str = "",
-    ) -> ModelRecord:
+    ) -> Model:
         """Create the model if it does not exist; return it either way."""
         self.ensure_app(user_id, app_id)
         with self._session() as s:
@@ -206,9 +177,9 @@ class Registry(WorkspaceStore, DatasetStore):
                 row.app = app
                 s.add(row)
                 s.flush()
-            return _model_record(row)
+            return mapping.model(row)
 
-    def get_model(self, user_id: str, app_id: str, model_id: str) -> ModelRecord | None:
+    def get_model(self, user_id: str, app_id: str, model_id: str) -> Model | None:
         with self._session() as s:
             row = s.scalar(
                 select(ModelRow)
@@ -219,11 +190,11 @@ class Registry(WorkspaceStore, DatasetStore):
                     ModelRow.model_id == model_id,
                 )
             )
-            return None if row is None else _model_record(row)
+            return None if row is None else mapping.model(row)
 
     def list_models(
         self, user_ids: Sequence[str], page: Page, app_id: str | None = None
-    ) -> list[ModelRecord]:
+    ) -> list[Model]:
         """Models in apps owned by any of ``user_ids`` (and named ``app_id`` if given)."""
         with self._session() as s:
             query = select(ModelRow).join(AppRow).where(AppRow.user_id.in_(list(user_ids)))
@@ -234,32 +205,43 @@ class Registry(WorkspaceStore, DatasetStore):
                 .limit(page.limit)
                 .offset(page.offset)
             )
-            return [_model_record(r) for r in rows]
+            return [mapping.model(r) for r in rows]
 
     # versions and concepts -----------------------------------------------------------
 
     def ensure_version(
         self,
-        model: ModelRecord,
+        model: Model,
         version_id: str,
         *,
         runner: str,
         spec: dict[str, Any],
         description: str = "",
-        concepts: Sequence[ConceptRecord] = (),
+        concepts: Sequence[Concept] = (),
         training: tuple[int, str, dict[str, Any]] | None = None,
-    ) -> VersionRecord:
+        base: ModelVersion | None = None,
+    ) -> ModelVersion:
         """Create a version with its concepts unless that id exists; versions never change.
 
         ``training`` (code, description, info) is a trainable version's first state, written
         in the same transaction: no reader (nor a restart after a crash) ever sees a trained
-        kind of version without one, which would pass for a ready built-in version."""
+        kind of version without one, which would pass for a ready built-in version. A version
+        built on ``base`` (a trained head on an embedder) pins the base's runner and spec in
+        its own, as ``base_runner`` and ``base_spec``."""
         with self._session() as s:
             row = s.get(ModelVersionRow, version_id)
             if row is None:
+                model_pk = mapping.model_pk(s, model)
+                if model_pk is None:
+                    raise InternalError(f"model {model.path} no longer exists")
+                if base is not None:
+                    pinned = s.get(ModelVersionRow, base.id)
+                    if pinned is None:
+                        raise InternalError(f"base version {base.id} no longer exists")
+                    spec = {**spec, "base_runner": pinned.runner, "base_spec": dict(pinned.spec)}
                 row = ModelVersionRow(
                     id=version_id,
-                    model_pk=model.pk,
+                    model_pk=model_pk,
                     runner=runner,
                     spec=spec,
                     description=description,
@@ -280,16 +262,20 @@ class Registry(WorkspaceStore, DatasetStore):
                             info=info,
                         )
                     )
-            return _version_record(row)
+                s.flush()
+            return mapping.versions(s, [row], model.model_id)[0]
 
     def get_version(
-        self, model: ModelRecord, version_id: str = "", *, usable: bool = True
-    ) -> VersionRecord | None:
+        self, model: Model, version_id: str = "", *, usable: bool = True
+    ) -> ModelVersion | None:
         """The named version of ``model``, or its newest usable one when ``version_id`` is
         empty (built-in, or trained: versions still training or failed are passed over;
         ``usable=False`` takes the newest whatever its state)."""
         with self._session() as s:
-            query = select(ModelVersionRow).where(ModelVersionRow.model_pk == model.pk)
+            model_pk = mapping.model_pk(s, model)
+            if model_pk is None:
+                return None
+            query = select(ModelVersionRow).where(ModelVersionRow.model_pk == model_pk)
             if version_id:
                 query = query.where(ModelVersionRow.id == version_id)
             elif not usable:
@@ -300,27 +286,33 @@ class Registry(WorkspaceStore, DatasetStore):
                 query = (
                     query.outerjoin(TrainingRow, TrainingRow.version_id == ModelVersionRow.id)
                     .where(
-                        or_(TrainingRow.status_code.is_(None), TrainingRow.status_code == TRAINED)
+                        or_(
+                            TrainingRow.status_code.is_(None),
+                            TrainingRow.status_code == StatusCode.MODEL_TRAINED,
+                        )
                     )
                     .order_by(ModelVersionRow.created_at.desc(), ModelVersionRow.id.desc())
                     .limit(1)
                 )
             row = s.scalar(query)
-            return None if row is None else _version_record(row)
+            return None if row is None else mapping.versions(s, [row], model.model_id)[0]
 
-    def list_versions(self, model: ModelRecord, page: Page) -> list[VersionRecord]:
+    def list_versions(self, model: Model, page: Page) -> list[ModelVersion]:
         """Versions of ``model``, newest first."""
         with self._session() as s:
+            model_pk = mapping.model_pk(s, model)
+            if model_pk is None:
+                return []
             rows = s.scalars(
                 select(ModelVersionRow)
-                .where(ModelVersionRow.model_pk == model.pk)
+                .where(ModelVersionRow.model_pk == model_pk)
                 .order_by(ModelVersionRow.created_at.desc(), ModelVersionRow.id.desc())
                 .limit(page.limit)
                 .offset(page.offset)
             )
-            return [_version_record(r) for r in rows]
+            return mapping.versions(s, list(rows), model.model_id)
 
-    def concepts(self, version_id: str, page: Page | None = None) -> list[ConceptRecord]:
+    def concepts(self, version_id: str, page: Page | None = None) -> list[Concept]:
         with self._session() as s:
             query = (
                 select(ConceptRow)
@@ -329,7 +321,7 @@ class Registry(WorkspaceStore, DatasetStore):
             )
             if page is not None:
                 query = query.limit(page.limit).offset(page.offset)
-            return [ConceptRecord(id=r.concept_id, name=r.name) for r in s.scalars(query)]
+            return [Concept(id=r.concept_id, name=r.name) for r in s.scalars(query)]
 
     # API keys ------------------------------------------------------------------------
 

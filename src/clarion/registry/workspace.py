@@ -5,16 +5,18 @@ Mixed into :class:`Registry`; every method is one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from clarion.registry.records import ConceptRecord, ModelRecord
+from clarion.domain.models import Model, TrainingState
+from clarion.domain.values import Concept
+from clarion.domain.workspace import App, InputPatch, InputsAddJob, PatchAction, StoredInput
+from clarion.registry import mapping
 from clarion.registry.schema import (
     AppConceptRow,
     AppRow,
@@ -32,69 +34,6 @@ from clarion.registry.schema import (
 )
 
 
-@dataclass(frozen=True)
-class AppRecord:
-    user_id: str
-    app_id: str
-    description: str
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class InputRecord:
-    input_id: str
-    kind: str
-    text: str | None
-    file: str | None
-    concepts: dict[str, float]
-    created_at: datetime
-    metadata: dict[str, Any] = field(default_factory=dict, hash=False)
-    dataset_ids: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class InputJobRecord:
-    job_id: str
-    succeeded: int
-    failed: int
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class TrainingRecord:
-    version_id: str
-    status_code: int
-    status_description: str
-    info: dict[str, Any]
-    updated_at: datetime
-
-
-def _app_record(row: AppRow) -> AppRecord:
-    return AppRecord(row.user_id, row.app_id, row.description, row.created_at)
-
-
-def _input_record(row: InputRow, metadata: dict[str, Any] | None = None) -> InputRecord:
-    return InputRecord(
-        row.input_id, row.kind, row.text, row.file, dict(row.concepts), row.created_at,
-        dict(metadata or {}),
-    )  # fmt: skip
-
-
-def _input_records(s: Session, rows: Sequence[InputRow]) -> list[InputRecord]:
-    pks = [r.pk for r in rows]
-    metadata = {
-        m.input_pk: m.metadata_
-        for m in s.scalars(select(InputMetadataRow).where(InputMetadataRow.input_pk.in_(pks)))
-    } if pks else {}  # fmt: skip
-    return [_input_record(r, metadata.get(r.pk)) for r in rows]
-
-
-def _training_record(row: TrainingRow) -> TrainingRecord:
-    return TrainingRecord(
-        row.version_id, row.status_code, row.status_description, dict(row.info), row.updated_at
-    )
-
-
 class WorkspaceStore:
     """Apps, inputs, model configs and training rows."""
 
@@ -107,7 +46,7 @@ class WorkspaceStore:
 
     # apps ----------------------------------------------------------------------------
 
-    def list_apps(self, user_id: str, offset: int, limit: int) -> list[AppRecord]:
+    def list_apps(self, user_id: str, offset: int, limit: int) -> list[App]:
         with self._session() as s:
             rows = s.scalars(
                 select(AppRow)
@@ -116,12 +55,12 @@ class WorkspaceStore:
                 .offset(offset)
                 .limit(limit)
             )
-            return [_app_record(r) for r in rows]
+            return [mapping.app(r) for r in rows]
 
-    def get_app(self, user_id: str, app_id: str) -> AppRecord | None:
+    def get_app(self, user_id: str, app_id: str) -> App | None:
         with self._session() as s:
             row = self._app(s, user_id, app_id)
-            return None if row is None else _app_record(row)
+            return None if row is None else mapping.app(row)
 
     def delete_app(self, user_id: str, app_id: str) -> tuple[list[str], list[str]]:
         """Delete an app with its inputs, models and versions; returns the input files and
@@ -169,12 +108,13 @@ class WorkspaceStore:
     # inputs --------------------------------------------------------------------------
 
     def add_inputs(
-        self, user_id: str, app_id: str, inputs: Sequence[InputRecord],
-        concept_names: dict[str, str] | None = None,
+        self, user_id: str, app_id: str, inputs: Sequence[StoredInput],
+        concept_names: Mapping[str, str] | None = None,
     ) -> list[str]:  # fmt: skip
         """Store inputs, all or none: returns the ids that already exist (nothing is stored
-        then). Concepts they are labelled with join the app's concepts; ``dataset_ids`` must
-        name existing datasets of the app (a missing one raises ``KeyError``)."""
+        then). Concepts they are labelled with join the app's concepts (named by
+        ``concept_names``, else by their id); ``dataset_ids`` must name existing datasets of
+        the app (a missing one raises ``KeyError``)."""
         with self._session() as s:
             app = self._app(s, user_id, app_id)
             assert app is not None
@@ -202,13 +142,13 @@ class WorkspaceStore:
                 raise KeyError(", ".join(missing))
             for record in inputs:
                 row = InputRow(
-                    app_pk=app.pk, input_id=record.input_id, kind=record.kind, text=record.text,
-                    file=record.file, concepts=record.concepts,
+                    app_pk=app.pk, input_id=record.input_id, kind=record.kind.value,
+                    text=record.text, file=record.file, concepts=dict(record.concepts),
                 )  # fmt: skip
                 s.add(row)
                 s.flush()
                 if record.metadata:
-                    s.add(InputMetadataRow(input_pk=row.pk, metadata_=record.metadata))
+                    s.add(InputMetadataRow(input_pk=row.pk, metadata_=dict(record.metadata)))
                 s.add_all(
                     DatasetInputRow(dataset_pk=datasets[d], input_pk=row.pk)
                     for d in dict.fromkeys(record.dataset_ids)
@@ -221,7 +161,7 @@ class WorkspaceStore:
             return []
 
     @staticmethod
-    def _ensure_concepts(s: Session, app_pk: int, names: dict[str, str]) -> None:
+    def _ensure_concepts(s: Session, app_pk: int, names: Mapping[str, str]) -> None:
         if not names:
             return
         known = set(
@@ -240,7 +180,7 @@ class WorkspaceStore:
     def list_inputs(
         self, user_id: str, app_id: str, offset: int = 0, limit: int | None = None,
         ids: Sequence[str] = (),
-    ) -> list[InputRecord]:  # fmt: skip
+    ) -> list[StoredInput]:  # fmt: skip
         with self._session() as s:
             app = self._app(s, user_id, app_id)
             if app is None:
@@ -251,7 +191,7 @@ class WorkspaceStore:
             query = query.order_by(InputRow.created_at.desc(), InputRow.pk.desc()).offset(offset)
             if limit is not None:
                 query = query.limit(limit)
-            return _input_records(s, list(s.scalars(query)))
+            return mapping.stored_inputs(s, list(s.scalars(query)))
 
     def count_inputs(self, user_id: str, app_id: str) -> int:
         with self._session() as s:
@@ -283,15 +223,17 @@ class WorkspaceStore:
             return [r.file for r in rows if r.file]
 
     def patch_inputs(
-        self, user_id: str, app_id: str, changes: Sequence[InputRecord], action: str,
-        concept_names: dict[str, str] | None = None,
-    ) -> list[InputRecord]:  # fmt: skip
-        """Change inputs' labels and metadata (``merge``, ``overwrite`` or ``remove``), all or
-        none; a missing input id raises ``KeyError``. Returns the inputs as they are now."""
+        self, user_id: str, app_id: str, patches: Sequence[InputPatch], action: PatchAction,
+        concept_names: Mapping[str, str] | None = None,
+    ) -> list[StoredInput]:  # fmt: skip
+        """Apply patches to inputs' labels and metadata (:meth:`InputPatch.applied`), all or
+        none; a missing input id raises ``KeyError``. Labels a merge or an overwrite brings
+        join the app's concepts (named by ``concept_names``, else by their id). Returns the
+        inputs as they are now."""
         with self._session() as s:
             app = self._app(s, user_id, app_id)
             assert app is not None
-            ids = [c.input_id for c in changes]
+            ids = [p.input_id for p in patches]
             rows = {
                 r.input_id: r
                 for r in s.scalars(
@@ -301,31 +243,23 @@ class WorkspaceStore:
             missing = [i for i in ids if i not in rows]
             if missing:
                 raise KeyError(", ".join(missing))
-            for change in changes:
-                row = rows[change.input_id]
+            for patch in patches:
+                row = rows[patch.input_id]
                 meta = s.get(InputMetadataRow, row.pk)
                 current = dict(meta.metadata_) if meta is not None else {}
-                if action == "overwrite":  # metadata only when the patch carries some
-                    concepts, metadata = dict(change.concepts), dict(change.metadata or current)
-                elif action == "remove":
-                    concepts = {k: v for k, v in row.concepts.items() if k not in change.concepts}
-                    metadata = {k: v for k, v in current.items() if k not in change.metadata}
-                else:
-                    concepts = {**row.concepts, **change.concepts}
-                    metadata = {**current, **change.metadata}
-                row.concepts = concepts
+                row.concepts, metadata = patch.applied(action, row.concepts, current)
                 if meta is None:
                     s.add(InputMetadataRow(input_pk=row.pk, metadata_=metadata))
                 else:
                     meta.metadata_ = metadata
             names = dict(concept_names or {})
-            for change in changes:
-                for concept_id in change.concepts:
-                    names.setdefault(concept_id, concept_id)
-            if action != "remove":
+            for patch in patches:
+                for concept in patch.labels:
+                    names.setdefault(concept.id, concept.id)
+            if action is not PatchAction.REMOVE:
                 self._ensure_concepts(s, app.pk, names)
             s.flush()
-            return _input_records(s, [rows[i] for i in ids])
+            return mapping.stored_inputs(s, [rows[i] for i in ids])
 
     # input jobs ----------------------------------------------------------------------
 
@@ -347,7 +281,7 @@ class WorkspaceStore:
                 row.succeeded += succeeded
                 row.failed += failed
 
-    def input_job(self, user_id: str, app_id: str, job_id: str) -> InputJobRecord | None:
+    def input_job(self, user_id: str, app_id: str, job_id: str) -> InputsAddJob | None:
         with self._session() as s:
             app = self._app(s, user_id, app_id)
             if app is None:
@@ -359,7 +293,7 @@ class WorkspaceStore:
             )
             if row is None:
                 return None
-            return InputJobRecord(row.job_id, row.succeeded, row.failed, row.created_at)
+            return InputsAddJob(row.job_id, row.succeeded, row.failed, row.created_at)
 
     # app concepts --------------------------------------------------------------------
 
@@ -376,9 +310,7 @@ class WorkspaceStore:
                 self._ensure_concepts(s, app_pk, names)
             return sum(len(n) for n in found.values())
 
-    def add_concepts(
-        self, user_id: str, app_id: str, concepts: Sequence[ConceptRecord]
-    ) -> list[str]:
+    def add_concepts(self, user_id: str, app_id: str, concepts: Sequence[Concept]) -> list[str]:
         """Add concepts to an app, all or none: returns the ids that already exist."""
         with self._session() as s:
             app = self._app(s, user_id, app_id)
@@ -400,7 +332,7 @@ class WorkspaceStore:
     def list_concepts(
         self, user_id: str, app_id: str, offset: int = 0, limit: int | None = None,
         ids: Sequence[str] = (),
-    ) -> list[ConceptRecord]:  # fmt: skip
+    ) -> list[Concept]:  # fmt: skip
         with self._session() as s:
             app = self._app(s, user_id, app_id)
             if app is None:
@@ -411,7 +343,7 @@ class WorkspaceStore:
             query = query.order_by(AppConceptRow.concept_id).offset(offset)
             if limit is not None:
                 query = query.limit(limit)
-            return [ConceptRecord(r.concept_id, r.name) for r in s.scalars(query)]
+            return [Concept(r.concept_id, r.name) for r in s.scalars(query)]
 
     def rename_concepts(self, user_id: str, app_id: str, names: dict[str, str]) -> list[str]:
         """Rename concepts, all or none: returns the ids that do not exist."""
@@ -434,26 +366,35 @@ class WorkspaceStore:
 
     # custom models -------------------------------------------------------------------
 
-    def set_model_config(self, model: ModelRecord, config: dict[str, Any]) -> None:
+    def set_model_concepts(self, model: Model, concepts: Sequence[Concept]) -> None:
+        """The concepts a custom model is configured to learn (its own, before training)."""
+        config = {"concepts": [{"id": c.id, "name": c.name} for c in concepts]}
         with self._session() as s:
-            row = s.get(ModelConfigRow, model.pk)
+            model_pk = mapping.model_pk(s, model)
+            if model_pk is None:
+                return
+            row = s.get(ModelConfigRow, model_pk)
             if row is None:
-                s.add(ModelConfigRow(model_pk=model.pk, config=config))
+                s.add(ModelConfigRow(model_pk=model_pk, config=config))
             else:
                 row.config = config
 
-    def model_config(self, model: ModelRecord) -> dict[str, Any]:
+    def model_concepts(self, model: Model) -> list[Concept]:
         with self._session() as s:
-            row = s.get(ModelConfigRow, model.pk)
-            return {} if row is None else dict(row.config)
+            model_pk = mapping.model_pk(s, model)
+            row = None if model_pk is None else s.get(ModelConfigRow, model_pk)
+            return [] if row is None else mapping.model_concepts(row.config)
 
-    def delete_model(self, model: ModelRecord) -> list[str]:
+    def delete_model(self, model: Model) -> list[str]:
         """Delete a model and its versions; returns the version ids (for their artefacts)."""
         with self._session() as s:
+            model_pk = mapping.model_pk(s, model)
+            if model_pk is None:
+                return []
             versions = list(
-                s.scalars(select(ModelVersionRow.id).where(ModelVersionRow.model_pk == model.pk))
+                s.scalars(select(ModelVersionRow.id).where(ModelVersionRow.model_pk == model_pk))
             )
-            self._delete_model_rows(s, model.pk)
+            self._delete_model_rows(s, model_pk)
             return versions
 
     @staticmethod
@@ -494,10 +435,10 @@ class WorkspaceStore:
             row.updated_at = datetime.now(UTC)
             return True
 
-    def training(self, version_id: str) -> TrainingRecord | None:
+    def training(self, version_id: str) -> TrainingState | None:
         with self._session() as s:
             row = s.get(TrainingRow, version_id)
-            return None if row is None else _training_record(row)
+            return None if row is None else mapping.training(row)
 
     def input_files(self) -> set[str]:
         """Every stored input's file path (to tell leftovers of a crash from live files)."""

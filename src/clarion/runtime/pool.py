@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from clarion.catalog.builtin import changed_files
 from clarion.config import Settings
+from clarion.domain.models import ModelVersion
 from clarion.domain.values import Input, Output
 from clarion.errors import (
     ClarionError,
@@ -34,7 +35,6 @@ from clarion.errors import (
     PredictionFailed,
 )
 from clarion.metrics import Metrics
-from clarion.registry import VersionRecord
 from clarion.runtime.batcher import BatchingConfig, DynamicBatcher
 from clarion.runtime.runner import Runner, RunnerFactory
 
@@ -95,11 +95,11 @@ class RunnerPool:
 
     # loading -------------------------------------------------------------------------
 
-    async def load(self, version: VersionRecord, model_id: str = "") -> None:
+    async def load(self, version: ModelVersion, model_id: str = "") -> None:
         """Load ``version`` now (used by preloading); returns when it is ready."""
         await self._entry(version, model_id, wait_s=None)
 
-    async def _entry(self, version: VersionRecord, model_id: str, wait_s: float | None) -> _Loaded:
+    async def _entry(self, version: ModelVersion, model_id: str, wait_s: float | None) -> _Loaded:
         entry = self._loaded.get(version.id)
         if entry is not None:
             self._loaded.move_to_end(version.id)
@@ -116,7 +116,7 @@ class RunnerPool:
                 f"Model version {version.id} is still loading; retry in a few seconds."
             ) from exc
 
-    async def _load(self, version: VersionRecord) -> _Loaded:
+    async def _load(self, version: ModelVersion) -> _Loaded:
         try:
             runner = await self._run(self._build, version)
             executor = None
@@ -152,18 +152,18 @@ class RunnerPool:
 
         return observe
 
-    def _build(self, version: VersionRecord) -> Runner:
+    def _build(self, version: ModelVersion) -> Runner:
         factory = self._factories.get(version.runner)
         if factory is None:
             raise InternalError(f"no runner family named {version.runner!r} is installed")
         log.info("loading model version %s (%s)", version.id, version.runner)
-        changed = changed_files(version.spec, self._settings)
+        changed = changed_files(dict(version.spec), self._settings)
         if changed:
             raise ModelNotFound(
                 f"Model version {version.id} cannot be served: its files changed or are gone "
                 f"({', '.join(changed)}), e.g. after a weights upgrade. Use the latest version."
             )
-        runner = factory(version.spec, self._settings)
+        runner = factory(dict(version.spec), self._settings)
         try:
             runner.load()
         except ClarionError:
@@ -176,7 +176,7 @@ class RunnerPool:
 
     async def predict(
         self,
-        version: VersionRecord,
+        version: ModelVersion,
         inputs: Sequence[Input],
         params: Any = None,
         *,
@@ -205,7 +205,7 @@ class RunnerPool:
         return outputs
 
     async def stream(
-        self, version: VersionRecord, item: Input, params: Any = None, *, model_id: str = ""
+        self, version: ModelVersion, item: Input, params: Any = None, *, model_id: str = ""
     ) -> AsyncIterator[Output]:
         """Pieces of one input's output as the runner produces them, then a final summary.
 
@@ -265,7 +265,7 @@ class RunnerPool:
             model, version = self._labels[version_id]
             self._metrics.generated_tokens.labels(model, version).inc(tokens)
 
-    async def runner(self, version: VersionRecord, model_id: str = "") -> Runner:
+    async def runner(self, version: ModelVersion, model_id: str = "") -> Runner:
         """The loaded runner itself, loading it if needed."""
         entry = await self._entry(version, model_id, self._settings.load_wait_s)
         self._touch(version.id, entry)

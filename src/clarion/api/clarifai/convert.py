@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
@@ -14,11 +15,11 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from clarion import training_params
 from clarion.catalog import ModelType
 from clarion.directory import ModelRef
+from clarion.domain.models import Model, ModelVersion, TrainingState
 from clarion.domain.output_config import ConceptRef, OutputConfig
-from clarion.domain.values import InputResult, Output, Prediction, RawInput
+from clarion.domain.prediction import Prediction
+from clarion.domain.values import Concept, InputResult, Output, RawInput
 from clarion.errors import ClarionError, StatusCode, Throttled
-from clarion.registry import ConceptRecord, ModelRecord, VersionRecord
-from clarion.registry.workspace import TrainingRecord
 from clarion.service import StreamEvent
 
 _DESCRIPTIONS = {StatusCode.SUCCESS: "Ok", StatusCode.MIXED_STATUS: "Mixed Success"}
@@ -59,19 +60,19 @@ def model_ref(request: Any) -> ModelRef:
 
 def raw_inputs(request: service_pb2.PostModelOutputsRequest) -> list[RawInput]:
     """The request's inputs; an input without an id gets a fresh one, as Clarifai does."""
-    result = []
-    for item in request.inputs:
-        data = item.data
-        result.append(
-            RawInput(
-                id=item.id or uuid.uuid4().hex,
-                text=data.text.raw if data.HasField("text") and not data.text.url else None,
-                text_url=data.text.url,
-                image_bytes=data.image.base64,
-                image_url=data.image.url,
-            )
-        )
-    return result
+    return [replace(raw, id=raw.id or uuid.uuid4().hex) for raw in map(raw_input, request.inputs)]
+
+
+def raw_input(item: resources_pb2.Input) -> RawInput:
+    """An input's payload as it arrived (its id as given, possibly empty)."""
+    data = item.data
+    return RawInput(
+        id=item.id,
+        text=data.text.raw if data.HasField("text") and not data.text.url else None,
+        text_url=data.text.url,
+        image_bytes=data.image.base64,
+        image_url=data.image.url,
+    )
 
 
 def output_config(request: service_pb2.PostModelOutputsRequest) -> OutputConfig:
@@ -153,15 +154,15 @@ def _value(value: Any) -> struct_pb2.Value:
     return pb
 
 
-def concepts_pb(concepts: list[ConceptRecord]) -> list[resources_pb2.Concept]:
+def concepts_pb(concepts: list[Concept]) -> list[resources_pb2.Concept]:
     return [resources_pb2.Concept(id=c.id, name=c.name, value=1.0) for c in concepts]
 
 
 def version_pb(
-    model: ModelRecord,
-    version: VersionRecord,
-    concepts: list[ConceptRecord] | None = None,
-    training: TrainingRecord | None = None,
+    model: Model,
+    version: ModelVersion,
+    concepts: list[Concept] | None = None,
+    training: TrainingState | None = None,
 ) -> resources_pb2.ModelVersion:
     """A version; a trained one also carries its training status, snapshot and metrics."""
     pb = resources_pb2.ModelVersion(
@@ -178,19 +179,18 @@ def version_pb(
         pb.completed_at.CopyFrom(timestamp(version.created_at))
     else:
         pb.status.CopyFrom(
-            status_pb2.Status(code=training.status_code, description=training.status_description)
+            status_pb2.Status(code=training.status, description=training.description)
         )
-        if training.status_code == StatusCode.MODEL_TRAINED:
+        if training.ready:
             pb.completed_at.CopyFrom(timestamp(training.updated_at))
-        pb.total_input_count = len(training.info.get("inputs", []))
-        pb.metadata.update({"training": training.info})
-        metrics = training.info.get("metrics")
-        if metrics:
+        pb.total_input_count = len(training.input_ids)
+        pb.metadata.update({"training": dict(training.report)})
+        metrics = training.metrics
+        if metrics is not None:
             pb.metrics.status.code = StatusCode.MODEL_TRAINED
-            pb.metrics.summary.top1_accuracy = metrics["accuracy"]
-            per = metrics["per_concept"].values()
-            pb.metrics.summary.macro_avg_precision = sum(m["precision"] for m in per) / len(per)
-            pb.metrics.summary.macro_avg_recall = sum(m["recall"] for m in per) / len(per)
+            pb.metrics.summary.top1_accuracy = metrics.accuracy
+            pb.metrics.summary.macro_avg_precision = metrics.macro_precision
+            pb.metrics.summary.macro_avg_recall = metrics.macro_recall
     if concepts:
         pb.output_info.data.concepts.extend(concepts_pb(concepts))
         pb.active_concept_count = len(concepts)
@@ -198,10 +198,10 @@ def version_pb(
 
 
 def model_pb(
-    model: ModelRecord,
-    version: VersionRecord | None = None,
-    concepts: list[ConceptRecord] | None = None,
-    training: TrainingRecord | None = None,
+    model: Model,
+    version: ModelVersion | None = None,
+    concepts: list[Concept] | None = None,
+    training: TrainingState | None = None,
 ) -> resources_pb2.Model:
     pb = resources_pb2.Model(
         id=model.model_id,

@@ -10,21 +10,18 @@ import asyncio
 from typing import Any
 
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
+from clarifai_grpc.grpc.api.status import status_pb2
 
 from clarion.api.clarifai import convert
-from clarion.api.clarifai.workspace import (
-    MAX_INPUTS_PER_REQUEST,
-    bounded_ids,
-    bounded_text,
-    done,
-    input_pb,
-    inputs_pb,
-)
+from clarion.api.clarifai.caller import Caller
+from clarion.api.clarifai.workspace import done, input_pb, inputs_pb
 from clarion.datasets import DatasetVersions
 from clarion.directory import ModelDirectory
+from clarion.domain.values import Concept
 from clarion.errors import InvalidRequest, ResourceNotFound
-from clarion.registry import ConceptRecord, Page, Registry
+from clarion.registry import Page, Registry
 from clarion.registry.datasets import DatasetRecord, DatasetVersionRecord
+from clarion.workspace import MAX_INPUTS_PER_REQUEST, bounded_ids, bounded_text
 
 MAX_CONCEPTS_PER_REQUEST = 128
 MAX_ID_LENGTH = 128
@@ -48,17 +45,19 @@ class DatasetHandlers:
         self._directory = directory
         self._versions = versions
 
-    def _readable(self, request: Any, caller: Any) -> tuple[str, str]:
+    def _readable(self, request: Any, caller: Caller) -> tuple[str, str]:
         ids = request.user_app_id
         return self._directory.readable_app(caller.principal, ids.user_id, ids.app_id)
 
-    def _writable(self, request: Any, caller: Any) -> tuple[str, str]:
+    def _writable(self, request: Any, caller: Caller) -> tuple[str, str]:
         ids = request.user_app_id
         return self._directory.writable_app(caller.principal, ids.user_id, ids.app_id)
 
     # concepts ------------------------------------------------------------------------
 
-    async def PostConcepts(self, request: service_pb2.PostConceptsRequest, caller: Any) -> Any:
+    async def PostConcepts(
+        self, request: service_pb2.PostConceptsRequest, caller: Caller
+    ) -> service_pb2.MultiConceptResponse:
         user_id, app_id = self._writable(request, caller)
         concepts = _concept_records(request.concepts)
         existing = self._registry.add_concepts(user_id, app_id, concepts)
@@ -71,7 +70,9 @@ class DatasetHandlers:
             status=convert.ok_status(), concepts=[_concept_pb(c, app_id) for c in concepts]
         )
 
-    async def ListConcepts(self, request: service_pb2.ListConceptsRequest, caller: Any) -> Any:
+    async def ListConcepts(
+        self, request: service_pb2.ListConceptsRequest, caller: Caller
+    ) -> service_pb2.MultiConceptResponse:
         user_id, app_id = self._readable(request, caller)
         page = Page(request.page, request.per_page)
         concepts = self._registry.list_concepts(user_id, app_id, page.offset, page.limit)
@@ -79,7 +80,9 @@ class DatasetHandlers:
             status=convert.ok_status(), concepts=[_concept_pb(c, app_id) for c in concepts]
         )
 
-    async def GetConcept(self, request: service_pb2.GetConceptRequest, caller: Any) -> Any:
+    async def GetConcept(
+        self, request: service_pb2.GetConceptRequest, caller: Caller
+    ) -> service_pb2.SingleConceptResponse:
         user_id, app_id = self._readable(request, caller)
         found = self._registry.list_concepts(user_id, app_id, ids=[request.concept_id])
         if not found:
@@ -90,7 +93,9 @@ class DatasetHandlers:
             status=convert.ok_status(), concept=_concept_pb(found[0], app_id)
         )
 
-    async def PatchConcepts(self, request: service_pb2.PatchConceptsRequest, caller: Any) -> Any:
+    async def PatchConcepts(
+        self, request: service_pb2.PatchConceptsRequest, caller: Caller
+    ) -> service_pb2.MultiConceptResponse:
         user_id, app_id = self._writable(request, caller)
         if request.action not in ("", "overwrite"):
             raise InvalidRequest(
@@ -109,7 +114,9 @@ class DatasetHandlers:
 
     # datasets ------------------------------------------------------------------------
 
-    async def PostDatasets(self, request: service_pb2.PostDatasetsRequest, caller: Any) -> Any:
+    async def PostDatasets(
+        self, request: service_pb2.PostDatasetsRequest, caller: Caller
+    ) -> service_pb2.MultiDatasetResponse:
         user_id, app_id = self._writable(request, caller)
         if not 1 <= len(request.datasets) <= MAX_CONCEPTS_PER_REQUEST:
             raise InvalidRequest(
@@ -134,7 +141,9 @@ class DatasetHandlers:
             created.append(_dataset_pb(record, user_id, app_id))
         return service_pb2.MultiDatasetResponse(status=convert.ok_status(), datasets=created)
 
-    async def ListDatasets(self, request: service_pb2.ListDatasetsRequest, caller: Any) -> Any:
+    async def ListDatasets(
+        self, request: service_pb2.ListDatasetsRequest, caller: Caller
+    ) -> service_pb2.MultiDatasetResponse:
         user_id, app_id = self._readable(request, caller)
         page = Page(request.page, request.per_page)
         records = self._registry.list_datasets(user_id, app_id, page.offset, page.limit)
@@ -143,7 +152,9 @@ class DatasetHandlers:
             datasets=[_dataset_pb(r, user_id, app_id) for r in records],
         )
 
-    async def GetDataset(self, request: service_pb2.GetDatasetRequest, caller: Any) -> Any:
+    async def GetDataset(
+        self, request: service_pb2.GetDatasetRequest, caller: Caller
+    ) -> service_pb2.SingleDatasetResponse:
         user_id, app_id = self._readable(request, caller)
         record = self._dataset(user_id, app_id, request.dataset_id)
         return service_pb2.SingleDatasetResponse(
@@ -156,7 +167,9 @@ class DatasetHandlers:
             raise ResourceNotFound(f"Dataset {dataset_id!r} does not exist in {user_id}/{app_id}.")
         return record
 
-    async def DeleteDatasets(self, request: service_pb2.DeleteDatasetsRequest, caller: Any) -> Any:
+    async def DeleteDatasets(
+        self, request: service_pb2.DeleteDatasetsRequest, caller: Caller
+    ) -> status_pb2.BaseResponse:
         user_id, app_id = self._writable(request, caller)
         try:
             ids = bounded_ids(request.dataset_ids, "dataset")
@@ -170,8 +183,8 @@ class DatasetHandlers:
         return done()
 
     async def PostDatasetInputs(
-        self, request: service_pb2.PostDatasetInputsRequest, caller: Any
-    ) -> Any:
+        self, request: service_pb2.PostDatasetInputsRequest, caller: Caller
+    ) -> service_pb2.MultiDatasetInputResponse:
         user_id, app_id = self._writable(request, caller)
         self._dataset(user_id, app_id, request.dataset_id)
         ids = [d.input.id for d in request.dataset_inputs]
@@ -193,8 +206,8 @@ class DatasetHandlers:
         )
 
     async def ListDatasetInputs(
-        self, request: service_pb2.ListDatasetInputsRequest, caller: Any
-    ) -> Any:
+        self, request: service_pb2.ListDatasetInputsRequest, caller: Caller
+    ) -> service_pb2.MultiDatasetInputResponse:
         user_id, app_id = self._readable(request, caller)
         self._dataset(user_id, app_id, request.dataset_id)
         page = Page(request.page, request.per_page)
@@ -210,8 +223,8 @@ class DatasetHandlers:
         )
 
     async def DeleteDatasetInputs(
-        self, request: service_pb2.DeleteDatasetInputsRequest, caller: Any
-    ) -> Any:
+        self, request: service_pb2.DeleteDatasetInputsRequest, caller: Caller
+    ) -> status_pb2.BaseResponse:
         user_id, app_id = self._writable(request, caller)
         self._dataset(user_id, app_id, request.dataset_id)
         ids = bounded_ids(request.input_ids, "input")
@@ -221,8 +234,8 @@ class DatasetHandlers:
     # dataset versions ----------------------------------------------------------------
 
     async def PostDatasetVersions(
-        self, request: service_pb2.PostDatasetVersionsRequest, caller: Any
-    ) -> Any:
+        self, request: service_pb2.PostDatasetVersionsRequest, caller: Caller
+    ) -> service_pb2.MultiDatasetVersionResponse:
         user_id, app_id = self._writable(request, caller)
         self._dataset(user_id, app_id, request.dataset_id)
         wanted = list(request.dataset_versions) or [resources_pb2.DatasetVersion()]
@@ -240,8 +253,8 @@ class DatasetHandlers:
         )
 
     async def ListDatasetVersions(
-        self, request: service_pb2.ListDatasetVersionsRequest, caller: Any
-    ) -> Any:
+        self, request: service_pb2.ListDatasetVersionsRequest, caller: Caller
+    ) -> service_pb2.MultiDatasetVersionResponse:
         user_id, app_id = self._readable(request, caller)
         self._dataset(user_id, app_id, request.dataset_id)
         page = Page(request.page, request.per_page)
@@ -254,8 +267,8 @@ class DatasetHandlers:
         )
 
     async def GetDatasetVersion(
-        self, request: service_pb2.GetDatasetVersionRequest, caller: Any
-    ) -> Any:
+        self, request: service_pb2.GetDatasetVersionRequest, caller: Caller
+    ) -> service_pb2.SingleDatasetVersionResponse:
         user_id, app_id = self._readable(request, caller)
         record = self._registry.get_dataset_version(user_id, app_id, request.dataset_version_id)
         if record is None or record.dataset_id != request.dataset_id:
@@ -268,8 +281,8 @@ class DatasetHandlers:
         )
 
     async def DeleteDatasetVersions(
-        self, request: service_pb2.DeleteDatasetVersionsRequest, caller: Any
-    ) -> Any:
+        self, request: service_pb2.DeleteDatasetVersionsRequest, caller: Caller
+    ) -> status_pb2.BaseResponse:
         user_id, app_id = self._writable(request, caller)
         self._dataset(user_id, app_id, request.dataset_id)
         ids = bounded_ids(request.dataset_version_ids, "dataset version")
@@ -286,7 +299,7 @@ def _check_id(kind: str, value: str) -> None:
         )
 
 
-def _concept_records(concepts: Any) -> list[ConceptRecord]:
+def _concept_records(concepts: Any) -> list[Concept]:
     if not 1 <= len(concepts) <= MAX_CONCEPTS_PER_REQUEST:
         raise InvalidRequest(
             f"Send 1 to {MAX_CONCEPTS_PER_REQUEST} concepts per request, got {len(concepts)}."
@@ -294,11 +307,11 @@ def _concept_records(concepts: Any) -> list[ConceptRecord]:
     records = {}
     for concept in concepts:
         _check_id("concept", concept.id)
-        records[concept.id] = ConceptRecord(concept.id, (concept.name or concept.id)[:256])
+        records[concept.id] = Concept(concept.id, (concept.name or concept.id)[:256])
     return list(records.values())
 
 
-def _concept_pb(concept: ConceptRecord, app_id: str) -> resources_pb2.Concept:
+def _concept_pb(concept: Concept, app_id: str) -> resources_pb2.Concept:
     return resources_pb2.Concept(id=concept.id, name=concept.name, value=1.0, app_id=app_id)
 
 

@@ -10,19 +10,20 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from google.protobuf.message import Message
 
 from clarion.api.clarifai import convert
+from clarion.api.clarifai.caller import Caller
 from clarion.api.clarifai.datasets import DatasetHandlers
 from clarion.api.clarifai.rpcs import RPCS
 from clarion.api.clarifai.workspace import WorkspaceHandlers
 from clarion.auth import Principal
 from clarion.catalog import MODEL_TYPES
 from clarion.directory import ModelDirectory, ModelRef
+from clarion.domain.models import ModelVersion
 from clarion.errors import (
     ClarionError,
     InputError,
@@ -31,18 +32,10 @@ from clarion.errors import (
     ResourceNotFound,
 )
 from clarion.metrics import Metrics
-from clarion.registry import Page, Registry, VersionRecord
+from clarion.registry import Page, Registry
 from clarion.service import PredictService
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is calling, and how long they will wait (seconds; None = no deadline)."""
-
-    principal: Principal
-    timeout_s: float | None = None
 
 
 Handler = Callable[[Any, Caller], Awaitable[Message]]
@@ -176,7 +169,7 @@ class ClarifaiHandlers:
         """The model with the named version, or with its newest one whatever its training
         state (as Clarifai answers; the SDK's ``training_status`` reads it), or with none."""
         ref = convert.model_ref(request)
-        version: VersionRecord | None
+        version: ModelVersion | None
         if ref.version_id:
             model, version = self._directory.resolve(caller.principal, ref)
         else:

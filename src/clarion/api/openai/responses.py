@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from clarion.domain.values import InputResult, Output, Prediction, TokenLogprob
+from clarion.domain.prediction import Prediction
+from clarion.domain.values import InputResult, Output, TokenLogprob
 from clarion.service import StreamEvent
 
 

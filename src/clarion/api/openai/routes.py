@@ -45,10 +45,11 @@ from clarion.api.openai.schemas import (
 from clarion.auth import PUBLIC_USER, Principal
 from clarion.config import MAX_BATCH_INPUTS
 from clarion.directory import ModelDirectory, ModelRef
+from clarion.domain.models import Model
 from clarion.domain.values import ChatMessage, RawInput
 from clarion.errors import ClarionError, InvalidParameter
 from clarion.limits import Admission
-from clarion.registry import ModelRecord, Page
+from clarion.registry import Page
 from clarion.service import PredictService, StreamEvent
 
 Body = TypeVar("Body", bound=BaseModel)
@@ -125,7 +126,7 @@ class OpenAIApi:
         except ValidationError as exc:
             raise from_validation(exc) from exc
 
-    def _model(self, principal: Principal, name: str, *types: str) -> tuple[ModelRef, ModelRecord]:
+    def _model(self, principal: Principal, name: str, *types: str) -> tuple[ModelRef, Model]:
         ref = model_ref(name)
         model = self._directory.model(principal, ref)
         if model.model_type_id not in types:
