@@ -42,12 +42,12 @@ from clarion.api.openai.schemas import (
     EmbeddingRequest,
     _Sampling,
 )
+from clarion.api.rest.auth import KeyedRoutes, caller
 from clarion.auth import PUBLIC_USER, Principal
 from clarion.config import MAX_BATCH_INPUTS
 from clarion.directory import ModelDirectory, ModelRef
 from clarion.domain.values import ChatMessage, RawInput
 from clarion.errors import ClarionError, InvalidParameter
-from clarion.limits import Admission
 from clarion.registry import ModelRecord, Page
 from clarion.service import PredictService, StreamEvent
 
@@ -85,34 +85,33 @@ class OpenAIApi:
 
     def __init__(
         self,
-        admission: Admission,
         directory: ModelDirectory,
         predictor: PredictService,
         max_body_bytes: int,
     ) -> None:
-        self._admission = admission
         self._directory = directory
         self._predictor = predictor
         self._max_body_bytes = max_body_bytes
 
-    def routes(self) -> list[Route]:
-        return [
+    def keyed_routes(self) -> KeyedRoutes:
+        """Every route, each needing a key; a refused caller gets an OpenAI error body."""
+        routes = (
             Route("/v1/models", self._guard(self.models), methods=["GET"]),
             Route("/v1/chat/completions", self._guard(self.chat), methods=["POST"]),
             Route("/v1/completions", self._guard(self.completions), methods=["POST"]),
             Route("/v1/embeddings", self._guard(self.embeddings), methods=["POST"]),
             Route("/openapi.json", self._guard(self.openapi), methods=["GET"]),
-        ]
+        )
+        return KeyedRoutes(routes, refuse=lambda _request, error: openai_error(error))
 
     def _guard(
         self, handler: Callable[[Request, Principal], Awaitable[Response]]
     ) -> Callable[[Request], Awaitable[Response]]:
-        """Authenticate, then run ``handler``; every error becomes an OpenAI error body."""
+        """Run ``handler`` for the caller; every error becomes an OpenAI error body."""
 
         async def endpoint(request: Request) -> Response:
             try:
-                principal = self._admission.authenticate(request.headers.get("authorization"))
-                return await handler(request, principal)
+                return await handler(request, caller(request))
             except ClarionError as exc:
                 return openai_error(exc)
 
