@@ -29,12 +29,12 @@ from clarion.api.json_body import read_json_object
 from clarion.api.openai.errors import error_body, from_validation, openai_error
 from clarion.api.openai.openapi import openapi_document
 from clarion.api.openai.responses import (
-    chat_chunk,
+    CHAT_CHUNKS,
+    COMPLETION_CHUNKS,
+    ChunkFormat,
     chat_response,
-    completion_chunk,
     completion_response,
     raise_first_error,
-    usage,
 )
 from clarion.api.openai.schemas import (
     ChatCompletionRequest,
@@ -174,7 +174,7 @@ class OpenAIApi:
         meta = _Meta(body.model, "chatcmpl")
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
-            return await self._sse(principal, ref, inputs, params, meta, chat_chunk, include_usage)
+            return await self._sse(principal, ref, inputs, params, meta, CHAT_CHUNKS, include_usage)
         prediction = await self._predictor.predict(principal, ref, inputs, params)
         return FastJSONResponse(chat_response(prediction, meta.id, meta.created, body.model))
 
@@ -197,7 +197,7 @@ class OpenAIApi:
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
             return await self._sse(
-                principal, ref, inputs, params, meta, completion_chunk, include_usage
+                principal, ref, inputs, params, meta, COMPLETION_CHUNKS, include_usage
             )
         prediction = await self._predictor.predict(principal, ref, inputs, params)
         return FastJSONResponse(completion_response(prediction, meta.id, meta.created, body.model))
@@ -263,7 +263,7 @@ class OpenAIApi:
         inputs: list[RawInput],
         params: dict[str, Any],
         meta: _Meta,
-        make_chunk: Callable[..., dict[str, Any]],
+        chunks: ChunkFormat,
         include_usage: bool,
     ) -> Response:
         """Server-sent events; errors found before the first token are plain HTTP errors."""
@@ -282,18 +282,11 @@ class OpenAIApi:
                         break
                     if event.final:
                         finals.append(event)
-                    yield _sse(make_chunk(event, meta.id, meta.created, meta.model))
+                    yield _sse(chunks.chunk(event, meta.id, meta.created, meta.model))
                     event = await anext(events, None)
                 if include_usage:
-                    chunk = {
-                        "id": meta.id,
-                        "object": "chat.completion.chunk",
-                        "created": meta.created,
-                        "model": meta.model,
-                        "choices": [],
-                        "usage": usage([e.output for e in finals]),
-                    }
-                    yield _sse(chunk)
+                    outputs = [e.output for e in finals]
+                    yield _sse(chunks.usage_chunk(outputs, meta.id, meta.created, meta.model))
                 yield b"data: [DONE]\n\n"
             finally:
                 await events.aclose()
