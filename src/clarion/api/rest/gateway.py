@@ -100,8 +100,11 @@ class RestGateway:
         )
 
     def _refuse(self, request: Request, error: ClarionError) -> Response:
+        """The matched RPC's response with the refusal as its status (only matched paths
+        need a key)."""
         found = self.match(request.method, request.url.path)
-        return error_response(found[0] if found is not None else None, error)
+        assert found is not None
+        return error_response(found[0], error)
 
     def match(self, verb: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for route in self.routes.get(verb, []):
