@@ -97,20 +97,16 @@ class ClarionServer:
 
         sock = _bind(settings.host, settings.rest_port)
         self.rest_port = sock.getsockname()[1]
-        gateway = RestGateway(self.core.handlers, self.core.admission, settings.max_receive_bytes)
-        openai = OpenAIApi(
-            self.core.admission,
-            self.core.directory,
-            self.core.predictor,
-            settings.max_receive_bytes,
-        )
+        gateway = RestGateway(self.core.handlers, settings.max_receive_bytes)
+        openai = OpenAIApi(self.core.directory, self.core.predictor, settings.max_receive_bytes)
         playground = Playground(self.grpc_port, settings.tls_enabled)
         app = build_rest_app(
             gateway,
             self.readiness,
             self.core.metrics.render,
             self.core.admission,
-            [*playground.routes(), *openai.routes()],
+            open_routes=playground.routes(),
+            keyed=[openai.keyed_routes()],
         )
         config = uvicorn.Config(
             CancelOnDisconnect(app),

@@ -93,6 +93,27 @@ def test_streaming_chat(client: openai.OpenAI) -> None:
     assert usage is not None and 1 <= usage.completion_tokens <= 20
 
 
+def test_streaming_completion_chunks_are_text_completions(server: ServerThread) -> None:
+    body = {
+        "model": LLM,
+        "prompt": "The Moon is",
+        "max_tokens": 6,
+        "temperature": 0,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    headers = {"Authorization": "Bearer " + server.pat}
+    response = httpx.post(f"{server.rest_url}/v1/completions", json=body, headers=headers)
+    assert response.status_code == 200
+    events = [line[len("data: ") :] for line in response.text.splitlines() if line]
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(event) for event in events[:-1]]
+    assert len(chunks) > 2
+    assert {chunk["object"] for chunk in chunks} == {"text_completion"}
+    usage = chunks[-1]
+    assert usage["choices"] == [] and 1 <= usage["usage"]["completion_tokens"] <= 6
+
+
 def test_text_completion_uses_the_raw_prompt(client: openai.OpenAI) -> None:
     response = client.completions.create(
         model=LLM, prompt="The capital of France is", max_tokens=6, temperature=0, echo=True

@@ -2,7 +2,8 @@
 
 Each handler turns one request message into one response message by calling the services;
 :meth:`ClarifaiHandlers.call` converts any :class:`ClarionError` into the response's
-``status``, as Clarifai does. RPCs missing here answer UNIMPLEMENTED in both transports.
+``status``, as Clarifai does. RPCs missing here raise :class:`NotImplementedFeature` from
+:meth:`ClarifaiHandlers.implementation` (501 over REST, UNIMPLEMENTED over gRPC).
 """
 
 from __future__ import annotations
@@ -74,29 +75,34 @@ class ClarifaiHandlers:
         self._workspace = workspace
         self._datasets = datasets
 
-    def handler(self, method: str) -> Handler | None:
-        handler: Handler
-        if method in self.IMPLEMENTED:
-            handler = getattr(self, method)
-            return handler
-        if self._workspace is not None and method in WorkspaceHandlers.RPCS:
-            handler = getattr(self._workspace, method)
-            return handler
-        if self._datasets is not None and method in DatasetHandlers.RPCS:
-            handler = getattr(self._datasets, method)
-            return handler
-        return None
+    def implementation(self, method: str) -> Handler:
+        """The handler of ``method``, or :class:`NotImplementedFeature` when Clarion has
+        none; RPCs that stream their requests in have none (no transport here reads one).
+
+        Both transports ask this before they call, and answer the error in their own way.
+        """
+        owners = (
+            (self, self.IMPLEMENTED),
+            (self._workspace, WorkspaceHandlers.RPCS),
+            (self._datasets, DatasetHandlers.RPCS),
+        )
+        if not RPCS[method].client_streaming:
+            for owner, methods in owners:
+                if owner is not None and method in methods:
+                    handler: Handler = getattr(owner, method)
+                    return handler
+        raise NotImplementedFeature(f"{method} is not implemented by Clarion.")
 
     async def call(
         self, method: str, request: Message, principal: Principal, timeout_s: float | None = None
     ) -> Message:
-        """Run one RPC; errors become the response's status, never an exception.
+        """Run one RPC; errors become the response's status, never an exception (an RPC
+        without a handler raises, see :meth:`implementation`).
 
         ``timeout_s`` is how long the caller will wait for the answer (its deadline).
         Every call is counted and timed in the metrics, by model and status code.
         """
-        handler = self.handler(method)
-        assert handler is not None, f"{method} is not implemented"
+        handler = self.implementation(method)
         started = time.perf_counter()
         try:
             response = await handler(request, Caller(principal, timeout_s))

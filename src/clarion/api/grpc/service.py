@@ -18,7 +18,13 @@ from clarion.api.clarifai import convert
 from clarion.api.clarifai.handlers import ClarifaiHandlers
 from clarion.api.clarifai.rpcs import RPCS, SERVICE_NAME, Rpc
 from clarion.auth import Principal
-from clarion.errors import AuthError, InvalidRequest, StatusCode, Throttled
+from clarion.errors import (
+    AuthError,
+    InvalidRequest,
+    NotImplementedFeature,
+    StatusCode,
+    Throttled,
+)
 from clarion.limits import Admission
 
 
@@ -61,10 +67,14 @@ class V2Service:
         self._handlers = handlers
         self._admission = admission
 
-    def _admit(
+    async def _admit(
         self, rpc: Rpc, request: Any, context: grpc.aio.ServicerContext
     ) -> Principal | Message:
-        """The caller, or the response that refuses the call."""
+        """The caller, or the response that refuses the call.
+
+        A call Clarion has no handler for ends with the gRPC code the error table gives
+        :class:`NotImplementedFeature` (UNIMPLEMENTED), once its key has been checked.
+        """
         try:
             principal = self._admission.authenticate(_authorization(context))
             if isinstance(request, UndecodableRequest):
@@ -74,17 +84,17 @@ class V2Service:
                 )
         except (AuthError, InvalidRequest, Throttled) as exc:
             return rpc.response_class(status=convert.error_status(exc))
+        try:
+            self._handlers.implementation(rpc.name)
+        except NotImplementedFeature as exc:
+            await context.abort(exc.wire.grpc, exc.details)  # the error table's gRPC code
         return principal
 
     def _unary(self, rpc: Rpc) -> Callable[..., Any]:
         async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Message:
-            admitted = self._admit(rpc, request, context)
+            admitted = await self._admit(rpc, request, context)
             if isinstance(admitted, Message):
                 return _with_retry_hint(admitted, context)
-            if self._handlers.handler(rpc.name) is None:
-                await context.abort(
-                    grpc.StatusCode.UNIMPLEMENTED, f"{rpc.name} is not implemented by Clarion."
-                )
             timeout_s = context.time_remaining()
             response = await self._handlers.call(rpc.name, request, admitted, timeout_s)
             return _with_retry_hint(response, context)
@@ -96,14 +106,10 @@ class V2Service:
             request: Any, context: grpc.aio.ServicerContext
         ) -> AsyncIterator[Message]:
             first = request if not rpc.client_streaming else None
-            admitted = self._admit(rpc, first, context)
+            admitted = await self._admit(rpc, first, context)
             if isinstance(admitted, Message):
                 yield _with_retry_hint(admitted, context)
                 return
-            if rpc.client_streaming or self._handlers.handler(rpc.name) is None:
-                await context.abort(
-                    grpc.StatusCode.UNIMPLEMENTED, f"{rpc.name} is not implemented by Clarion."
-                )
             async for response in self._handlers.stream(rpc.name, request, admitted):
                 yield _with_retry_hint(response, context)
 

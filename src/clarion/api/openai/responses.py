@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from clarion.domain.prediction import Prediction
@@ -112,36 +113,57 @@ def completion_response(
     }
 
 
-def chat_chunk(event: StreamEvent, rid: str, created: int, model: str) -> dict[str, Any]:
+def _chat_choice(event: StreamEvent) -> dict[str, Any]:
     if event.final:
-        choice = {
+        return {
             "index": int(event.input_id),
             "delta": {},
             "finish_reason": event.output.finish_reason or "stop",
         }
-    else:
-        delta = {"role": "assistant", "content": event.output.text or ""}
-        choice = {"index": int(event.input_id), "delta": delta, "finish_reason": None}
+    delta = {"role": "assistant", "content": event.output.text or ""}
+    return {"index": int(event.input_id), "delta": delta, "finish_reason": None}
+
+
+def _completion_choice(event: StreamEvent) -> dict[str, Any]:
     return {
-        "id": rid,
-        "object": "chat.completion.chunk",
-        "created": created,
-        "model": model,
-        "choices": [choice],
-    }
-
-
-def completion_chunk(event: StreamEvent, rid: str, created: int, model: str) -> dict[str, Any]:
-    choice = {
         "index": int(event.input_id),
         "text": "" if event.final else (event.output.text or ""),
         "finish_reason": (event.output.finish_reason or "stop") if event.final else None,
         "logprobs": None,
     }
-    return {
-        "id": rid,
-        "object": "text_completion",
-        "created": created,
-        "model": model,
-        "choices": [choice],
-    }
+
+
+@dataclass(frozen=True)
+class ChunkFormat:
+    """The chunks of one streaming route: the ``object`` every chunk names, token chunks
+    and the closing usage chunk (``stream_options.include_usage``) alike, and how a stream
+    event becomes a choice."""
+
+    object: str
+    choice: Callable[[StreamEvent], dict[str, Any]]
+
+    def chunk(self, event: StreamEvent, rid: str, created: int, model: str) -> dict[str, Any]:
+        return self._envelope(rid, created, model, [self.choice(event)])
+
+    def usage_chunk(
+        self, outputs: Sequence[Output], rid: str, created: int, model: str
+    ) -> dict[str, Any]:
+        """The last chunk before ``[DONE]``: no choices, the usage of the whole stream."""
+        return {**self._envelope(rid, created, model, []), "usage": usage(outputs)}
+
+    def _envelope(
+        self, rid: str, created: int, model: str, choices: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        return {
+            "id": rid,
+            "object": self.object,
+            "created": created,
+            "model": model,
+            "choices": choices,
+        }
+
+
+#: ``/v1/chat/completions`` streams these.
+CHAT_CHUNKS = ChunkFormat("chat.completion.chunk", _chat_choice)
+#: ``/v1/completions`` streams these; OpenAI names completion chunks ``text_completion``.
+COMPLETION_CHUNKS = ChunkFormat("text_completion", _completion_choice)

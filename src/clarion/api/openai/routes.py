@@ -29,12 +29,12 @@ from clarion.api.json_body import read_json_object
 from clarion.api.openai.errors import error_body, from_validation, openai_error
 from clarion.api.openai.openapi import openapi_document
 from clarion.api.openai.responses import (
-    chat_chunk,
+    CHAT_CHUNKS,
+    COMPLETION_CHUNKS,
+    ChunkFormat,
     chat_response,
-    completion_chunk,
     completion_response,
     raise_first_error,
-    usage,
 )
 from clarion.api.openai.schemas import (
     ChatCompletionRequest,
@@ -42,13 +42,13 @@ from clarion.api.openai.schemas import (
     EmbeddingRequest,
     _Sampling,
 )
+from clarion.api.rest.auth import KeyedRoutes, caller
 from clarion.auth import PUBLIC_USER, Principal
 from clarion.config import MAX_BATCH_INPUTS
 from clarion.directory import ModelDirectory, ModelRef
 from clarion.domain.models import Model
 from clarion.domain.values import ChatMessage, RawInput
 from clarion.errors import ClarionError, InvalidParameter
-from clarion.limits import Admission
 from clarion.registry import Page
 from clarion.service import PredictService, StreamEvent
 
@@ -86,34 +86,33 @@ class OpenAIApi:
 
     def __init__(
         self,
-        admission: Admission,
         directory: ModelDirectory,
         predictor: PredictService,
         max_body_bytes: int,
     ) -> None:
-        self._admission = admission
         self._directory = directory
         self._predictor = predictor
         self._max_body_bytes = max_body_bytes
 
-    def routes(self) -> list[Route]:
-        return [
+    def keyed_routes(self) -> KeyedRoutes:
+        """Every route, each needing a key; a refused caller gets an OpenAI error body."""
+        routes = (
             Route("/v1/models", self._guard(self.models), methods=["GET"]),
             Route("/v1/chat/completions", self._guard(self.chat), methods=["POST"]),
             Route("/v1/completions", self._guard(self.completions), methods=["POST"]),
             Route("/v1/embeddings", self._guard(self.embeddings), methods=["POST"]),
             Route("/openapi.json", self._guard(self.openapi), methods=["GET"]),
-        ]
+        )
+        return KeyedRoutes(routes, refuse=lambda _request, error: openai_error(error))
 
     def _guard(
         self, handler: Callable[[Request, Principal], Awaitable[Response]]
     ) -> Callable[[Request], Awaitable[Response]]:
-        """Authenticate, then run ``handler``; every error becomes an OpenAI error body."""
+        """Run ``handler`` for the caller; every error becomes an OpenAI error body."""
 
         async def endpoint(request: Request) -> Response:
             try:
-                principal = self._admission.authenticate(request.headers.get("authorization"))
-                return await handler(request, principal)
+                return await handler(request, caller(request))
             except ClarionError as exc:
                 return openai_error(exc)
 
@@ -176,7 +175,7 @@ class OpenAIApi:
         meta = _Meta(body.model, "chatcmpl")
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
-            return await self._sse(principal, ref, inputs, params, meta, chat_chunk, include_usage)
+            return await self._sse(principal, ref, inputs, params, meta, CHAT_CHUNKS, include_usage)
         prediction = await self._predictor.predict(principal, ref, inputs, params)
         return FastJSONResponse(chat_response(prediction, meta.id, meta.created, body.model))
 
@@ -199,7 +198,7 @@ class OpenAIApi:
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
             return await self._sse(
-                principal, ref, inputs, params, meta, completion_chunk, include_usage
+                principal, ref, inputs, params, meta, COMPLETION_CHUNKS, include_usage
             )
         prediction = await self._predictor.predict(principal, ref, inputs, params)
         return FastJSONResponse(completion_response(prediction, meta.id, meta.created, body.model))
@@ -265,7 +264,7 @@ class OpenAIApi:
         inputs: list[RawInput],
         params: dict[str, Any],
         meta: _Meta,
-        make_chunk: Callable[..., dict[str, Any]],
+        chunks: ChunkFormat,
         include_usage: bool,
     ) -> Response:
         """Server-sent events; errors found before the first token are plain HTTP errors."""
@@ -284,18 +283,11 @@ class OpenAIApi:
                         break
                     if event.final:
                         finals.append(event)
-                    yield _sse(make_chunk(event, meta.id, meta.created, meta.model))
+                    yield _sse(chunks.chunk(event, meta.id, meta.created, meta.model))
                     event = await anext(events, None)
                 if include_usage:
-                    chunk = {
-                        "id": meta.id,
-                        "object": "chat.completion.chunk",
-                        "created": meta.created,
-                        "model": meta.model,
-                        "choices": [],
-                        "usage": usage([e.output for e in finals]),
-                    }
-                    yield _sse(chunk)
+                    outputs = [e.output for e in finals]
+                    yield _sse(chunks.usage_chunk(outputs, meta.id, meta.created, meta.model))
                 yield b"data: [DONE]\n\n"
             finally:
                 await events.aclose()

@@ -14,6 +14,7 @@ from typing import Any
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute
@@ -22,12 +23,12 @@ from starlette.routing import Route as StarletteRoute
 from clarion.api.clarifai import convert
 from clarion.api.clarifai.handlers import ClarifaiHandlers
 from clarion.api.json_body import read_json
+from clarion.api.rest.auth import KeyedRoutes, RequireKey, caller
 from clarion.api.rest.routes import Route, build_request, build_routes
 from clarion.auth import Principal
 from clarion.errors import (
     ClarionError,
     InvalidRequest,
-    NotImplementedFeature,
     StatusCode,
     Throttled,
     response_http_status,
@@ -83,15 +84,27 @@ def error_response(route: Route | None, error: ClarionError) -> JSONResponse:
 
 
 class RestGateway:
-    """Matches a request to an RPC binding, authenticates it and calls the handler."""
+    """Matches a request to an RPC binding and calls the handler for the caller."""
 
-    def __init__(
-        self, handlers: ClarifaiHandlers, admission: Admission, max_body_bytes: int
-    ) -> None:
+    def __init__(self, handlers: ClarifaiHandlers, max_body_bytes: int) -> None:
         self._handlers = handlers
-        self._admission = admission
         self._max_body_bytes = max_body_bytes
         self.routes = build_routes()
+
+    def keyed_routes(self) -> KeyedRoutes:
+        """The catch-all route of the Clarifai API: a key is needed for every RPC binding."""
+        return KeyedRoutes(
+            (StarletteRoute("/{path:path}", self.handle, methods=_ALL_VERBS),),
+            refuse=self._refuse,
+            claims=lambda request: self.match(request.method, request.url.path) is not None,
+        )
+
+    def _refuse(self, request: Request, error: ClarionError) -> Response:
+        """The matched RPC's response with the refusal as its status (only matched paths
+        need a key)."""
+        found = self.match(request.method, request.url.path)
+        assert found is not None
+        return error_response(found[0], error)
 
     def match(self, verb: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for route in self.routes.get(verb, []):
@@ -108,19 +121,16 @@ class RestGateway:
             )
         route, path_values = found
         try:
-            principal = self._admission.authenticate(request.headers.get("authorization"))
             message = build_request(
                 route,
                 path_values,
                 list(request.query_params.multi_items()),
                 await read_json(request, self._max_body_bytes),
             )
+            self._handlers.implementation(route.rpc.name)
         except ClarionError as exc:
             return error_response(route, exc)
-        if self._handlers.handler(route.rpc.name) is None:
-            return error_response(
-                route, NotImplementedFeature(f"{route.rpc.name} is not implemented by Clarion.")
-            )
+        principal = caller(request)
         if route.rpc.server_streaming:
             return await self._stream(route.rpc.name, message, principal)
         return message_response(await self._handlers.call(route.rpc.name, message, principal))
@@ -165,10 +175,14 @@ def build_rest_app(
     readiness: Callable[[], dict[str, bool]],
     metrics: Callable[[], bytes],
     admission: Admission,
-    extra_routes: Sequence[BaseRoute] = (),
+    open_routes: Sequence[BaseRoute] = (),
+    keyed: Sequence[KeyedRoutes] = (),
 ) -> Starlette:
-    """The ASGI app: ``/healthz`` and ``/readyz`` (no key), ``/metrics`` and every Clarifai
-    route (key required)."""
+    """The ASGI app of the REST port, its keys checked once by :class:`RequireKey`.
+
+    ``/healthz``, ``/readyz`` and ``open_routes`` need no key; ``/metrics``, the ``keyed``
+    routes (``/v1``) and every Clarifai route do. The Clarifai API answers every other path.
+    """
 
     async def readyz(_request: Request) -> Response:
         checks = readiness()
@@ -176,11 +190,7 @@ def build_rest_app(
         body = {"status": "ready" if ready else "not ready", "checks": checks}
         return JSONResponse(body, status_code=200 if ready else 503)
 
-    async def metrics_endpoint(request: Request) -> Response:
-        try:
-            admission.authenticate(request.headers.get("authorization"))
-        except ClarionError as exc:
-            return error_response(None, exc)
+    async def metrics_endpoint(_request: Request) -> Response:
         return Response(metrics(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     async def unrouted(request: Request, _exc: Exception) -> Response:
@@ -188,13 +198,24 @@ def build_rest_app(
         path = request.url.path
         return error_response(None, InvalidRequest(f"No API route for {request.method} {path!r}."))
 
+    metrics_routes = KeyedRoutes(
+        (StarletteRoute("/metrics", metrics_endpoint, methods=["GET"]),),
+        refuse=lambda _request, error: error_response(None, error),
+    )
+    clarifai = gateway.keyed_routes()
+    routes = [
+        StarletteRoute("/healthz", healthz, methods=["GET"]),
+        StarletteRoute("/readyz", readyz, methods=["GET"]),
+        *metrics_routes.routes,
+        *open_routes,
+        *(route for group in keyed for route in group.routes),
+        *clarifai.routes,  # last: it matches every path
+    ]
+    key_check = Middleware(
+        RequireKey, routes=routes, admission=admission, keyed=[metrics_routes, *keyed, clarifai]
+    )
     return Starlette(
         exception_handlers={404: unrouted, 405: unrouted},
-        routes=[
-            StarletteRoute("/healthz", healthz, methods=["GET"]),
-            StarletteRoute("/readyz", readyz, methods=["GET"]),
-            StarletteRoute("/metrics", metrics_endpoint, methods=["GET"]),
-            *extra_routes,
-            StarletteRoute("/{path:path}", gateway.handle, methods=_ALL_VERBS),
-        ],
+        routes=routes,
+        middleware=[key_check],
     )

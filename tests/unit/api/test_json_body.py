@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-import pytest
+import asyncio
+from typing import Any
 
-from clarion.api.json_body import MAX_DEPTH, nesting_depth, parse_json
+import pytest
+from starlette.requests import Request
+from starlette.types import Message
+
+from clarion.api.json_body import (
+    MAX_DEPTH,
+    nesting_depth,
+    parse_json,
+    read_body,
+    read_json,
+    read_json_object,
+)
 from clarion.errors import InvalidRequest, StatusCode, response_http_status
 
 
@@ -68,3 +80,52 @@ def test_depth_ignores_brackets_inside_strings() -> None:
 )
 def test_http_status_of_a_response(code: int, outputs: list[int], http: int) -> None:
     assert response_http_status(code, outputs) == http
+
+
+def _request(chunks: list[bytes], content_length: int | None = None) -> tuple[Request, list[int]]:
+    """A POST whose body arrives in ``chunks``; the list counts the chunks read."""
+    headers = [] if content_length is None else [(b"content-length", str(content_length).encode())]
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": headers}
+    read: list[int] = []
+
+    async def receive() -> Message:
+        index = len(read)
+        read.append(index)
+        more = index + 1 < len(chunks)
+        return {"type": "http.request", "body": chunks[index] if chunks else b"", "more_body": more}
+
+    return Request(scope, receive), read
+
+
+def _refusal(reader: Any, request: Request, *args: Any) -> str:
+    with pytest.raises(InvalidRequest) as caught:
+        asyncio.run(reader(request, *args))
+    assert caught.value.code == StatusCode.CONN_INVALID_REQUEST
+    return caught.value.details
+
+
+def test_a_declared_size_over_the_limit_is_refused_before_reading() -> None:
+    request, read = _request([b"x" * 11], content_length=11)
+    assert (
+        _refusal(read_body, request, 10) == "The request body is 11 bytes; the limit is 10 bytes."
+    )
+    assert read == []
+
+
+def test_a_streamed_body_is_refused_once_it_passes_the_limit() -> None:
+    request, read = _request([b"x" * 6, b"x" * 6, b"x" * 6])
+    assert _refusal(read_body, request, 10) == "The request body is over the limit of 10 bytes."
+    assert len(read) == 2
+
+
+def test_a_body_at_the_limit_is_read_whole() -> None:
+    request, _ = _request([b'{"a":', b" [1, 2]}"], content_length=13)
+    assert asyncio.run(read_json(request, 13)) == {"a": [1, 2]}
+
+
+def test_an_empty_body_is_none_but_not_an_object() -> None:
+    assert asyncio.run(read_json(_request([])[0], 10)) is None
+    got = _refusal(read_json_object, _request([])[0], 10)
+    assert got == "The request body must be a JSON object, got an empty body."
+    got = _refusal(read_json_object, _request([b"[1]"])[0], 10)
+    assert got == "The request body must be a JSON object, got a JSON array."
