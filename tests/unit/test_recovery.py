@@ -10,7 +10,7 @@ from clarion.errors import StatusCode
 from clarion.input_files import InputFiles
 from clarion.registry import Registry
 from clarion.registry.workspace import InputRecord
-from clarion.runtime import RunnerPool
+from clarion.runtime import LocalBackend
 from clarion.training import Trainer
 
 
@@ -37,7 +37,7 @@ def test_recovery_fails_unfinished_trainings_and_removes_unowned_artefacts(
         registry.ensure_version(
             model, version_id, runner="r", spec={}, training=(int(code), "", {})
         )
-    trainer = Trainer(registry, RunnerPool({}, settings), settings)
+    trainer = Trainer(registry, LocalBackend({}, settings), settings)
     artifacts = settings.home / "artifacts"
     artifacts.mkdir(parents=True)
     kept = artifacts / f"{'a' * 32}.npz"
