@@ -1,4 +1,4 @@
-"""The local backend's lifecycle with small fake runners: load, batching, loading state, unloading."""
+"""The local backend with small fake runners: load, batching, loading state, unloading."""
 
 from __future__ import annotations
 
@@ -127,7 +127,7 @@ def test_idle_versions_are_unloaded(tmp_path: Path) -> None:
         await pool.predict(version, _texts("x"))
         assert version.version_id in pool.loaded_versions()
         await asyncio.sleep(0.4)
-        assert not version.version_id in pool.loaded_versions()
+        assert version.version_id not in pool.loaded_versions()
         await asyncio.sleep(0.05)
         assert "close idle" in EVENTS
         assert (await pool.predict(version, _texts("again")))[0].text == "AGAIN"  # reloads
