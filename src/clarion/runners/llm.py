@@ -16,7 +16,7 @@ engine's parallel slots. How the parameters map (see :class:`GenerationParams`):
 - ``max_tokens`` is capped by what is left of the slot's context after the prompt; a prompt
   that fills the context is refused with 30105.
 
-At most ``max_in_flight`` inputs are generating or waiting at once (the pool refuses more
+At most ``max_in_flight`` inputs are generating or waiting at once (the runtime refuses more
 with 21354).
 """
 
