@@ -14,6 +14,8 @@ from typing import Any
 
 #: The most inputs one predict request may carry (the Clarifai limit).
 MAX_BATCH_INPUTS = 128
+#: The most texts one embedding call may carry (the OpenAI limit); they run as several batches.
+MAX_EMBED_INPUTS = 2048
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -15,6 +15,7 @@ from clarion.api.clarifai.workspace import WorkspaceHandlers
 from clarion.atomic import private_dir
 from clarion.auth import BOOTSTRAP_USER, PUBLIC_USER, KeyManager
 from clarion.catalog import register_builtins
+from clarion.catalog.builtin import changed_files
 from clarion.config import Settings
 from clarion.datasets import DatasetVersions
 from clarion.directory import ModelDirectory
@@ -27,7 +28,7 @@ from clarion.metrics import Metrics
 from clarion.registry import Page, Registry
 from clarion.registry.store import MAX_PER_PAGE
 from clarion.runners import RUNNER_FACTORIES
-from clarion.runtime import RunnerPool
+from clarion.runtime import Backend, Deployment, LocalBackend
 from clarion.service import PredictService
 from clarion.training import Trainer
 from clarion.workspace import WorkspaceService
@@ -41,7 +42,7 @@ class Core:
     admission: Admission
     directory: ModelDirectory
     metrics: Metrics
-    pool: RunnerPool
+    backend: Backend
     fetcher: UrlFetcher
     decoder: InputDecoder
     predictor: PredictService
@@ -63,11 +64,16 @@ class Core:
         limits = KeyLimits(settings.key_rate, settings.key_burst, settings.key_max_generations)
         directory = ModelDirectory(registry, settings.cache_s)
         metrics = Metrics()
-        pool = RunnerPool(RUNNER_FACTORIES, settings, metrics)
+        backend = LocalBackend(
+            RUNNER_FACTORIES,
+            settings,
+            metrics.runtime_observer(),
+            changed_files=lambda spec: changed_files(spec, settings),
+        )
         fetcher = UrlFetcher(settings)
         decoder = InputDecoder(settings, fetcher)
-        predictor = PredictService(directory, decoder, pool, settings.request_timeout_s, limits)
-        trainer = Trainer(registry, pool, settings)
+        predictor = PredictService(directory, decoder, backend, settings.request_timeout_s, limits)
+        trainer = Trainer(registry, backend, settings)
         files = InputFiles(settings.home / "inputs")
         versions = DatasetVersions(registry, settings.home / "dataset-versions")
         workspace = WorkspaceService(registry, directory, trainer, decoder, files, versions)
@@ -76,7 +82,7 @@ class Core:
             registry, directory, predictor, metrics, WorkspaceHandlers(workspace), datasets
         )
         return cls(
-            settings, registry, keys, Admission(keys, limits), directory, metrics, pool,
+            settings, registry, keys, Admission(keys, limits), directory, metrics, backend,
             fetcher, decoder, predictor, trainer, handlers, files,
         )  # fmt: skip
 
@@ -97,7 +103,7 @@ class Core:
             if "all" in wanted or model.model_id in wanted:
                 version = self.registry.get_version(model)
                 if version is not None:
-                    await self.pool.load(version, model.model_id)
+                    await self.backend.load(Deployment.of(model, version))
                     loaded.append(model.model_id)
         return loaded
 
@@ -125,5 +131,5 @@ class Core:
         await self.trainer.wait_idle()
         await self.fetcher.aclose()
         self.decoder.close()
-        await self.pool.close()
+        await self.backend.close()
         self.registry.close()

@@ -14,6 +14,8 @@ from prometheus_client import (
     generate_latest,
 )
 
+from clarion.runtime.backend import Deployment
+
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
@@ -61,3 +63,26 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+    def runtime_observer(self) -> RuntimeMetrics:
+        """The runtime's observer that records into these metrics."""
+        return RuntimeMetrics(self)
+
+
+class RuntimeMetrics:
+    """Records what the runtime reports, labelled by model id and version id."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def on_loaded_count(self, count: int) -> None:
+        self._metrics.loaded_models.set(count)
+
+    def on_batch(self, version: Deployment, size: int) -> None:
+        self._metrics.batch_size.labels(version.model_id, version.version_id).observe(size)
+
+    def on_queue_depth(self, version: Deployment, depth: int) -> None:
+        self._metrics.queue_depth.labels(version.model_id, version.version_id).set(depth)
+
+    def on_tokens(self, version: Deployment, count: int) -> None:
+        self._metrics.generated_tokens.labels(version.model_id, version.version_id).inc(count)

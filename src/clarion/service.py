@@ -1,24 +1,26 @@
 """PredictService: the one orchestrator every protocol adapter calls to run a model.
 
 principal -> resolve model + version (latest when none is named)
-          -> validate params and output config for the model's kind
+          -> check the model's type against the call and the params it was given
           -> decode inputs in parallel (per-input failures kept, not raised)
-          -> runtime (one batch for all decodable inputs)
+          -> backend (one batch for all decodable inputs)
           -> apply the output config to classifier scores
           -> Prediction with a result per input, in request order
+
+Adapters build the typed params themselves (:class:`GenerationParams`, :class:`OutputConfig`);
+the service decides whether the model takes them.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing, nullcontext
 from dataclasses import dataclass
-from typing import Any
 
 from clarion.auth import Principal
 from clarion.catalog import MODEL_TYPES
-from clarion.config import MAX_BATCH_INPUTS
+from clarion.config import MAX_BATCH_INPUTS, MAX_EMBED_INPUTS
 from clarion.directory import ModelDirectory, ModelRef
 from clarion.domain.generation import GenerationParams
 from clarion.domain.models import Model, ModelVersion
@@ -34,10 +36,12 @@ from clarion.errors import (
 )
 from clarion.inputs import InputDecoder
 from clarion.limits import KeyLimits
-from clarion.runtime import RunnerPool
+from clarion.runtime import Backend, Deployment
 
 #: Model types whose runners generate text and take :class:`GenerationParams`.
 GENERATIVE_TYPES = frozenset({"text-to-text"})
+#: The model type that embeds text.
+TEXT_EMBEDDER = "text-embedder"
 
 
 @dataclass(frozen=True)
@@ -51,23 +55,34 @@ class StreamEvent:
     final: bool = False
 
 
-def parse_params(model: Model, params: Mapping[str, Any] | None) -> Any:
-    """The model kind's validated params object (None for kinds that take no params)."""
+def params_for(model: Model, params: GenerationParams | None) -> GenerationParams | None:
+    """The params ``model`` runs with: generation params (the defaults when none are given)
+    for generative models; None for kinds that take no params, which refuse any."""
     if model.model_type_id in GENERATIVE_TYPES:
-        return GenerationParams.parse(params)
-    if params:
+        return params or GenerationParams()
+    if params is not None:
+        names = params.overrides()
         raise InvalidParameter(
             f"Model {model.model_id} ({model.model_type_id}) accepts no inference "
-            f"parameters, got: {', '.join(sorted(params))}.",
-            parameter=sorted(params)[0],
+            f"parameters, got: {', '.join(names) or 'generation parameters'}.",
+            parameter=names[0] if names else "",
         )
     return None
 
 
-def _check_batch(kind: str, inputs: Sequence[RawInput]) -> None:
-    if not 1 <= len(inputs) <= MAX_BATCH_INPUTS:
+def _check_batch(kind: str, inputs: Sequence[object], limit: int = MAX_BATCH_INPUTS) -> None:
+    if not 1 <= len(inputs) <= limit:
         raise InvalidPredictRequest(
-            f"A {kind} request must carry 1 to {MAX_BATCH_INPUTS} inputs, got {len(inputs)}."
+            f"A {kind} request must carry 1 to {limit} inputs, got {len(inputs)}."
+        )
+
+
+def _require_generative(model: Model) -> None:
+    if model.model_type_id not in GENERATIVE_TYPES:
+        raise InvalidParameter(
+            f"Model {model.model_id} is a {model.model_type_id} model; generating text needs "
+            "a text-to-text model.",
+            parameter="model",
         )
 
 
@@ -88,13 +103,13 @@ class PredictService:
         self,
         directory: ModelDirectory,
         decoder: InputDecoder,
-        pool: RunnerPool,
+        backend: Backend,
         request_timeout_s: float = 120.0,
         limits: KeyLimits | None = None,
     ) -> None:
         self._directory = directory
         self._decoder = decoder
-        self._pool = pool
+        self._backend = backend
         self._request_timeout_s = request_timeout_s
         self._limits = limits or KeyLimits()
 
@@ -103,11 +118,11 @@ class PredictService:
         principal: Principal,
         ref: ModelRef,
         inputs: Sequence[RawInput],
-        params: Mapping[str, Any] | None = None,
+        params: GenerationParams | None = None,
         output_config: OutputConfig | None = None,
         timeout_s: float | None = None,
     ) -> Prediction:
-        """Predict ``inputs`` on the model ``ref`` names.
+        """Predict ``inputs`` on the model ``ref`` names, whatever its kind.
 
         ``timeout_s`` is how long the caller will wait (e.g. its gRPC deadline); queued work
         still waiting after that, or after ``CLARION_REQUEST_TIMEOUT_S``, is dropped.
@@ -115,8 +130,69 @@ class PredictService:
         _check_batch("predict", inputs)
         model, version = self._directory.resolve(principal, ref)
         self._check_trained(version)
-        parsed = parse_params(model, params)
-        config = output_config or OutputConfig()
+        chosen = params_for(model, params)
+        return await self._predict(
+            principal, model, version, inputs, chosen, output_config or OutputConfig(), timeout_s
+        )
+
+    async def complete(
+        self,
+        principal: Principal,
+        ref: ModelRef,
+        inputs: Sequence[RawInput],
+        params: GenerationParams | None = None,
+        timeout_s: float | None = None,
+    ) -> Prediction:
+        """Generate text for ``inputs``; the model must be a text-to-text model."""
+        _check_batch("predict", inputs)
+        model, version = self._directory.resolve(principal, ref)
+        _require_generative(model)
+        chosen = params_for(model, params)
+        return await self._predict(
+            principal, model, version, inputs, chosen, OutputConfig(), timeout_s
+        )
+
+    async def embed_texts(
+        self, principal: Principal, ref: ModelRef, texts: Sequence[str]
+    ) -> Prediction:
+        """Embed up to :data:`MAX_EMBED_INPUTS` texts (more than one batch holds) with a text
+        embedder; the results keep the texts' order, input ids are their positions."""
+        _check_batch("embedding", texts, MAX_EMBED_INPUTS)
+        model, version = self._directory.resolve(principal, ref)
+        if model.model_type_id == "visual-embedder":
+            raise InvalidParameter(
+                f"Model {model.model_id} embeds images; send images through the Clarifai API "
+                "(PostModelOutputs with data.image); text needs a text-embedder model.",
+                parameter="model",
+            )
+        if model.model_type_id != TEXT_EMBEDDER:
+            raise InvalidParameter(
+                f"Model {model.model_id} is a {model.model_type_id} model; embedding text "
+                f"needs a {TEXT_EMBEDDER} model.",
+                parameter="model",
+            )
+        raw = [RawInput(id=str(i), text=t) for i, t in enumerate(texts)]
+        chunks = [raw[i : i + MAX_BATCH_INPUTS] for i in range(0, len(raw), MAX_BATCH_INPUTS)]
+        parts = await asyncio.gather(
+            *(
+                self._predict(principal, model, version, chunk, None, OutputConfig(), None)
+                for chunk in chunks
+            )
+        )
+        return Prediction(
+            model=model, version=version, results=tuple(r for p in parts for r in p.results)
+        )
+
+    async def _predict(
+        self,
+        principal: Principal,
+        model: Model,
+        version: ModelVersion,
+        inputs: Sequence[RawInput],
+        params: GenerationParams | None,
+        config: OutputConfig,
+        timeout_s: float | None,
+    ) -> Prediction:
         vocabulary = self._directory.concepts(version)
         if config.select_concepts and not vocabulary:
             raise InvalidParameter(
@@ -131,11 +207,10 @@ class PredictService:
             decoded = await self._decoder.decode_all(inputs, kind)
             ready = [d for d in decoded if isinstance(d, Input)]
             outputs = iter(
-                await self._pool.predict(
-                    version,
+                await self._backend.predict(
+                    Deployment.of(model, version),
                     ready,
-                    parsed,
-                    model_id=model.model_id,
+                    params,
                     deadline=self._deadline(timeout_s),
                 )
                 if ready
@@ -159,9 +234,10 @@ class PredictService:
         principal: Principal,
         ref: ModelRef,
         inputs: Sequence[RawInput],
-        params: Mapping[str, Any] | None = None,
+        params: GenerationParams | None = None,
     ) -> AsyncGenerator[StreamEvent, None]:
-        """Stream a generative model's output for each input as it is produced.
+        """Stream a generative model's output for each input as it is produced; other
+        models are refused as not streaming (the Clarifai API's GenerateModelOutputs).
 
         Inputs run concurrently; events of different inputs interleave. Each input ends with
         a final event (``final`` set) carrying its token counts, or its error.
@@ -173,31 +249,47 @@ class PredictService:
                 f"Model {model.model_id} ({model.model_type_id}) does not stream; "
                 "use PostModelOutputs."
             )
-        parsed = parse_params(model, params)
-        with self._limits.generating(principal, len(inputs)):
-            async with aclosing(self._generate(model, version, inputs, parsed)) as events:
-                async for event in events:
-                    yield event
+        async with aclosing(self._stream(principal, model, version, inputs, params)) as events:
+            async for event in events:
+                yield event
 
-    async def _generate(
+    async def stream_completion(
         self,
+        principal: Principal,
+        ref: ModelRef,
+        inputs: Sequence[RawInput],
+        params: GenerationParams | None = None,
+    ) -> AsyncGenerator[StreamEvent, None]:
+        """:meth:`generate` for a call that needs a text-to-text model (refused with
+        21202 otherwise), as :meth:`complete` does."""
+        _check_batch("generate", inputs)
+        model, version = self._directory.resolve(principal, ref)
+        _require_generative(model)
+        async with aclosing(self._stream(principal, model, version, inputs, params)) as events:
+            async for event in events:
+                yield event
+
+    async def _stream(
+        self,
+        principal: Principal,
         model: Model,
         version: ModelVersion,
         inputs: Sequence[RawInput],
-        parsed: Any,
+        params: GenerationParams | None,
     ) -> AsyncGenerator[StreamEvent, None]:
+        chosen = params_for(model, params)
+        deployment = Deployment.of(model, version)
         events: asyncio.Queue[StreamEvent | None] = asyncio.Queue()
 
         async def run(raw: RawInput) -> None:
             try:
                 item = await self._decoder.decode(raw, InputKind.TEXT)
                 final = Output()
-                async for piece in self._pool.stream(
-                    version, item, parsed, model_id=model.model_id
-                ):
-                    final = piece
-                    if piece.text:
-                        await events.put(StreamEvent(model, version, raw.id, piece))
+                async with aclosing(self._backend.stream(deployment, item, chosen)) as pieces:
+                    async for piece in pieces:
+                        final = piece
+                        if piece.text:
+                            await events.put(StreamEvent(model, version, raw.id, piece))
                 await events.put(StreamEvent(model, version, raw.id, final, final=True))
             except ClarionError as exc:
                 await events.put(StreamEvent(model, version, raw.id, Output(error=exc), final=True))
@@ -207,14 +299,15 @@ class PredictService:
                 all_done.exception()  # retrieved: each task reports its own errors as events
             events.put_nowait(None)
 
-        tasks = [asyncio.ensure_future(run(raw)) for raw in inputs]
-        asyncio.gather(*tasks).add_done_callback(finished)
-        try:
-            while (event := await events.get()) is not None:
-                yield event
-        finally:
-            for task in tasks:
-                task.cancel()
+        with self._limits.generating(principal, len(inputs)):
+            tasks = [asyncio.ensure_future(run(raw)) for raw in inputs]
+            asyncio.gather(*tasks).add_done_callback(finished)
+            try:
+                while (event := await events.get()) is not None:
+                    yield event
+            finally:
+                for task in tasks:
+                    task.cancel()
 
     def _check_trained(self, version: ModelVersion) -> None:
         state = self._directory.training(version)

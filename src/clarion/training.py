@@ -37,7 +37,7 @@ from clarion.domain.workspace import StoredInput
 from clarion.errors import ClarionError, InvalidParameter, StatusCode, TrainingRefused
 from clarion.images import decode_image
 from clarion.registry import Registry
-from clarion.runtime import RunnerPool
+from clarion.runtime import Backend, Deployment
 from clarion.training_params import TrainParams
 
 log = logging.getLogger(__name__)
@@ -58,9 +58,9 @@ class Snapshot:
 class Trainer:
     """Starts trainings and runs them as background tasks of the serving process."""
 
-    def __init__(self, registry: Registry, pool: RunnerPool, settings: Settings) -> None:
+    def __init__(self, registry: Registry, backend: Backend, settings: Settings) -> None:
         self._registry = registry
-        self._pool = pool
+        self._backend = backend
         self._settings = settings
         self._artifacts = settings.home / "artifacts"
         self._tasks: set[asyncio.Task[None]] = set()
@@ -155,7 +155,7 @@ class Trainer:
             base=base,
         )  # fmt: skip
         task = asyncio.get_running_loop().create_task(
-            self._train(version, base, snapshot, params, info)
+            self._train(version, Deployment.of(base_model, base), snapshot, params, info)
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -233,7 +233,7 @@ class Trainer:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def _train(
-        self, version: ModelVersion, base: ModelVersion, snapshot: Snapshot,
+        self, version: ModelVersion, base: Deployment, snapshot: Snapshot,
         params: TrainParams, info: dict[str, Any],
     ) -> None:  # fmt: skip
         set_state = self._registry.set_training
@@ -283,7 +283,7 @@ class Trainer:
                 "At least 2 labelled inputs are needed.", code=StatusCode.MODEL_TRAINING_NO_DATA
             )
 
-    async def _embed(self, base: ModelVersion, snapshot: Snapshot) -> np.ndarray:
+    async def _embed(self, base: Deployment, snapshot: Snapshot) -> np.ndarray:
         items = []
         for record in snapshot.inputs:
             if snapshot.kind is InputKind.TEXT:
@@ -294,7 +294,7 @@ class Trainer:
                 items.append(Input(record.input_id, InputKind.IMAGE, image=image))
         rows: list[Any] = []
         for start in range(0, len(items), MAX_BATCH_INPUTS):
-            outputs = await self._pool.predict(base, items[start : start + MAX_BATCH_INPUTS])
+            outputs = await self._backend.predict(base, items[start : start + MAX_BATCH_INPUTS])
             rows.extend(o.embedding for o in outputs)
         return np.stack(rows).astype(np.float32)
 

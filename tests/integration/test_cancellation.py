@@ -21,6 +21,7 @@ from clarifai_grpc.grpc.api.status import status_code_pb2
 
 from clarion.client.channel import V2Client
 from clarion.runners import LlmRunner
+from clarion.runtime import LocalBackend
 from clarion.server_thread import ServerThread
 from tests.conftest import make_settings
 
@@ -60,7 +61,9 @@ def _engine(server: ServerThread) -> LlmRunner:
     warm = client.PostModelOutputs(_request(1, "hi"), metadata=_metadata(server))
     assert warm.status.code == status_code_pb2.SUCCESS, warm.status
     assert server.server is not None
-    (runner,) = [r for r in server.server.core.pool.loaded_runners() if isinstance(r, LlmRunner)]
+    backend = server.server.core.backend
+    assert isinstance(backend, LocalBackend)
+    (runner,) = [r for r in backend.loaded_runners() if isinstance(r, LlmRunner)]
     return runner
 
 

@@ -22,10 +22,9 @@ from clarion.catalog.general_concepts import TABLE_PATH, general_concepts
 from clarion.catalog.imagenet import imagenet_concepts
 from clarion.config import Settings
 from clarion.domain.values import Input, InputKind
-from clarion.metrics import Metrics
 from clarion.registry import Registry
 from clarion.runners import RUNNER_FACTORIES
-from clarion.runtime import RunnerPool
+from clarion.runtime import Deployment, LocalBackend
 
 USER_APP = resources_pb2.UserAppIDSet(user_id="clarion", app_id="main")
 RECOGNITION = "general-image-recognition"
@@ -158,12 +157,12 @@ def test_the_version_before_general_concepts_still_answers_1000_classes(
     image = Image.fromarray(data.chelsea())
 
     async def scores() -> list[np.ndarray]:
-        pool = RunnerPool(RUNNER_FACTORIES, settings, Metrics())
+        pool = LocalBackend(RUNNER_FACTORIES, settings)
         try:
             found = []
             for version in (old, new):
                 (output,) = await pool.predict(
-                    version, [Input("cat", InputKind.IMAGE, image=image)]
+                    Deployment.of(model, version), [Input("cat", InputKind.IMAGE, image=image)]
                 )
                 assert output.scores is not None
                 found.append(output.scores)

@@ -9,15 +9,14 @@ from typing import Any
 
 import pytest
 
-from clarion.catalog.builtin import BuiltinModel
+from clarion.catalog.builtin import BuiltinModel, changed_files
 from clarion.catalog.minilm import MINILM
 from clarion.config import Settings
 from clarion.domain.values import Input, InputKind
 from clarion.errors import ModelNotFound
-from clarion.metrics import Metrics
 from clarion.registry import Page, Registry
 from clarion.runners import RUNNER_FACTORIES
-from clarion.runtime import RunnerPool
+from clarion.runtime import Deployment, LocalBackend
 
 
 def test_new_weights_make_a_new_version_and_the_old_one_refuses_changed_files(
@@ -51,9 +50,11 @@ def test_new_weights_make_a_new_version_and_the_old_one_refuses_changed_files(
     assert {v.id for v in registry.list_versions(model, Page())} == {old.id, new.id}
 
     async def predict_old() -> None:
-        pool = RunnerPool(RUNNER_FACTORIES, settings, Metrics())
+        pool = LocalBackend(
+            RUNNER_FACTORIES, settings, changed_files=lambda spec: changed_files(spec, settings)
+        )
         try:
-            await pool.predict(old, [Input("x", InputKind.TEXT, "hello")])
+            await pool.predict(Deployment.of(model, old), [Input("x", InputKind.TEXT, "hello")])
         finally:
             await pool.close()
 

@@ -11,7 +11,7 @@ from clarion.domain.workspace import StoredInput
 from clarion.errors import StatusCode
 from clarion.input_files import InputFiles
 from clarion.registry import Registry
-from clarion.runtime import RunnerPool
+from clarion.runtime import LocalBackend
 from clarion.training import Trainer
 
 
@@ -38,7 +38,7 @@ def test_recovery_fails_unfinished_trainings_and_removes_unowned_artefacts(
         registry.ensure_version(
             model, version_id, runner="r", spec={}, training=(int(code), "", {})
         )
-    trainer = Trainer(registry, RunnerPool({}, settings), settings)
+    trainer = Trainer(registry, LocalBackend({}, settings), settings)
     artifacts = settings.home / "artifacts"
     artifacts.mkdir(parents=True)
     kept = artifacts / f"{'a' * 32}.npz"

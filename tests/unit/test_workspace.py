@@ -27,7 +27,7 @@ from clarion.errors import (
 from clarion.input_files import InputFiles
 from clarion.inputs import InputDecoder, UrlFetcher
 from clarion.registry import Page, Registry
-from clarion.runtime import RunnerPool
+from clarion.runtime import LocalBackend
 from clarion.training import Trainer
 from clarion.workspace import WorkspaceService
 
@@ -73,7 +73,7 @@ def workspace(settings: Settings) -> Iterator[Workspace]:
     service = WorkspaceService(
         registry,
         ModelDirectory(registry),
-        Trainer(registry, RunnerPool({}, settings), settings),
+        Trainer(registry, LocalBackend({}, settings), settings),
         decoder,
         files,
         DatasetVersions(registry, settings.home / "dataset-versions"),

@@ -38,6 +38,22 @@ def _fail(name: str, constraint: str, value: Any) -> InvalidParameter:
     )
 
 
+def reasoning_effort(value: object) -> ReasoningEffort:
+    """The effort a wire value names (any case), or :class:`InvalidParameter`."""
+    try:
+        return ReasoningEffort(str(value).strip().lower())
+    except ValueError:
+        raise _fail("reasoning_effort", "one of low, medium, high", value) from None
+
+
+def stop_sequences(value: object) -> tuple[str, ...]:
+    """Stop sequences from one string or a list of them, or :class:`InvalidParameter`."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(s, str) and s for s in items):
+        raise _fail("stop", "a non-empty string or a list of them", value)
+    return tuple(items)
+
+
 def _number(name: str, value: Any) -> float:
     if isinstance(value, bool):
         raise _fail(name, "a number", value)
@@ -74,15 +90,6 @@ def _text(name: str, value: Any) -> str:
             name, f"at most {MAX_PROMPT_PARAM_CHARS} characters", f"{len(value)} characters"
         )
     return value
-
-
-def _stop(name: str, value: Any) -> tuple[str, ...]:
-    items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list | tuple) or not all(isinstance(s, str) and s for s in items):
-        raise _fail(name, "a non-empty string or a list of them", value)
-    if len(items) > MAX_STOP_SEQUENCES:
-        raise _fail(name, f"at most {MAX_STOP_SEQUENCES} sequences", f"{len(items)} sequences")
-    return tuple(items)
 
 
 @dataclass(frozen=True)
@@ -135,6 +142,16 @@ class GenerationParams:
         for ok, name, constraint, value in checks:
             if not ok:
                 raise _fail(name, constraint, value)
+        if len(self.stop) > MAX_STOP_SEQUENCES:
+            count = f"{len(self.stop)} sequences"
+            raise _fail("stop", f"at most {MAX_STOP_SEQUENCES} sequences", count)
+
+    def overrides(self) -> tuple[str, ...]:
+        """The names of the fields set to something other than their default."""
+        defaults = GenerationParams()
+        return tuple(
+            f.name for f in fields(self) if getattr(self, f.name) != getattr(defaults, f.name)
+        )
 
     @property
     def greedy(self) -> bool:
@@ -174,13 +191,6 @@ def _schema(name: str, value: Any) -> dict[str, Any]:
     return value
 
 
-def _effort(name: str, value: Any) -> ReasoningEffort:
-    try:
-        return ReasoningEffort(str(value).strip().lower())
-    except ValueError:
-        raise _fail(name, "one of low, medium, high", value) from None
-
-
 def _seed(name: str, value: Any) -> int | None:
     return None if value is None else _integer(name, value)
 
@@ -191,13 +201,13 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "top_p": _number,
     "top_k": _integer,
     "seed": _seed,
-    "stop": _stop,
+    "stop": lambda _name, value: stop_sequences(value),
     "do_sample": _boolean,
     "num_beams": _integer,
     "return_full_text": _boolean,
     "system_prompt": _text,
     "prompt_template": _text,
-    "reasoning_effort": _effort,
+    "reasoning_effort": lambda _name, value: reasoning_effort(value),
     "json_schema": _schema,
     "logprobs": _boolean,
     "top_logprobs": _integer,

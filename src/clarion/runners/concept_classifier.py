@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from clarion.config import Settings
-from clarion.domain.values import Input, InputKind, Output
+from clarion.domain.values import Input, Output
 from clarion.errors import PredictionFailed
 from clarion.runtime.runner import Runner
 
@@ -31,11 +31,10 @@ def softmax(x: np.ndarray) -> np.ndarray:
     return result
 
 
-class ConceptClassifierRunner(Runner):
-    def __init__(self, base: Runner, artifact: Path, kind: InputKind) -> None:
+class ConceptClassifierRunner(Runner[None]):
+    def __init__(self, base: Runner[None], artifact: Path) -> None:
         self._base = base
         self._artifact = artifact
-        self.input_kind = kind
         self._weights: np.ndarray | None = None
         self._bias: np.ndarray | None = None
         self._softmax = False
@@ -45,7 +44,7 @@ class ConceptClassifierRunner(Runner):
         from clarion.runners import RUNNER_FACTORIES  # the base is any installed family
 
         base = RUNNER_FACTORIES[spec["base_runner"]](spec["base_spec"], settings)
-        return cls(base, Path(spec["artifact_path"]), InputKind(spec["kind"]))
+        return cls(base, Path(spec["artifact_path"]))
 
     def load(self) -> None:
         if not self._artifact.is_file():
@@ -56,9 +55,9 @@ class ConceptClassifierRunner(Runner):
             self._softmax = "softmax" in artefact.files and bool(artefact["softmax"][0])
         self._base.load()
 
-    def predict(self, inputs: Sequence[Input], params: Any = None) -> list[Output]:
+    def predict(self, inputs: Sequence[Input], params: None = None) -> list[Output]:
         assert self._weights is not None and self._bias is not None, "load() first"
-        embedded = self._base.predict(inputs)
+        embedded = self._base.predict(inputs, None)
         vectors = np.stack([o.embedding for o in embedded if o.embedding is not None])
         logits = vectors @ self._weights.T + self._bias
         scores = (softmax(logits) if self._softmax else sigmoid(logits)).astype(np.float32)

@@ -23,7 +23,7 @@ import onnxruntime as ort
 from PIL import Image
 
 from clarion.config import Settings
-from clarion.domain.values import Input, InputKind, Output
+from clarion.domain.values import Input, Output
 from clarion.runtime.runner import Runner
 
 FloatArray = npt.NDArray[np.float32]
@@ -51,10 +51,8 @@ def membership(table: Path) -> FloatArray:
     return matrix
 
 
-class ImageRunner(Runner):
+class ImageRunner(Runner[None]):
     """Classifies or embeds image inputs."""
-
-    input_kind = InputKind.IMAGE
 
     def __init__(
         self,
@@ -115,7 +113,7 @@ class ImageRunner(Runner):
         stacked: FloatArray = np.concatenate(rows).astype(np.float32)
         return stacked
 
-    def predict(self, inputs: Sequence[Input], params: Any = None) -> list[Output]:
+    def predict(self, inputs: Sequence[Input], params: None = None) -> list[Output]:
         rows = self.run([i.image for i in inputs])
         if self._output == "probabilities":
             if self._membership is not None:

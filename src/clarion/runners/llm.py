@@ -1,7 +1,8 @@
 """Chat LLM generation on llama.cpp: every inference parameter, beams, reasoning, streaming.
 
-Each input becomes one request to the engine, and the inputs of a batch run at the same time
-in its parallel slots. How the parameters map (see :class:`GenerationParams`):
+Each input becomes one request to the engine; the runtime runs each input as its own call in
+the runner's threads (``threads``), so the inputs of a request run at the same time in the
+engine's parallel slots. How the parameters map (see :class:`GenerationParams`):
 
 - the prompt is the input text in the model's own chat template (with ``system_prompt`` as the
   system turn), or ``prompt_template`` filled in and sent as raw text;
@@ -15,7 +16,7 @@ in its parallel slots. How the parameters map (see :class:`GenerationParams`):
 - ``max_tokens`` is capped by what is left of the slot's context after the prompt; a prompt
   that fills the context is refused with 30105.
 
-At most ``max_in_flight`` inputs are generating or waiting at once (the pool refuses more
+At most ``max_in_flight`` inputs are generating or waiting at once (the runtime refuses more
 with 21354).
 """
 
@@ -31,7 +32,7 @@ from typing import Any
 
 from clarion.config import Settings
 from clarion.domain.generation import GenerationParams, ReasoningEffort
-from clarion.domain.values import Input, InputKind, Output, TokenLogprob
+from clarion.domain.values import Input, Output, TokenLogprob
 from clarion.errors import InputError, InputOverLimit, PredictionFailed
 from clarion.runners.beam import beam_search
 from clarion.runners.llm_engine import Chunk, EngineConfig, LlamaEngine
@@ -57,10 +58,9 @@ class _Prepared:
     reasoning_tokens: int = 0
 
 
-class LlmRunner(Runner):
+class LlmRunner(Runner[GenerationParams]):
     """Generates text for text inputs with a chat LLM."""
 
-    input_kind = InputKind.TEXT
     batchable = False
 
     def __init__(
@@ -70,7 +70,6 @@ class LlmRunner(Runner):
         self._memory_mib = memory_mib
         self.threads = max_in_flight
         self.max_in_flight = max_in_flight
-        self._fanout: ThreadPoolExecutor | None = None
         self._beams: ThreadPoolExecutor | None = None
 
     @classmethod
@@ -93,13 +92,11 @@ class LlmRunner(Runner):
 
     def load(self) -> None:
         self.engine.start()
-        self._fanout = ThreadPoolExecutor(self.engine.config.n_parallel, "clarion-llm")
         self._beams = ThreadPoolExecutor(8, "clarion-llm-beams")
 
     def close(self) -> None:
-        for pool in (self._fanout, self._beams):
-            if pool is not None:
-                pool.shutdown(wait=False, cancel_futures=True)
+        if self._beams is not None:
+            self._beams.shutdown(wait=False, cancel_futures=True)
         self.engine.close()
 
     def memory_bytes(self) -> int:
@@ -114,17 +111,16 @@ class LlmRunner(Runner):
 
     # batch ---------------------------------------------------------------------------
 
-    def predict(self, inputs: Sequence[Input], params: Any = None) -> list[Output]:
+    def predict(self, inputs: Sequence[Input], params: GenerationParams) -> list[Output]:
         return self.predict_until(inputs, params, threading.Event())
 
     def predict_until(
-        self, inputs: Sequence[Input], params: Any, stop: threading.Event
+        self, inputs: Sequence[Input], params: GenerationParams, stop: threading.Event
     ) -> list[Output]:
-        """Every input generates in its own slot; once ``stop`` is set, each generation
-        ends at its next token and inputs not started yet never reach the engine."""
-        assert self._fanout is not None, "load() first"
-        chosen = params if isinstance(params, GenerationParams) else GenerationParams()
-        return list(self._fanout.map(lambda item: self._answer(item, chosen, stop), inputs))
+        """The inputs in turn (the runtime calls with one input per thread); once ``stop``
+        is set, a generation ends at its next token and the inputs after it never reach
+        the engine."""
+        return [self._answer(item, params, stop) for item in inputs]
 
     def _answer(self, item: Input, params: GenerationParams, stop: threading.Event) -> Output:
         try:
@@ -141,14 +137,17 @@ class LlmRunner(Runner):
     # streaming -----------------------------------------------------------------------
 
     def stream(
-        self, item: Input, params: Any, emit: Callable[[Output], bool], stop: threading.Event
+        self,
+        item: Input,
+        params: GenerationParams,
+        emit: Callable[[Output], bool],
+        stop: threading.Event,
     ) -> Output:
-        chosen = params if isinstance(params, GenerationParams) else GenerationParams()
-        prepared = self._prepare(item, chosen, stop)
-        if chosen.return_full_text and not emit(Output(text=prepared.text)):
+        prepared = self._prepare(item, params, stop)
+        if params.return_full_text and not emit(Output(text=prepared.text)):
             return Output()
-        if chosen.num_beams > 1:
-            result = self._beam(prepared, chosen, stop)
+        if params.num_beams > 1:
+            result = self._beam(prepared, params, stop)
             emit(Output(text=result.text.removeprefix(prepared.text) if result.text else ""))
             return replace(result, text=None)
 
@@ -157,8 +156,8 @@ class LlmRunner(Runner):
             piece = choices[0].get("text") or ""
             return emit(Output(text=piece)) if piece else True
 
-        last = self.engine.complete(self._request(prepared, chosen), on_chunk)
-        return replace(self._output(prepared, chosen, last, ""), text=None)
+        last = self.engine.complete(self._request(prepared, params), on_chunk)
+        return replace(self._output(prepared, params, last, ""), text=None)
 
     # steps ---------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from clarion.config import Settings
-from clarion.domain.values import Input, InputKind, Output
+from clarion.domain.values import Input, Output
 from clarion.runtime.runner import Runner
 
 FloatArray = npt.NDArray[np.float32]
@@ -35,10 +35,8 @@ def mean_pool(hidden: FloatArray, mask: npt.NDArray[np.int64]) -> FloatArray:
     return normalised
 
 
-class TextEmbeddingRunner(Runner):
+class TextEmbeddingRunner(Runner[None]):
     """Embeds text inputs into L2-normalised vectors."""
-
-    input_kind = InputKind.TEXT
 
     def __init__(
         self,
@@ -106,7 +104,7 @@ class TextEmbeddingRunner(Runner):
             result[chunk] = mean_pool(hidden, mask)
         return result, [len(e.ids) for e in encodings]
 
-    def predict(self, inputs: Sequence[Input], params: Any = None) -> list[Output]:
+    def predict(self, inputs: Sequence[Input], params: None = None) -> list[Output]:
         vectors, counts = self._embed([i.text for i in inputs])
         return [Output(embedding=v, prompt_tokens=n) for v, n in zip(vectors, counts, strict=True)]
 

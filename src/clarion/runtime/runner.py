@@ -2,11 +2,11 @@
 
 A runner is created for one model version, loaded once, then asked to predict whole batches
 (from one request, or gathered from several). It runs in a worker thread, never on the event
-loop, and must return exactly one :class:`Output` per input, in order; the pool checks that.
+loop, and must return exactly one :class:`Output` per input, in order; the runtime checks that.
+A runner is generic in its params type: ``None`` for families that take no inference
+parameters, :class:`GenerationParams` for text generation.
 
-    class EchoRunner(Runner):
-        input_kind = InputKind.TEXT
-
+    class EchoRunner(Runner[None]):
         def predict(self, inputs, params=None):
             return [Output(text=i.text) for i in inputs]
 """
@@ -16,44 +16,46 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from clarion.config import Settings
-from clarion.domain.values import Input, InputKind, Output
+from clarion.domain.values import Input, Output
 from clarion.errors import NotImplementedFeature
 
+P = TypeVar("P")
 
-class Runner(ABC):
+
+class Runner(ABC, Generic[P]):
     """Serves one model version: ``load()``, then ``predict(batch)`` any number of times."""
 
-    #: The kind of input this model consumes.
-    input_kind: InputKind = InputKind.TEXT
     #: Whether inputs from concurrent requests may be gathered into one call (a dynamic
-    #: batcher in front); False for engines that batch internally, like the LLM.
+    #: batcher in front). Batchable runners take no params. False for engines that batch
+    #: internally, like the LLM.
     batchable: bool = True
     #: A cap on the batcher's batch size for this family, if it needs one.
     max_batch_size: int | None = None
-    #: Threads of its own for calls that mostly wait (an engine with parallel slots); 0 means
-    #: the shared model threads (``CLARION_MODEL_THREADS``), for compute-bound runners.
+    #: Threads of its own for calls that mostly wait (an engine with parallel slots): the
+    #: runtime then runs each input as its own call, in one of these threads. 0 means the
+    #: shared model threads (``CLARION_MODEL_THREADS``), one call per batch, for
+    #: compute-bound runners.
     threads: int = 0
-    #: For runners without a batcher: most inputs running or waiting at once; the pool
+    #: For runners without a batcher: most inputs running or waiting at once; the runtime
     #: refuses more with 21354 before they take a thread. 0 means no limit.
     max_in_flight: int = 0
 
-    def load(self) -> None:  # noqa: B027 - optional hook
+    def load(self) -> None:
         """Load weights and sessions; called once, in a worker thread."""
 
     @abstractmethod
-    def predict(self, inputs: Sequence[Input], params: Any = None) -> list[Output]:
-        """One output per input, in the same order. ``params`` is the model kind's
-        validated parameter object, or None."""
+    def predict(self, inputs: Sequence[Input], params: P) -> list[Output]:
+        """One output per input, in the same order, for the model kind's validated params."""
 
     def predict_until(
-        self, inputs: Sequence[Input], params: Any, stop: threading.Event
+        self, inputs: Sequence[Input], params: P, stop: threading.Event
     ) -> list[Output]:
         """:meth:`predict`, giving up early once ``stop`` is set (every caller of the batch
         went away, or the call ran past ``CLARION_RUNNER_TIMEOUT_S``). What it returns then
-        is discarded. The pool always calls this; the default runs :meth:`predict` to the
+        is discarded. The runtime always calls this; the default runs :meth:`predict` to the
         end, which suits short batch calls. Runners whose calls run long (generation)
         override it and check ``stop`` as they go."""
         return self.predict(inputs, params)
@@ -63,7 +65,7 @@ class Runner(ABC):
         return 0
 
     def stream(
-        self, item: Input, params: Any, emit: Callable[[Output], bool], stop: threading.Event
+        self, item: Input, params: P, emit: Callable[[Output], bool], stop: threading.Event
     ) -> Output:
         """Generate for one input, handing each new piece to ``emit`` as it is produced.
 
@@ -74,9 +76,9 @@ class Runner(ABC):
         """
         raise NotImplementedFeature(f"{type(self).__name__} does not stream its outputs.")
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    def close(self) -> None:
         """Release what ``load()`` took."""
 
 
 #: Builds a runner from a version's stored spec and the process settings.
-RunnerFactory = Callable[[dict[str, Any], Settings], Runner]
+RunnerFactory = Callable[[dict[str, Any], Settings], Runner[Any]]

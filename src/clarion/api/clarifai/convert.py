@@ -15,6 +15,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from clarion import training_params
 from clarion.catalog import ModelType
 from clarion.directory import ModelRef
+from clarion.domain.generation import GenerationParams
 from clarion.domain.models import Model, ModelVersion, TrainingState
 from clarion.domain.output_config import ConceptRef, OutputConfig
 from clarion.domain.prediction import Prediction
@@ -90,13 +91,13 @@ def output_config(request: service_pb2.PostModelOutputsRequest) -> OutputConfig:
     return OutputConfig()
 
 
-def inference_params(request: service_pb2.PostModelOutputsRequest) -> dict[str, Any]:
-    """``output_info.params`` from ``model.model_version`` or, failing that, from ``model``."""
+def generation_params(request: service_pb2.PostModelOutputsRequest) -> GenerationParams | None:
+    """``output_info.params`` from ``model.model_version`` or, failing that, from ``model``,
+    parsed from their Struct form; None when the request sets none."""
     for info in (request.model.model_version.output_info, request.model.output_info):
         if info.HasField("params") and info.params.fields:
-            params: dict[str, Any] = json_format.MessageToDict(info.params)
-            return params
-    return {}
+            return GenerationParams.parse(json_format.MessageToDict(info.params))
+    return None
 
 
 # domain -> responses ------------------------------------------------------------------

@@ -273,7 +273,7 @@ class ClarifaiHandlers:
             caller.principal,
             convert.model_ref(request),
             inputs,
-            convert.inference_params(request),
+            convert.generation_params(request),
         )
         async for event in events:
             error = event.output.error
@@ -293,7 +293,7 @@ class ClarifaiHandlers:
             caller.principal,
             convert.model_ref(request),
             convert.raw_inputs(request),
-            convert.inference_params(request),
+            convert.generation_params(request),
             convert.output_config(request),
             caller.timeout_s,
         )

@@ -9,7 +9,6 @@ Clarion model ids (``smollm2-135m-instruct`` for the built-in ones) or
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import time
@@ -44,9 +43,8 @@ from clarion.api.openai.schemas import (
 )
 from clarion.api.rest.auth import KeyedRoutes, caller
 from clarion.auth import PUBLIC_USER, Principal
-from clarion.config import MAX_BATCH_INPUTS
 from clarion.directory import ModelDirectory, ModelRef
-from clarion.domain.models import Model
+from clarion.domain.generation import GenerationParams, reasoning_effort, stop_sequences
 from clarion.domain.values import ChatMessage, RawInput
 from clarion.errors import ClarionError, InvalidParameter
 from clarion.registry import Page
@@ -68,17 +66,41 @@ def model_ref(name: str) -> ModelRef:
     )
 
 
-def sampling_params(body: _Sampling, max_tokens: int | None) -> dict[str, Any]:
-    """The OpenAI sampling fields as Clarion generation params (validated downstream)."""
-    params: dict[str, Any] = {
+def sampling_values(body: _Sampling, max_tokens: int | None) -> dict[str, Any]:
+    """The OpenAI sampling fields a request sets, by their :class:`GenerationParams` names."""
+    values: dict[str, Any] = {
         "temperature": body.temperature,
         "top_p": body.top_p,
         "top_k": body.top_k,
         "seed": body.seed,
-        "stop": body.stop,
+        "stop": stop_sequences(body.stop) if body.stop is not None else None,
         "max_tokens": max_tokens,
     }
-    return {k: v for k, v in params.items() if v is not None}
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def chat_params(body: ChatCompletionRequest) -> GenerationParams:
+    """The generation params of a chat completion request (validated on construction)."""
+    values = sampling_values(body, body.max_completion_tokens or body.max_tokens)
+    if body.reasoning_effort is not None:
+        values["reasoning_effort"] = reasoning_effort(body.reasoning_effort)
+    if body.response_format is not None and body.response_format.type != "text":
+        schema = body.response_format.json_schema
+        values["json_schema"] = schema.schema_ if schema is not None else {"type": "object"}
+    if body.logprobs:
+        values.update(logprobs=True, top_logprobs=body.top_logprobs or 0)
+    return GenerationParams(**values)
+
+
+def completion_params(body: CompletionRequest) -> GenerationParams:
+    """The generation params of a text completion request: raw text, no chat template."""
+    values = sampling_values(body, body.max_tokens or 16)
+    values["prompt_template"] = "{prompt}"
+    if body.echo:
+        values["return_full_text"] = True
+    if body.logprobs is not None:
+        values.update(logprobs=True, top_logprobs=body.logprobs)
+    return GenerationParams(**values)
 
 
 class OpenAIApi:
@@ -125,17 +147,6 @@ class OpenAIApi:
         except ValidationError as exc:
             raise from_validation(exc) from exc
 
-    def _model(self, principal: Principal, name: str, *types: str) -> tuple[ModelRef, Model]:
-        ref = model_ref(name)
-        model = self._directory.model(principal, ref)
-        if model.model_type_id not in types:
-            raise InvalidParameter(
-                f"Model {name} is a {model.model_type_id} model; this route needs a "
-                f"{' or '.join(types)} model.",
-                parameter="model",
-            )
-        return ref, model
-
     # routes --------------------------------------------------------------------------
 
     async def models(self, _request: Request, principal: Principal) -> Response:
@@ -158,15 +169,8 @@ class OpenAIApi:
 
     async def chat(self, request: Request, principal: Principal) -> Response:
         body = await self._parse(request, ChatCompletionRequest)
-        ref, _ = self._model(principal, body.model, "text-to-text")
-        params = sampling_params(body, body.max_completion_tokens or body.max_tokens)
-        if body.reasoning_effort is not None:
-            params["reasoning_effort"] = body.reasoning_effort
-        if body.response_format is not None and body.response_format.type != "text":
-            schema = body.response_format.json_schema
-            params["json_schema"] = schema.schema_ if schema is not None else {"type": "object"}
-        if body.logprobs:
-            params.update(logprobs=True, top_logprobs=body.top_logprobs or 0)
+        ref = model_ref(body.model)
+        params = chat_params(body)
         messages = tuple(
             ChatMessage("system" if m.role == "developer" else m.role, m.text())
             for m in body.messages
@@ -176,18 +180,13 @@ class OpenAIApi:
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
             return await self._sse(principal, ref, inputs, params, meta, CHAT_CHUNKS, include_usage)
-        prediction = await self._predictor.predict(principal, ref, inputs, params)
+        prediction = await self._predictor.complete(principal, ref, inputs, params)
         return FastJSONResponse(chat_response(prediction, meta.id, meta.created, body.model))
 
     async def completions(self, request: Request, principal: Principal) -> Response:
         body = await self._parse(request, CompletionRequest)
-        ref, _ = self._model(principal, body.model, "text-to-text")
-        params = sampling_params(body, body.max_tokens or 16)
-        params["prompt_template"] = "{prompt}"  # raw text: no chat template
-        if body.echo:
-            params["return_full_text"] = True
-        if body.logprobs is not None:
-            params.update(logprobs=True, top_logprobs=body.logprobs)
+        ref = model_ref(body.model)
+        params = completion_params(body)
         prompts = [body.prompt] if isinstance(body.prompt, str) else body.prompt
         inputs = [
             RawInput(id=str(i * body.n + j), text=p)
@@ -200,34 +199,21 @@ class OpenAIApi:
             return await self._sse(
                 principal, ref, inputs, params, meta, COMPLETION_CHUNKS, include_usage
             )
-        prediction = await self._predictor.predict(principal, ref, inputs, params)
+        prediction = await self._predictor.complete(principal, ref, inputs, params)
         return FastJSONResponse(completion_response(prediction, meta.id, meta.created, body.model))
 
     async def embeddings(self, request: Request, principal: Principal) -> Response:
         body = await self._parse(request, EmbeddingRequest)
-        ref, model = self._model(principal, body.model, "text-embedder", "visual-embedder")
-        if model.model_type_id == "visual-embedder":
-            raise InvalidParameter(
-                f"Model {body.model} embeds images; send images through the Clarifai API "
-                "(PostModelOutputs with data.image), this route takes text.",
-                parameter="model",
-            )
         texts = [body.input] if isinstance(body.input, str) else body.input
         if not all(isinstance(t, str) for t in texts):
             raise InvalidParameter(
                 "input must be a string or a list of strings; token arrays are not supported.",
                 parameter="input",
             )
-        chunks = [texts[i : i + MAX_BATCH_INPUTS] for i in range(0, len(texts), MAX_BATCH_INPUTS)]
-        predictions = await asyncio.gather(
-            *(
-                self._predictor.predict(
-                    principal, ref, [RawInput(id=str(i), text=str(t)) for i, t in enumerate(chunk)]
-                )
-                for chunk in chunks
-            )
+        prediction = await self._predictor.embed_texts(
+            principal, model_ref(body.model), [str(t) for t in texts]
         )
-        results = [r for p in predictions for r in p.results]
+        results = prediction.results
         raise_first_error(results)
         dims = len(results[0].output.embedding) if results[0].output.embedding is not None else 0
         if body.dimensions is not None and body.dimensions != dims:
@@ -262,13 +248,13 @@ class OpenAIApi:
         principal: Principal,
         ref: ModelRef,
         inputs: list[RawInput],
-        params: dict[str, Any],
+        params: GenerationParams,
         meta: _Meta,
         chunks: ChunkFormat,
         include_usage: bool,
     ) -> Response:
         """Server-sent events; errors found before the first token are plain HTTP errors."""
-        events = self._predictor.generate(principal, ref, inputs, params)
+        events = self._predictor.stream_completion(principal, ref, inputs, params)
         first = await anext(events)  # resolves the model and validates the params
         if first.output.error is not None and first.final:
             raise first.output.error

@@ -10,8 +10,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from clarion.config import MAX_EMBED_INPUTS
+
 MAX_CHOICES = 8
-MAX_EMBEDDING_INPUTS = 2048
 
 
 class _Body(BaseModel):
@@ -95,6 +96,6 @@ class EmbeddingRequest(_Body):
     def _bounded(cls, value: Any) -> Any:
         if isinstance(value, list) and not value:
             raise ValueError("input must not be empty")
-        if isinstance(value, list) and len(value) > MAX_EMBEDDING_INPUTS:
-            raise ValueError(f"input holds at most {MAX_EMBEDDING_INPUTS} items")
+        if isinstance(value, list) and len(value) > MAX_EMBED_INPUTS:
+            raise ValueError(f"input holds at most {MAX_EMBED_INPUTS} items")
         return value

@@ -1,4 +1,4 @@
-"""The runner pool's lifecycle with small fake runners: load, batching, loading state, unloading."""
+"""The local backend with small fake runners: load, batching, loading state, unloading."""
 
 from __future__ import annotations
 
@@ -6,25 +6,25 @@ import asyncio
 import threading
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from clarion.config import Settings
-from clarion.domain.models import ModelVersion
 from clarion.domain.values import Input, InputKind, Output
 from clarion.errors import ModelLoading, PredictionFailed
 from clarion.metrics import Metrics
-from clarion.runtime import Runner, RunnerPool
+from clarion.runtime import Deployment, LocalBackend, Runner
 
 EVENTS: list[str] = []
 #: Lets a hanging FakeRunner call go at the end of a test.
 RELEASE = threading.Event()
+#: The runners built, by name (the latest one of each name).
+RUNNERS: dict[str, FakeRunner] = {}
 
 
-class FakeRunner(Runner):
+class FakeRunner(Runner[None]):
     """Upper-cases text; records loads, closes and batch sizes."""
 
     def __init__(self, spec: dict[str, Any], _settings: Settings) -> None:
@@ -33,12 +33,13 @@ class FakeRunner(Runner):
         self.memory = spec.get("memory", 0)
         self.batch_sizes: list[int] = []
         self.lock = threading.Lock()
+        RUNNERS[self.name] = self
 
     def load(self) -> None:
         time.sleep(self.load_s)
         EVENTS.append(f"load {self.name}")
 
-    def predict(self, inputs: Sequence[Input], params: Any = None) -> list[Output]:
+    def predict(self, inputs: Sequence[Input], params: None = None) -> list[Output]:
         with self.lock:
             self.batch_sizes.append(len(inputs))
         texts = [i.text for i in inputs]
@@ -57,20 +58,14 @@ class FakeRunner(Runner):
         EVENTS.append(f"close {self.name}")
 
 
-def _version(name: str, **spec: Any) -> ModelVersion:
-    return ModelVersion(
-        id=name.ljust(32, "0"),
-        model_id=name,
-        runner="fake",
-        spec={"name": name, **spec},
-        description="",
-        created_at=datetime.now(UTC),
-    )
+def _version(name: str, model_id: str = "", **spec: Any) -> Deployment:
+    version_id = name.ljust(32, "0")
+    return Deployment(model_id or version_id, version_id, "fake", {"name": name, **spec})
 
 
-def _pool(tmp_path: Path, **overrides: Any) -> RunnerPool:
+def _pool(tmp_path: Path, **overrides: Any) -> LocalBackend:
     settings = Settings.from_env({"CLARION_HOME": str(tmp_path)}, **overrides)
-    return RunnerPool({"fake": FakeRunner}, settings, Metrics())
+    return LocalBackend({"fake": FakeRunner}, settings, Metrics().runtime_observer())
 
 
 def _texts(*texts: str) -> list[Input]:
@@ -80,6 +75,7 @@ def _texts(*texts: str) -> list[Input]:
 @pytest.fixture(autouse=True)
 def _clear_events() -> None:
     EVENTS.clear()
+    RUNNERS.clear()
 
 
 def test_loads_once_on_first_use_and_batches_concurrent_requests(tmp_path: Path) -> None:
@@ -89,7 +85,7 @@ def test_loads_once_on_first_use_and_batches_concurrent_requests(tmp_path: Path)
         results = await asyncio.gather(*(pool.predict(version, _texts(f"x{i}")) for i in range(16)))
         assert [r[0].text for r in results] == [f"X{i}" for i in range(16)]
         assert EVENTS.count("load a") == 1
-        runner = await pool.runner(version)
+        runner = RUNNERS["a"]
         assert isinstance(runner, FakeRunner) and max(runner.batch_sizes) > 1
         await pool.close()
 
@@ -101,7 +97,7 @@ def test_without_dynamic_batching_each_request_is_its_own_call(tmp_path: Path) -
         pool = _pool(tmp_path, dynamic_batching=False)
         version = _version("b")
         await asyncio.gather(*(pool.predict(version, _texts(f"x{i}")) for i in range(8)))
-        runner = await pool.runner(version)
+        runner = RUNNERS["b"]
         assert isinstance(runner, FakeRunner) and runner.batch_sizes == [1] * 8
         await pool.close()
 
@@ -116,7 +112,7 @@ def test_a_model_still_loading_answers_model_loading(tmp_path: Path) -> None:
             await pool.predict(version, _texts("early"))
         assert info.value.code == 21355
         await asyncio.sleep(0.7)
-        assert pool.is_loaded(version.id)
+        assert version.version_id in pool.loaded_versions()
         assert (await pool.predict(version, _texts("later")))[0].text == "LATER"
         assert EVENTS.count("load slow") == 1
         await pool.close()
@@ -129,9 +125,9 @@ def test_idle_versions_are_unloaded(tmp_path: Path) -> None:
         pool = _pool(tmp_path, idle_unload_s=0.1)
         version = _version("idle")
         await pool.predict(version, _texts("x"))
-        assert pool.is_loaded(version.id)
+        assert version.version_id in pool.loaded_versions()
         await asyncio.sleep(0.4)
-        assert not pool.is_loaded(version.id)
+        assert version.version_id not in pool.loaded_versions()
         await asyncio.sleep(0.05)
         assert "close idle" in EVENTS
         assert (await pool.predict(version, _texts("again")))[0].text == "AGAIN"  # reloads
@@ -149,7 +145,7 @@ def test_memory_budget_unloads_the_least_recently_used(tmp_path: Path) -> None:
         await pool.predict(b, _texts("x"))
         await pool.predict(a, _texts("x"))  # a is now more recent than b
         await pool.predict(c, _texts("x"))
-        assert pool.loaded_versions() == [a.id, c.id]
+        assert pool.loaded_versions() == [a.version_id, c.version_id]
         await pool.close()
 
     asyncio.run(scenario())
@@ -159,8 +155,8 @@ def test_metrics_count_batches_and_loaded_models(tmp_path: Path) -> None:
     async def scenario() -> None:
         metrics = Metrics()
         settings = Settings.from_env({"CLARION_HOME": str(tmp_path)})
-        pool = RunnerPool({"fake": FakeRunner}, settings, metrics)
-        await pool.predict(_version("m"), _texts("x", "y"), model_id="m-model")
+        pool = LocalBackend({"fake": FakeRunner}, settings, metrics.runtime_observer())
+        await pool.predict(_version("m", model_id="m-model"), _texts("x", "y"))
         text = metrics.render().decode()
         assert 'clarion_batch_size_count{model="m-model"' in text
         assert "clarion_loaded_models 1.0" in text
@@ -215,7 +211,7 @@ class OneSlotStreamer(FakeRunner):
     batchable = False
     max_in_flight = 1
 
-    def stream(self, item: Input, params: Any, emit: Any, stop: threading.Event) -> Output:
+    def stream(self, item: Input, params: None, emit: Any, stop: threading.Event) -> Output:
         for word in item.text.split():
             if stop.is_set() or not emit(Output(text=word)):
                 break
@@ -230,7 +226,7 @@ def test_a_finished_stream_frees_its_place_before_its_final_output_is_read(
 
     async def scenario() -> None:
         settings = Settings.from_env({"CLARION_HOME": str(tmp_path)})
-        pool = RunnerPool({"fake": OneSlotStreamer}, settings, Metrics())
+        pool = LocalBackend({"fake": OneSlotStreamer}, settings)
         version = _version("s")
         (item,) = _texts("one two")
         first = pool.stream(version, item)
