@@ -16,7 +16,6 @@ from clarion.atomic import private_dir
 from clarion.auth import BOOTSTRAP_USER, PUBLIC_USER, KeyManager
 from clarion.catalog import register_builtins
 from clarion.config import Settings
-from clarion.datasets import DatasetVersions
 from clarion.directory import ModelDirectory
 from clarion.errors import ClarionError
 from clarion.input_files import InputFiles
@@ -69,12 +68,13 @@ class Core:
         predictor = PredictService(directory, decoder, pool, settings.request_timeout_s, limits)
         trainer = Trainer(registry, pool, settings)
         files = InputFiles(settings.home / "inputs")
-        versions = DatasetVersions(registry, settings.home / "dataset-versions")
-        workspace = WorkspaceService(registry, directory, trainer, decoder, files, versions)
-        datasets = DatasetHandlers(registry, directory, versions)
-        handlers = ClarifaiHandlers(
-            registry, directory, predictor, metrics, WorkspaceHandlers(workspace), datasets
+        workspace = WorkspaceService.assemble(
+            registry, directory, trainer, decoder, files, settings.home / "dataset-versions"
         )
+        handlers = ClarifaiHandlers(
+            registry, directory, predictor, metrics, WorkspaceHandlers(workspace),
+            DatasetHandlers(workspace),
+        )  # fmt: skip
         return cls(
             settings, registry, keys, Admission(keys, limits), directory, metrics, pool,
             fetcher, decoder, predictor, trainer, handlers, files,
