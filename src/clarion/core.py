@@ -17,7 +17,6 @@ from clarion.auth import BOOTSTRAP_USER, PUBLIC_USER, KeyManager
 from clarion.catalog import register_builtins
 from clarion.catalog.builtin import changed_files
 from clarion.config import Settings
-from clarion.datasets import DatasetVersions
 from clarion.directory import ModelDirectory
 from clarion.errors import ClarionError
 from clarion.input_files import InputFiles
@@ -75,12 +74,13 @@ class Core:
         predictor = PredictService(directory, decoder, backend, settings.request_timeout_s, limits)
         trainer = Trainer(registry, backend, settings)
         files = InputFiles(settings.home / "inputs")
-        versions = DatasetVersions(registry, settings.home / "dataset-versions")
-        workspace = WorkspaceService(registry, directory, trainer, decoder, files, versions)
-        datasets = DatasetHandlers(registry, directory, versions)
-        handlers = ClarifaiHandlers(
-            registry, directory, predictor, metrics, WorkspaceHandlers(workspace), datasets
+        workspace = WorkspaceService.assemble(
+            registry, directory, trainer, decoder, files, settings.home / "dataset-versions"
         )
+        handlers = ClarifaiHandlers(
+            registry, directory, predictor, metrics, WorkspaceHandlers(workspace),
+            DatasetHandlers(workspace),
+        )  # fmt: skip
         return cls(
             settings, registry, keys, Admission(keys, limits), directory, metrics, backend,
             fetcher, decoder, predictor, trainer, handlers, files,

@@ -8,7 +8,7 @@ import asyncio
 import base64
 import io
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +18,10 @@ from PIL import Image
 
 from clarion.api.clarifai import workspace
 from clarion.client import App
-from clarion.datasets import DatasetVersions
-from clarion.registry.datasets import DatasetVersionRecord
+from clarion.domain.workspace import StoredInput
 from clarion.registry.store import MAX_PER_PAGE
 from clarion.server_thread import ServerThread
+from clarion.workspace.version_files import VersionFiles
 
 
 @pytest.fixture
@@ -99,17 +99,19 @@ def test_a_dataset_version_is_frozen_off_the_event_loop(
 ) -> None:
     http, base = app
     on_loop: list[bool] = []
-    create = DatasetVersions.create
+    freeze = VersionFiles.freeze
 
-    def spy(self: DatasetVersions, *args: str) -> DatasetVersionRecord:
+    def spy(
+        self: VersionFiles, version_id: str, inputs: Sequence[StoredInput]
+    ) -> list[StoredInput]:
         try:
             asyncio.get_running_loop()
             on_loop.append(True)
         except RuntimeError:
             on_loop.append(False)
-        return create(self, *args)
+        return freeze(self, version_id, inputs)
 
-    monkeypatch.setattr(DatasetVersions, "create", spy)
+    monkeypatch.setattr(VersionFiles, "freeze", spy)
     assert http.post(f"{base}/inputs", json={"inputs": [_text("i1")]}).status_code == 200
     assert http.post(f"{base}/datasets", json={"datasets": [{"id": "d"}]}).status_code == 200
     added = http.post(

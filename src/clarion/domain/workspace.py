@@ -54,6 +54,14 @@ class PatchAction(StrEnum):
     OVERWRITE = "overwrite"
     REMOVE = "remove"
 
+    @classmethod
+    def named(cls, value: str) -> PatchAction | None:
+        """The action ``value`` names (merge when empty), or None when it names none."""
+        try:
+            return cls(value or cls.MERGE)
+        except ValueError:
+            return None
+
 
 @dataclass(frozen=True)
 class InputPatch:

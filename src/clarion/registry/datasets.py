@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from clarion.domain.datasets import Dataset, DatasetVersion, NewDataset
 from clarion.domain.values import InputKind
 from clarion.domain.workspace import StoredInput
 from clarion.registry import mapping
@@ -24,23 +24,6 @@ from clarion.registry.schema import (
     DatasetVersionRow,
     InputRow,
 )
-
-
-@dataclass(frozen=True)
-class DatasetRecord:
-    dataset_id: str
-    description: str
-    created_at: datetime
-    input_count: int
-
-
-@dataclass(frozen=True)
-class DatasetVersionRecord:
-    id: str
-    dataset_id: str
-    description: str
-    created_at: datetime
-    snapshot: tuple[StoredInput, ...]
 
 
 def snapshot_entry(record: StoredInput) -> dict[str, Any]:
@@ -86,22 +69,22 @@ class DatasetStore:
         return row
 
     @staticmethod
-    def _dataset_record(s: Session, row: DatasetRow) -> DatasetRecord:
+    def _dataset_record(s: Session, user_id: str, app_id: str, row: DatasetRow) -> Dataset:
         count = s.scalar(
             select(func.count()).select_from(DatasetInputRow).where(
                 DatasetInputRow.dataset_pk == row.pk
             )
         )  # fmt: skip
-        return DatasetRecord(row.dataset_id, row.description, row.created_at, int(count or 0))
+        return Dataset(
+            user_id, app_id, row.dataset_id, row.description, row.created_at, int(count or 0)
+        )
 
     # datasets ------------------------------------------------------------------------
 
-    def add_datasets(
-        self, user_id: str, app_id: str, datasets: Sequence[tuple[str, str]]
-    ) -> list[str]:
-        """Create datasets (``(dataset_id, description)`` pairs), all or none: returns the ids
-        that already exist or repeat (nothing is created then)."""
-        ids = [dataset_id for dataset_id, _ in datasets]
+    def add_datasets(self, user_id: str, app_id: str, datasets: Sequence[NewDataset]) -> list[str]:
+        """Create datasets, all or none: returns the ids that already exist or repeat
+        (nothing is created then)."""
+        ids = [d.dataset_id for d in datasets]
         with self._session() as s:
             app = self._app(s, user_id, app_id)
             assert app is not None
@@ -116,21 +99,20 @@ class DatasetStore:
             if taken:
                 return sorted(taken)
             s.add_all(
-                DatasetRow(app_pk=app.pk, dataset_id=dataset_id, description=description)
-                for dataset_id, description in datasets
+                DatasetRow(app_pk=app.pk, dataset_id=d.dataset_id, description=d.description)
+                for d in datasets
             )
             return []
 
-    def get_dataset(self, user_id: str, app_id: str, dataset_id: str) -> DatasetRecord | None:
+    def get_dataset(self, user_id: str, app_id: str, dataset_id: str) -> Dataset | None:
         with self._session() as s:
             try:
-                return self._dataset_record(s, self._dataset(s, user_id, app_id, dataset_id))
+                row = self._dataset(s, user_id, app_id, dataset_id)
             except KeyError:
                 return None
+            return self._dataset_record(s, user_id, app_id, row)
 
-    def list_datasets(
-        self, user_id: str, app_id: str, offset: int, limit: int
-    ) -> list[DatasetRecord]:
+    def list_datasets(self, user_id: str, app_id: str, offset: int, limit: int) -> list[Dataset]:
         with self._session() as s:
             app = self._app(s, user_id, app_id)
             if app is None:
@@ -142,7 +124,7 @@ class DatasetStore:
                 .offset(offset)
                 .limit(limit)
             )
-            return [self._dataset_record(s, r) for r in rows]
+            return [self._dataset_record(s, user_id, app_id, r) for r in rows]
 
     def delete_datasets(self, user_id: str, app_id: str, dataset_ids: Sequence[str]) -> list[str]:
         """Delete datasets (all or none: a missing id raises ``KeyError``) and their
@@ -222,7 +204,7 @@ class DatasetStore:
     def add_dataset_version(
         self, user_id: str, app_id: str, dataset_id: str, version_id: str, description: str,
         snapshot: Sequence[StoredInput],
-    ) -> DatasetVersionRecord:  # fmt: skip
+    ) -> DatasetVersion:  # fmt: skip
         with self._session() as s:
             dataset = self._dataset(s, user_id, app_id, dataset_id)
             row = DatasetVersionRow(
@@ -231,16 +213,20 @@ class DatasetStore:
             )  # fmt: skip
             s.add(row)
             s.flush()
-            return self._version_record(row, dataset_id)
+            return self._version_record(row, user_id, app_id, dataset_id)
 
     @staticmethod
-    def _version_record(row: DatasetVersionRow, dataset_id: str) -> DatasetVersionRecord:
+    def _version_record(
+        row: DatasetVersionRow, user_id: str, app_id: str, dataset_id: str
+    ) -> DatasetVersion:
         entries = tuple(_from_entry(e, row.created_at) for e in row.snapshot)
-        return DatasetVersionRecord(row.id, dataset_id, row.description, row.created_at, entries)
+        return DatasetVersion(
+            row.id, user_id, app_id, dataset_id, row.description, row.created_at, entries
+        )
 
     def get_dataset_version(
         self, user_id: str, app_id: str, version_id: str
-    ) -> DatasetVersionRecord | None:
+    ) -> DatasetVersion | None:
         """A dataset version of this app (by its id alone: version ids are unique)."""
         with self._session() as s:
             app = self._app(s, user_id, app_id)
@@ -251,11 +237,13 @@ class DatasetStore:
                 .join(DatasetRow, DatasetRow.pk == DatasetVersionRow.dataset_pk)
                 .where(DatasetRow.app_pk == app.pk, DatasetVersionRow.id == version_id)
             ).first()
-            return None if found is None else self._version_record(found[0], found[1])
+            if found is None:
+                return None
+            return self._version_record(found[0], user_id, app_id, found[1])
 
     def list_dataset_versions(
         self, user_id: str, app_id: str, dataset_id: str, offset: int, limit: int
-    ) -> list[DatasetVersionRecord]:
+    ) -> list[DatasetVersion]:
         with self._session() as s:
             dataset = self._dataset(s, user_id, app_id, dataset_id)
             rows = s.scalars(
@@ -265,7 +253,7 @@ class DatasetStore:
                 .offset(offset)
                 .limit(limit)
             )
-            return [self._version_record(r, dataset_id) for r in rows]
+            return [self._version_record(r, user_id, app_id, dataset_id) for r in rows]
 
     def delete_dataset_versions(
         self, user_id: str, app_id: str, dataset_id: str, version_ids: Sequence[str]

@@ -12,7 +12,15 @@ import clarion.domain
 
 DOMAIN_MODULES = [
     f"clarion.domain.{name}"
-    for name in ("generation", "models", "output_config", "prediction", "values", "workspace")
+    for name in (
+        "datasets",
+        "generation",
+        "models",
+        "output_config",
+        "prediction",
+        "values",
+        "workspace",
+    )
 ]
 FORBIDDEN = ("sqlalchemy", "grpc", "google.protobuf", "clarifai_grpc", "clarion.registry")
 

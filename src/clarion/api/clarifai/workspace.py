@@ -1,8 +1,9 @@
 """The Clarifai RPCs of a user's workspace: apps, inputs, custom models and their training.
 
-Each handler converts its request into domain values, calls :class:`WorkspaceService` and
-converts the answer; it takes the same ``(request, caller)`` as :mod:`.handlers` and lets
-:class:`ClarionError` through for the shared dispatcher to turn into a status.
+Each handler converts its request into domain values, calls one of the services of
+:class:`WorkspaceService` and converts the answer; it takes the same ``(request, caller)``
+as :mod:`.handlers` and lets :class:`ClarionError` through for the shared dispatcher to turn
+into a status.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from clarion.domain.values import Concept
 from clarion.domain.workspace import App, InputPatch, NewInput, StoredInput
 from clarion.errors import InvalidRequest
 from clarion.registry import Page
-from clarion.workspace import CustomModel, ModelPatch, NewModel, Training, WorkspaceService
+from clarion.workspace import WorkspaceService
+from clarion.workspace.models import CustomModel, ModelPatch, NewModel, Training
 
 INPUT_DOWNLOAD_SUCCESS = 30000
 JOB_COMPLETED = 64002
@@ -47,7 +49,7 @@ class WorkspaceHandlers:
         self, request: service_pb2.PostAppsRequest, caller: Caller
     ) -> service_pb2.MultiAppResponse:
         apps = [
-            self._workspace.create_app(caller.principal, app.id, app.description)
+            self._workspace.apps.create_app(caller.principal, app.id, app.description)
             for app in request.apps
         ]
         return service_pb2.MultiAppResponse(
@@ -57,7 +59,9 @@ class WorkspaceHandlers:
     async def ListApps(
         self, request: service_pb2.ListAppsRequest, caller: Caller
     ) -> service_pb2.MultiAppResponse:
-        apps = self._workspace.list_apps(caller.principal, Page(request.page, request.per_page))
+        apps = self._workspace.apps.list_apps(
+            caller.principal, Page(request.page, request.per_page)
+        )
         return service_pb2.MultiAppResponse(
             status=convert.ok_status(), apps=[app_pb(a) for a in apps]
         )
@@ -66,14 +70,14 @@ class WorkspaceHandlers:
         self, request: service_pb2.GetAppRequest, caller: Caller
     ) -> service_pb2.SingleAppResponse:
         ids = request.user_app_id
-        app = self._workspace.get_app(caller.principal, ids.user_id, ids.app_id)
+        app = self._workspace.apps.get_app(caller.principal, ids.user_id, ids.app_id)
         return service_pb2.SingleAppResponse(status=convert.ok_status(), app=app_pb(app))
 
     async def DeleteApp(
         self, request: service_pb2.DeleteAppRequest, caller: Caller
     ) -> status_pb2.BaseResponse:
         ids = request.user_app_id
-        self._workspace.delete_app(caller.principal, ids.user_id, ids.app_id)
+        self._workspace.apps.delete_app(caller.principal, ids.user_id, ids.app_id)
         return done()
 
     # inputs --------------------------------------------------------------------------
@@ -89,7 +93,7 @@ class WorkspaceHandlers:
             )
             for item in request.inputs
         ]  # fmt: skip
-        stored = await self._workspace.add_inputs(
+        stored = await self._workspace.inputs.add_inputs(
             caller.principal, ids.user_id, ids.app_id, new, request.inputs_add_job_id
         )
         return service_pb2.MultiInputResponse(
@@ -100,7 +104,7 @@ class WorkspaceHandlers:
         self, request: service_pb2.ListInputsRequest, caller: Caller
     ) -> service_pb2.MultiInputResponse:
         ids = request.user_app_id
-        stored = self._workspace.list_inputs(
+        stored = self._workspace.inputs.list_inputs(
             caller.principal, ids.user_id, ids.app_id, Page(request.page, request.per_page),
             list(request.ids),
         )  # fmt: skip
@@ -112,7 +116,7 @@ class WorkspaceHandlers:
         self, request: service_pb2.GetInputRequest, caller: Caller
     ) -> service_pb2.SingleInputResponse:
         ids = request.user_app_id
-        stored = self._workspace.get_input(
+        stored = self._workspace.inputs.get_input(
             caller.principal, ids.user_id, ids.app_id, request.input_id
         )
         return service_pb2.SingleInputResponse(
@@ -123,7 +127,7 @@ class WorkspaceHandlers:
         self, request: service_pb2.DeleteInputsRequest, caller: Caller
     ) -> status_pb2.BaseResponse:
         ids = request.user_app_id
-        self._workspace.delete_inputs(caller.principal, ids.user_id, ids.app_id, request.ids)
+        self._workspace.inputs.delete_inputs(caller.principal, ids.user_id, ids.app_id, request.ids)
         return done()
 
     async def PatchInputs(
@@ -134,7 +138,7 @@ class WorkspaceHandlers:
             InputPatch(item.id, labels(item.data.concepts), metadata(item.data))
             for item in request.inputs
         ]
-        stored = self._workspace.patch_inputs(
+        stored = self._workspace.inputs.patch_inputs(
             caller.principal, ids.user_id, ids.app_id, patches, request.action
         )
         return service_pb2.MultiInputResponse(
@@ -145,7 +149,7 @@ class WorkspaceHandlers:
         self, request: service_pb2.GetInputCountRequest, caller: Caller
     ) -> service_pb2.SingleInputCountResponse:
         ids = request.user_app_id
-        count = self._workspace.count_inputs(caller.principal, ids.user_id, ids.app_id)
+        count = self._workspace.inputs.count_inputs(caller.principal, ids.user_id, ids.app_id)
         return service_pb2.SingleInputCountResponse(
             status=convert.ok_status(), counts=resources_pb2.InputCount(processed=count)
         )
@@ -154,7 +158,9 @@ class WorkspaceHandlers:
         self, request: service_pb2.GetInputsAddJobRequest, caller: Caller
     ) -> service_pb2.SingleInputsAddJobResponse:
         ids = request.user_app_id
-        job = self._workspace.input_job(caller.principal, ids.user_id, ids.app_id, request.id)
+        job = self._workspace.inputs.input_job(
+            caller.principal, ids.user_id, ids.app_id, request.id
+        )
         pb = resources_pb2.InputsAddJob(id=job.job_id)
         pb.created_at.CopyFrom(convert.timestamp(job.created_at))
         pb.progress.success_count = job.succeeded
@@ -178,7 +184,9 @@ class WorkspaceHandlers:
             concepts(model.output_info.data.concepts),
         )  # fmt: skip
         ids = request.user_app_id
-        created = self._workspace.create_model(caller.principal, ids.user_id, ids.app_id, new)
+        created = self._workspace.models.create_model(
+            caller.principal, ids.user_id, ids.app_id, new
+        )
         return service_pb2.SingleModelResponse(
             status=convert.ok_status(), model=custom_model_pb(created)
         )
@@ -188,7 +196,7 @@ class WorkspaceHandlers:
     ) -> service_pb2.MultiModelResponse:
         ids = request.user_app_id
         patches = [ModelPatch(m.id, concepts(m.output_info.data.concepts)) for m in request.models]
-        patched = self._workspace.patch_models(
+        patched = self._workspace.models.patch_models(
             caller.principal, ids.user_id, ids.app_id, patches, request.action
         )
         return service_pb2.MultiModelResponse(
@@ -199,7 +207,9 @@ class WorkspaceHandlers:
         self, request: service_pb2.DeleteModelRequest, caller: Caller
     ) -> status_pb2.BaseResponse:
         ids = request.user_app_id
-        self._workspace.delete_models(caller.principal, ids.user_id, ids.app_id, [request.model_id])
+        self._workspace.models.delete_models(
+            caller.principal, ids.user_id, ids.app_id, [request.model_id]
+        )
         return done()
 
     async def DeleteModels(
@@ -207,7 +217,7 @@ class WorkspaceHandlers:
     ) -> status_pb2.BaseResponse:
         ids = request.user_app_id
         named = [] if request.delete_all else list(request.ids) or [m.id for m in request.models]
-        self._workspace.delete_models(caller.principal, ids.user_id, ids.app_id, named)
+        self._workspace.models.delete_models(caller.principal, ids.user_id, ids.app_id, named)
         return done()
 
     async def PostModelVersions(
@@ -228,7 +238,7 @@ class WorkspaceHandlers:
             concept_ids=tuple(c.id for c in version.output_info.data.concepts),
         )
         ids = request.user_app_id
-        trained = self._workspace.train(
+        trained = self._workspace.models.train(
             caller.principal, ids.user_id, ids.app_id, request.model_id, training
         )
         return service_pb2.SingleModelResponse(
@@ -239,7 +249,7 @@ class WorkspaceHandlers:
         self, request: service_pb2.DeleteModelVersionRequest, caller: Caller
     ) -> status_pb2.BaseResponse:
         ids = request.user_app_id
-        self._workspace.delete_version(
+        self._workspace.models.delete_version(
             caller.principal, ids.user_id, ids.app_id, request.model_id, request.version_id
         )
         return done()

@@ -1,4 +1,4 @@
-"""WorkspaceService on an in-memory registry: storing, labelling and decoding inputs."""
+"""InputService on an in-memory registry: storing, labelling and decoding inputs."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from PIL import Image
 
 from clarion.auth import Principal
 from clarion.config import Settings
-from clarion.datasets import DatasetVersions
 from clarion.directory import ModelDirectory
 from clarion.domain.values import Concept, InputKind, RawInput
 from clarion.domain.workspace import InputPatch, NewInput
@@ -27,9 +26,7 @@ from clarion.errors import (
 from clarion.input_files import InputFiles
 from clarion.inputs import InputDecoder, UrlFetcher
 from clarion.registry import Page, Registry
-from clarion.runtime import LocalBackend
-from clarion.training import Trainer
-from clarion.workspace import WorkspaceService
+from clarion.workspace.inputs import InputService
 
 ALICE = Principal("alice", "k1")
 PAGE = Page(1, 100)
@@ -48,7 +45,7 @@ class StaticFetcher(UrlFetcher):
 
 @dataclass
 class Workspace:
-    service: WorkspaceService
+    service: InputService
     registry: Registry
     files: InputFiles
     settings: Settings
@@ -70,14 +67,7 @@ def workspace(settings: Settings) -> Iterator[Workspace]:
     registry.ensure_app("alice", "news")
     decoder = InputDecoder(settings, StaticFetcher(settings, BODIES))
     files = InputFiles(settings.home / "inputs")
-    service = WorkspaceService(
-        registry,
-        ModelDirectory(registry),
-        Trainer(registry, LocalBackend({}, settings), settings),
-        decoder,
-        files,
-        DatasetVersions(registry, settings.home / "dataset-versions"),
-    )
+    service = InputService(registry, ModelDirectory(registry), decoder, files)
     yield Workspace(service, registry, files, settings)
     decoder.close()
     registry.close()
