@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from clarion.domain.scaling import ScalingSettings
 from clarion.domain.values import InputKind
 from clarion.errors import StatusCode
 
@@ -53,6 +54,8 @@ class ModelVersion:
     input_kind: InputKind | None = None
     #: Made by training: it has a :class:`TrainingState` (built-in versions have none).
     trained: bool = False
+    #: How it scales on a cluster, when someone set it (else the family's defaults).
+    scaling: ScalingSettings | None = None
 
 
 @dataclass(frozen=True)

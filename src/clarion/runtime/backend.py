@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from clarion.domain.generation import GenerationParams
 from clarion.domain.models import Model, ModelVersion
+from clarion.domain.scaling import ScalingSettings
 from clarion.domain.values import Input, Output
 
 #: The params of any model kind: generation params, or None for kinds that take none.
@@ -32,10 +33,12 @@ class Deployment:
     #: The runner family that serves it (a key of the runner factories).
     runner: str
     spec: dict[str, Any] = field(hash=False, compare=False)
+    #: Replicas and autoscaling on a cluster; None means the family's defaults.
+    scaling: ScalingSettings | None = None
 
     @classmethod
     def of(cls, model: Model, version: ModelVersion) -> Deployment:
-        return cls(model.model_id, version.id, version.runner, dict(version.spec))
+        return cls(model.model_id, version.id, version.runner, dict(version.spec), version.scaling)
 
 
 class Backend(Protocol):

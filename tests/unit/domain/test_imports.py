@@ -18,6 +18,7 @@ DOMAIN_MODULES = [
         "models",
         "output_config",
         "prediction",
+        "scaling",
         "values",
         "workspace",
     )
