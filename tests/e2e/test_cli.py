@@ -20,6 +20,8 @@ from clarion.catalog.general_concepts import general_concepts
 from clarion.client import ClarionApiError, Model
 from tests.served import CLARION, Served, clarion_env, serve
 
+pytestmark = pytest.mark.slow
+
 
 def run(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(

@@ -14,6 +14,8 @@ from clarion.api.rest.routes import build_routes
 from clarion.errors import StatusCode
 from clarion.server_thread import ServerThread
 
+pytestmark = pytest.mark.slow
+
 
 def _call(channel: grpc.Channel, name: str, metadata: tuple[tuple[str, str], ...]) -> object:
     rpc = RPCS[name]

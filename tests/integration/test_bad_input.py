@@ -11,6 +11,8 @@ from clarifai_grpc.grpc.api.status import status_code_pb2
 from clarion.client.channel import V2Client
 from clarion.server_thread import ServerThread
 
+pytestmark = pytest.mark.slow
+
 USER_APP = resources_pb2.UserAppIDSet(user_id="clarion", app_id="main")
 MODEL_ID = "all-minilm-l6-v2"
 PREDICT_PATH = "/v2/users/clarion/apps/main/models/all-minilm-l6-v2/outputs"

@@ -11,6 +11,8 @@ from clarifai.client.model import Model
 
 from clarion.server_thread import ServerThread
 
+pytestmark = pytest.mark.slow
+
 SEED_TEXT = (
     "In India Green Revolution commenced in the early 1960s that led to an increase in food "
     "grain production, especially in Punjab, Haryana, and Uttar Pradesh."

@@ -32,6 +32,8 @@ from tests.integration.test_custom_models import (
 )
 from tests.photos import photo_variants
 
+pytestmark = pytest.mark.slow
+
 QUEUED, TRAINING, TRAINED = 21103, 21101, 21100
 
 

@@ -17,6 +17,8 @@ from clarion.server_thread import ServerThread
 from tests.conftest import make_settings
 from tests.photos import photo_variants
 
+pytestmark = pytest.mark.slow
+
 SPORTS = [
     "The striker scored a goal in the final minute.",
     "The tennis match went to five sets.",

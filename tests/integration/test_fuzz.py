@@ -42,6 +42,8 @@ from PIL import Image
 from clarion.api.clarifai.rpcs import RPCS, SERVICE_NAME
 from tests.served import Served, serve
 
+pytestmark = pytest.mark.slow
+
 SEED = int(os.environ.get("FUZZ_SEED", "1201"))
 GRPC_CASES = 5_200
 REST_CASES = 5_200

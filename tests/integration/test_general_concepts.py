@@ -27,6 +27,8 @@ from clarion.registry import Registry
 from clarion.runners import RUNNER_FACTORIES
 from clarion.runtime import RunnerPool
 
+pytestmark = pytest.mark.slow
+
 USER_APP = resources_pb2.UserAppIDSet(user_id="clarion", app_id="main")
 RECOGNITION = "general-image-recognition"
 TABLE = json.loads(TABLE_PATH.read_text(encoding="utf-8"))

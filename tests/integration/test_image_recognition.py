@@ -21,6 +21,8 @@ from clarion.catalog.general_concepts import general_concepts
 from clarion.catalog.imagenet import imagenet_concepts
 from clarion.server_thread import ServerThread
 
+pytestmark = pytest.mark.slow
+
 USER_APP = resources_pb2.UserAppIDSet(user_id="clarion", app_id="main")
 RECOGNITION = "general-image-recognition"
 EMBEDDING = "general-image-embedding"

@@ -20,6 +20,8 @@ from clarion.registry import Registry
 from clarion.server_thread import ServerThread
 from tests.conftest import make_settings
 
+pytestmark = pytest.mark.slow
+
 LLM = "smollm2-135m-instruct"
 BURST = 4
 

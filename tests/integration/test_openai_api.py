@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 from clarion.client.channel import V2Client
 from clarion.server_thread import ServerThread
 
+pytestmark = pytest.mark.slow
+
 LLM = "smollm2-135m-instruct"
 EMBEDDER = "all-minilm-l6-v2"
 

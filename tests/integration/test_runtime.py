@@ -18,6 +18,8 @@ from clarion.catalog import BUILTIN_MODELS
 from clarion.server_thread import ServerThread
 from tests.conftest import make_settings
 
+pytestmark = pytest.mark.slow
+
 USER_APP = resources_pb2.UserAppIDSet(user_id="clarion", app_id="main")
 
 

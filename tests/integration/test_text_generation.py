@@ -23,6 +23,8 @@ from clarion.client.channel import V2Client
 from clarion.server_thread import ServerThread
 from tests.conftest import make_settings
 
+pytestmark = pytest.mark.slow
+
 MODEL_ID = "smollm2-135m-instruct"
 USER_APP = resources_pb2.UserAppIDSet(user_id="clarion", app_id="main")
 SEED_PROMPT = "What's the future of AI?"

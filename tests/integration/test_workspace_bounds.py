@@ -23,6 +23,8 @@ from clarion.registry.datasets import DatasetVersionRecord
 from clarion.registry.store import MAX_PER_PAGE
 from clarion.server_thread import ServerThread
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def app(server: ServerThread) -> Iterator[tuple[httpx.Client, str]]:

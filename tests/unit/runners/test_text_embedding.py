@@ -15,6 +15,8 @@ from clarion.config import Settings
 from clarion.domain.values import Input, InputKind
 from clarion.runners import TextEmbeddingRunner
 
+pytestmark = pytest.mark.slow
+
 MINILM = next(m for m in BUILTIN_MODELS if m.model_id == "all-minilm-l6-v2")
 SENTENCES = [
     "A man is eating food.",
