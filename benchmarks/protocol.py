@@ -29,8 +29,6 @@ from clarion.api.clarifai.rpcs import RPCS
 Call = Callable[[], object]
 #: Makes one client connection: its call, and how to close it.
 Maker = Callable[[], tuple[Call, Callable[[], None]]]
-#: Makes one client connection: its call, and how to close it.
-Maker = Callable[[], tuple[Call, Callable[[], None]]]
 
 
 @contextmanager

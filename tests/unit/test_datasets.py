@@ -53,7 +53,7 @@ def test_a_version_is_private_under_a_permissive_umask(
         def cross_device(*_args: object) -> None:
             raise OSError(18, "Invalid cross-device link")
 
-        monkeypatch.setattr(datasets.os, "link", cross_device)
+        monkeypatch.setattr(os, "link", cross_device)
     root = tmp_path / "dataset-versions"
     previous = os.umask(0o022)
     try:
@@ -76,9 +76,11 @@ def test_a_dataset_over_the_limit_is_refused_without_reading_it_all(
     asked: list[int | None] = []
     list_inputs = registry.list_dataset_inputs
 
-    def spy(*args: str, **kwargs: int | None) -> list[InputRecord]:
-        asked.append(kwargs.get("limit"))
-        return list_inputs(*args, **kwargs)  # type: ignore[arg-type]
+    def spy(
+        user_id: str, app_id: str, dataset_id: str, offset: int = 0, limit: int | None = None
+    ) -> list[InputRecord]:
+        asked.append(limit)
+        return list_inputs(user_id, app_id, dataset_id, offset, limit)
 
     monkeypatch.setattr(registry, "list_dataset_inputs", spy)
     with pytest.raises(InvalidRequest, match="at most 2 inputs"):
