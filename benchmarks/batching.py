@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import grpc
+from clarifai_grpc.grpc.api import service_pb2
 
 from benchmarks.common import (
     RESULTS_DIR,
@@ -26,9 +27,9 @@ from benchmarks.common import (
     served,
     write_table,
 )
-from clarion.api.clarifai.rpcs import RPCS
 from clarion.catalog.minilm import MINILM
 from clarion.config import Settings
+from clarion.rpcs import RPCS
 from clarion.runners import TextEmbeddingRunner
 
 
@@ -59,8 +60,8 @@ async def _load(
     metadata = (("authorization", f"Key {pat}"),)
     latencies: list[float] = []
 
-    def request(text: str):  # type: ignore[no-untyped-def]
-        message = rpc.request_class()
+    def request(text: str) -> service_pb2.PostModelOutputsRequest:
+        message = service_pb2.PostModelOutputsRequest()
         message.user_app_id.user_id, message.user_app_id.app_id = "clarion", "main"
         message.model_id = "all-minilm-l6-v2"
         message.inputs.add().data.text.raw = text

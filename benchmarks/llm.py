@@ -18,11 +18,13 @@ Greedy decoding everywhere, so every side generates the same tokens.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from clarifai_grpc.grpc.api import resources_pb2
@@ -51,11 +53,11 @@ PROMPTS = [
 ]
 
 
-def _tokens_per_second(run: object, repeats: int) -> float:
-    rates = []
+def _tokens_per_second(run: Callable[[], int], repeats: int) -> float:
+    rates: list[float] = []
     for _ in range(repeats):
         start = time.perf_counter()
-        tokens = run()  # type: ignore[operator]
+        tokens = run()
         rates.append(tokens / (time.perf_counter() - start))
     return statistics.median(rates)
 
@@ -110,7 +112,7 @@ def run(
 
         for n in levels:
             remote(n)
-            served = _tokens_per_second(lambda n=n: remote(n), repeats)
+            served = _tokens_per_second(functools.partial(remote, n), repeats)
             rows.append(
                 [str(n), f"{in_process[n]:.0f}", f"{served:.0f}", f"{served / in_process[n]:.2f}"]
             )

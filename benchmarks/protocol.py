@@ -24,11 +24,9 @@ import grpc
 import httpx
 
 from benchmarks.common import RESULTS_DIR, served, write_table
-from clarion.api.clarifai.rpcs import RPCS
+from clarion.rpcs import RPCS
 
 Call = Callable[[], object]
-#: Makes one client connection: its call, and how to close it.
-Maker = Callable[[], tuple[Call, Callable[[], None]]]
 #: Makes one client connection: its call, and how to close it.
 Maker = Callable[[], tuple[Call, Callable[[], None]]]
 

@@ -29,8 +29,8 @@ import httpx
 from PIL import Image
 
 from benchmarks.common import RESULTS_DIR, Served, percentile, sentences, served, write_table
-from clarion.api.clarifai.rpcs import RPCS
 from clarion.client.channel import V2Client
+from clarion.rpcs import RPCS
 
 LLM = "smollm2-135m-instruct"
 APP = ("me", "soak")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import http.server
 import os
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -15,6 +17,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import grpc
+from clarifai_grpc.grpc.api.status import status_pb2
 
 from clarion.client.channel import V2Client
 from clarion.config import Settings
@@ -23,6 +26,17 @@ from clarion.server_thread import ServerThread
 #: Hosts the test server may fetch from: the local file server below is reached as
 #: "localhost", so URLs naming 127.0.0.1 still exercise the SSRF refusal.
 ALLOWED_FETCH_HOST = "localhost"
+
+
+#: gRPC call metadata, as the ``metadata`` fixture gives it: the key in an authorization pair.
+Metadata = tuple[tuple[str, str], ...]
+
+
+class V2Response(Protocol):
+    """Any ``clarifai.api.V2`` response message: every one carries a status."""
+
+    @property
+    def status(self) -> status_pb2.Status: ...
 
 
 #: Where `clarion models prepare` put the ONNX exports (scripts/test sets it).
@@ -56,7 +70,7 @@ def client(server: ServerThread) -> Iterator[V2Client]:
 
 
 @pytest.fixture
-def metadata(server: ServerThread) -> tuple[tuple[str, str], ...]:
+def metadata(server: ServerThread) -> Metadata:
     """The session server's key as gRPC metadata."""
     return (("authorization", "Key " + server.pat),)
 
@@ -96,9 +110,7 @@ def file_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     """A local HTTP server: (base URL via the allowed host name, directory it serves)."""
     root = tmp_path_factory.mktemp("files")
 
-    def handler(*args: object, **kwargs: object) -> _TestFilesHandler:
-        return _TestFilesHandler(*args, directory=str(root), **kwargs)  # type: ignore[arg-type]
-
+    handler = functools.partial(_TestFilesHandler, directory=str(root))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()

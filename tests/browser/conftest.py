@@ -10,8 +10,12 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from selenium.webdriver import Chrome
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "playground-screenshots"
 CHROMIUM_FLAGS = (
@@ -40,7 +44,7 @@ def _binaries() -> tuple[str, str]:
 
 
 @pytest.fixture(scope="session")
-def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chrome]:
     """One browser for the session; each test starts from a fresh tab state via ``page``."""
     chromium, chromedriver = _binaries()
     from selenium import webdriver

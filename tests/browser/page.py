@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from selenium.webdriver import Chrome
 from selenium.webdriver.common.by import By
-from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.select import Select
@@ -19,7 +19,7 @@ WAIT_S = 240
 
 
 class Playground:
-    def __init__(self, driver: WebDriver, server: ServerThread, shots: Path) -> None:
+    def __init__(self, driver: Chrome, server: ServerThread, shots: Path) -> None:
         self.driver = driver
         self.server = server
         self.shots = shots

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver import Chrome
 from skimage import data as skdata
 
 from clarion.server_thread import ServerThread
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def page(driver: WebDriver, server: ServerThread, screenshots: Path) -> Iterator[Playground]:
+def page(driver: Chrome, server: ServerThread, screenshots: Path) -> Iterator[Playground]:
     driver.set_window_size(1280, 1000)
     yield Playground(driver, server, screenshots).open(key=server.pat)
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from selenium.webdriver import Chrome
 from selenium.webdriver.common.by import By
-from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.select import Select
 
 from clarion.server_thread import ServerThread
@@ -21,7 +21,7 @@ APP = "playground-test"
 
 
 @pytest.fixture
-def page(driver: WebDriver, server: ServerThread, screenshots: Path) -> Iterator[Playground]:
+def page(driver: Chrome, server: ServerThread, screenshots: Path) -> Iterator[Playground]:
     driver.set_window_size(1280, 1000)
     yield Playground(driver, server, screenshots).open(key=server.pat)
     # The session server is shared: leave no app behind.

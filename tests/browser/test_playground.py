@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from selenium.webdriver import Chrome
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.select import Select
 from skimage import data as skdata
 
@@ -33,7 +33,7 @@ def cat_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def page(driver: WebDriver, server: ServerThread, screenshots: Path) -> Iterator[Playground]:
+def page(driver: Chrome, server: ServerThread, screenshots: Path) -> Iterator[Playground]:
     driver.set_window_size(1280, 1000)
     playground = Playground(driver, server, screenshots)
     yield playground
@@ -329,7 +329,7 @@ def single_slot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThre
 
 
 def test_stop_frees_the_generation_slot_on_the_server(
-    driver: WebDriver, single_slot: ServerThread, screenshots: Path
+    driver: Chrome, single_slot: ServerThread, screenshots: Path
 ) -> None:
     page = Playground(driver, single_slot, screenshots).open(key=single_slot.pat)
     page.pick_model(CHAT_MODEL)

@@ -12,13 +12,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from clarifai_grpc.grpc.api import resources_pb2
+from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from PIL import Image
 from skimage import data
 
 from clarion.catalog.general_concepts import general_concepts
 from clarion.client import ClarionApiError, Model
 from tests.served import CLARION, Served, clarion_env, serve
+
+pytestmark = pytest.mark.slow
 
 
 def run(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -178,7 +180,7 @@ def test_sigterm_drains_in_flight_requests(served: Served) -> None:
         )
         for i in range(128)
     ]
-    results: list[object] = []
+    results: list[service_pb2.MultiOutputResponse | ClarionApiError] = []
 
     def predict() -> None:
         with Model(model_id="all-minilm-l6-v2", pat=served.pat, base_url=served.grpc_url) as m:
@@ -196,7 +198,7 @@ def test_sigterm_drains_in_flight_requests(served: Served) -> None:
     assert served.process.wait(timeout=60) == 0
     completed = [r for r in results if not isinstance(r, ClarionApiError)]
     assert completed, results  # the request in flight at SIGTERM was answered
-    assert all(len(r.outputs) == 128 for r in completed)  # type: ignore[attr-defined]
+    assert all(len(r.outputs) == 128 for r in completed)
     assert "Stopped." in "".join(served.lines)
 
 

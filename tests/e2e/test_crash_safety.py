@@ -16,6 +16,7 @@ from typing import Any
 
 import grpc
 import numpy as np
+import pytest
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from PIL import Image
 
@@ -23,6 +24,8 @@ from clarion.atomic import PARTIAL_SUFFIX
 from clarion.client.channel import V2Client
 from clarion.input_files import InputFiles
 from tests.served import CLARION, Served, clarion_env, serve
+
+pytestmark = pytest.mark.slow
 
 PAT = "c0ffee" + "0" * 26
 ENV = {"CLARION_PAT": PAT}

@@ -9,13 +9,16 @@ import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from clarion.api.clarifai.rpcs import RPCS, SERVICE_NAME
 from clarion.api.rest.routes import build_routes
 from clarion.errors import StatusCode
+from clarion.rpcs import RPCS, SERVICE_NAME
 from clarion.server_thread import ServerThread
+from tests.conftest import Metadata, V2Response
+
+pytestmark = pytest.mark.slow
 
 
-def _call(channel: grpc.Channel, name: str, metadata: tuple[tuple[str, str], ...]) -> object:
+def _call(channel: grpc.Channel, name: str, metadata: Metadata) -> V2Response:
     rpc = RPCS[name]
     path = f"/{SERVICE_NAME}/{name}"
     kwargs = {
@@ -23,13 +26,17 @@ def _call(channel: grpc.Channel, name: str, metadata: tuple[tuple[str, str], ...
         "response_deserializer": rpc.response_class.FromString,
     }
     request = rpc.request_class()
+    response: V2Response
     if rpc.client_streaming and rpc.server_streaming:
-        return next(iter(channel.stream_stream(path, **kwargs)(iter([request]), metadata=metadata)))
-    if rpc.client_streaming:
-        return channel.stream_unary(path, **kwargs)(iter([request]), metadata=metadata)
-    if rpc.server_streaming:
-        return next(iter(channel.unary_stream(path, **kwargs)(request, metadata=metadata)))
-    return channel.unary_unary(path, **kwargs)(request, metadata=metadata)
+        call = channel.stream_stream(path, **kwargs)
+        response = next(iter(call(iter([request]), metadata=metadata)))
+    elif rpc.client_streaming:
+        response = channel.stream_unary(path, **kwargs)(iter([request]), metadata=metadata)
+    elif rpc.server_streaming:
+        response = next(iter(channel.unary_stream(path, **kwargs)(request, metadata=metadata)))
+    else:
+        response = channel.unary_unary(path, **kwargs)(request, metadata=metadata)
+    return response
 
 
 @pytest.mark.parametrize(
@@ -39,14 +46,12 @@ def _call(channel: grpc.Channel, name: str, metadata: tuple[tuple[str, str], ...
         ((("authorization", "Key " + "0" * 32),), StatusCode.CONN_KEY_NOT_FOUND),
     ],
 )
-def test_every_rpc_needs_a_key(
-    server: ServerThread, metadata: tuple[tuple[str, str], ...], code: StatusCode
-) -> None:
+def test_every_rpc_needs_a_key(server: ServerThread, metadata: Metadata, code: StatusCode) -> None:
     assert len(RPCS) > 200
     with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:
         for name in RPCS:
             response = _call(channel, name, metadata)
-            assert response.status.code == code, name  # type: ignore[attr-defined]
+            assert response.status.code == code, name
 
 
 def test_every_rest_route_needs_a_key(server: ServerThread) -> None:

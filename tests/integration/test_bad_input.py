@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 import httpx
 import pytest
@@ -10,6 +12,9 @@ from clarifai_grpc.grpc.api.status import status_code_pb2
 
 from clarion.client.channel import V2Client
 from clarion.server_thread import ServerThread
+from tests.conftest import Metadata
+
+pytestmark = pytest.mark.slow
 
 USER_APP = resources_pb2.UserAppIDSet(user_id="clarion", app_id="main")
 MODEL_ID = "all-minilm-l6-v2"
@@ -23,19 +28,22 @@ def _texts(*texts: str) -> list[resources_pb2.Input]:
     ]
 
 
-def _predict(client: V2Client, metadata, inputs, **fields):  # type: ignore[no-untyped-def]
+def _predict(
+    client: V2Client, metadata: Metadata, inputs: list[resources_pb2.Input], **fields: Any
+) -> service_pb2.MultiOutputResponse:
     fields.setdefault("user_app_id", USER_APP)
     fields.setdefault("model_id", MODEL_ID)
-    return client.PostModelOutputs(
+    response: service_pb2.MultiOutputResponse = client.PostModelOutputs(
         service_pb2.PostModelOutputsRequest(inputs=inputs, **fields), metadata=metadata
     )
+    return response
 
 
-def _still_serving(client: V2Client, metadata) -> None:  # type: ignore[no-untyped-def]
+def _still_serving(client: V2Client, metadata: Metadata) -> None:
     assert _predict(client, metadata, _texts("still here")).status.code == status_code_pb2.SUCCESS
 
 
-def test_empty_text_fails_that_input_only(client, metadata) -> None:  # type: ignore[no-untyped-def]
+def test_empty_text_fails_that_input_only(client: V2Client, metadata: Metadata) -> None:
     response = _predict(client, metadata, _texts("fine", "   ", "also fine"))
     assert response.status.code == status_code_pb2.MIXED_STATUS
     codes = [o.status.code for o in response.outputs]
@@ -44,14 +52,14 @@ def test_empty_text_fails_that_input_only(client, metadata) -> None:  # type: ig
     assert not response.outputs[1].data.embeddings
 
 
-def test_all_inputs_failing_is_failure(client, metadata) -> None:  # type: ignore[no-untyped-def]
+def test_all_inputs_failing_is_failure(client: V2Client, metadata: Metadata) -> None:
     no_data = [resources_pb2.Input(id="nothing")]
     response = _predict(client, metadata, no_data)
     assert response.status.code == status_code_pb2.FAILURE
     assert response.outputs[0].status.code == status_code_pb2.INPUT_INVALID_ARGUMENT
 
 
-def test_image_sent_to_a_text_model(client, metadata) -> None:  # type: ignore[no-untyped-def]
+def test_image_sent_to_a_text_model(client: V2Client, metadata: Metadata) -> None:
     image = resources_pb2.Input(
         data=resources_pb2.Data(image=resources_pb2.Image(base64=b"\x89PNG"))
     )
@@ -60,14 +68,14 @@ def test_image_sent_to_a_text_model(client, metadata) -> None:  # type: ignore[n
 
 
 @pytest.mark.parametrize("count", [0, 129])
-def test_batch_size_limits(client, metadata, count: int) -> None:  # type: ignore[no-untyped-def]
+def test_batch_size_limits(client: V2Client, metadata: Metadata, count: int) -> None:
     response = _predict(client, metadata, _texts(*["x"] * count))
     assert response.status.code == status_code_pb2.PREDICT_INVALID_REQUEST
     assert "1 to 128" in response.status.details and str(count) in response.status.details
     _still_serving(client, metadata)
 
 
-def test_batch_of_128_is_accepted(client, metadata) -> None:  # type: ignore[no-untyped-def]
+def test_batch_of_128_is_accepted(client: V2Client, metadata: Metadata) -> None:
     response = _predict(client, metadata, _texts(*[f"sentence {i}" for i in range(128)]))
     assert response.status.code == status_code_pb2.SUCCESS and len(response.outputs) == 128
 
@@ -89,14 +97,16 @@ def test_batch_of_128_is_accepted(client, metadata) -> None:  # type: ignore[no-
         ),
     ],
 )
-def test_unknown_model_version_or_app(client, metadata, fields, code, fragment) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_model_version_or_app(
+    client: V2Client, metadata: Metadata, fields: dict[str, Any], code: int, fragment: str
+) -> None:
     response = _predict(client, metadata, _texts("hello"), **fields)
     assert response.status.code == code
     assert fragment in response.status.details
     _still_serving(client, metadata)
 
 
-def test_inference_params_are_refused_by_embedders(client, metadata) -> None:  # type: ignore[no-untyped-def]
+def test_inference_params_are_refused_by_embedders(client: V2Client, metadata: Metadata) -> None:
     model = resources_pb2.Model()
     model.model_version.output_info.params.update({"temperature": 0.5})
     response = _predict(client, metadata, _texts("hello"), model=model)
@@ -104,7 +114,7 @@ def test_inference_params_are_refused_by_embedders(client, metadata) -> None:  #
     assert "temperature" in response.status.details
 
 
-def test_non_utf8_text_bytes(server: ServerThread, client, metadata) -> None:  # type: ignore[no-untyped-def]
+def test_non_utf8_text_bytes(server: ServerThread, client: V2Client, metadata: Metadata) -> None:
     request = service_pb2.PostModelOutputsRequest(
         user_app_id=USER_APP, model_id=MODEL_ID, inputs=_texts("PLACEHOLDER")
     ).SerializeToString()
@@ -121,7 +131,7 @@ def test_non_utf8_text_bytes(server: ServerThread, client, metadata) -> None:  #
     _still_serving(client, metadata)
 
 
-def test_oversized_text_is_over_limit(client, metadata) -> None:  # type: ignore[no-untyped-def]
+def test_oversized_text_is_over_limit(client: V2Client, metadata: Metadata) -> None:
     response = _predict(client, metadata, _texts("a" * (1024 * 1024 + 1)))
     assert response.outputs[0].status.code == status_code_pb2.INPUT_OVER_LIMIT
     assert "1048576" in response.outputs[0].status.details
@@ -139,8 +149,8 @@ def test_oversized_text_is_over_limit(client, metadata) -> None:  # type: ignore
     ],
 )
 def test_malformed_rest_requests(
-    server: ServerThread, client, metadata, body: bytes, fragment: str
-) -> None:  # type: ignore[no-untyped-def]
+    server: ServerThread, client: V2Client, metadata: Metadata, body: bytes, fragment: str
+) -> None:
     response = httpx.post(
         server.rest_url + PREDICT_PATH,
         content=body,

@@ -21,6 +21,8 @@ from benchmarks.common import sentences, served
 
 from clarion.catalog.builtin import file_sha256, package_dir
 
+pytestmark = pytest.mark.slow
+
 
 def test_embeddings_benchmark_runs(tmp_path: Path) -> None:
     figures: targets.Figures = {}

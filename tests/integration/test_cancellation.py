@@ -25,6 +25,8 @@ from clarion.runtime import LocalBackend
 from clarion.server_thread import ServerThread
 from tests.conftest import make_settings
 
+pytestmark = pytest.mark.slow
+
 MODEL_ID = "smollm2-135m-instruct"
 USER_APP = resources_pb2.UserAppIDSet(user_id="clarion", app_id="main")
 COUNTING = "1, 2, 3, 4, 5, 6, 7, 8, 9, 10,"

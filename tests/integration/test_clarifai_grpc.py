@@ -9,6 +9,9 @@ from clarifai_grpc.grpc.api import resources_pb2, service_pb2, service_pb2_grpc
 from clarifai_grpc.grpc.api.status import status_code_pb2
 
 from clarion.server_thread import ServerThread
+from tests.conftest import Metadata
+
+pytestmark = pytest.mark.slow
 
 USER_APP = resources_pb2.UserAppIDSet(user_id="clarion", app_id="main")
 MODEL_ID = "all-minilm-l6-v2"
@@ -31,7 +34,9 @@ def metadata(server: ServerThread) -> tuple[tuple[str, str], ...]:
     return (("authorization", "Key " + server.pat),)
 
 
-def test_post_model_outputs_with_user_app_id(stub, metadata) -> None:  # type: ignore[no-untyped-def]
+def test_post_model_outputs_with_user_app_id(
+    stub: service_pb2_grpc.V2Stub, metadata: Metadata
+) -> None:
     response = stub.PostModelOutputs(
         service_pb2.PostModelOutputsRequest(
             user_app_id=USER_APP, model_id=MODEL_ID, inputs=[_text_input("hello", "in-1")]
@@ -44,7 +49,7 @@ def test_post_model_outputs_with_user_app_id(stub, metadata) -> None:  # type: i
     assert response.outputs[0].model.model_version.id
 
 
-def test_get_model_output_info_and_type(stub, metadata) -> None:  # type: ignore[no-untyped-def]
+def test_get_model_output_info_and_type(stub: service_pb2_grpc.V2Stub, metadata: Metadata) -> None:
     info = stub.GetModelOutputInfo(
         service_pb2.GetModelRequest(user_app_id=USER_APP, model_id=MODEL_ID), metadata=metadata
     )
@@ -57,7 +62,9 @@ def test_get_model_output_info_and_type(stub, metadata) -> None:  # type: ignore
     assert list(model_type.model_type.input_fields) == ["text"]
 
 
-def test_get_user_me_and_list_models(stub, metadata, server) -> None:  # type: ignore[no-untyped-def]
+def test_get_user_me_and_list_models(
+    stub: service_pb2_grpc.V2Stub, metadata: Metadata, server: ServerThread
+) -> None:
     me = stub.GetUser(
         service_pb2.GetUserRequest(user_app_id=resources_pb2.UserAppIDSet(user_id="me")),
         metadata=metadata,
@@ -67,7 +74,9 @@ def test_get_user_me_and_list_models(stub, metadata, server) -> None:  # type: i
     assert MODEL_ID in [m.id for m in models.models]
 
 
-def test_list_model_versions_pages_then_ends(stub, metadata) -> None:  # type: ignore[no-untyped-def]
+def test_list_model_versions_pages_then_ends(
+    stub: service_pb2_grpc.V2Stub, metadata: Metadata
+) -> None:
     pages = [
         stub.ListModelVersions(
             service_pb2.ListModelVersionsRequest(
@@ -81,7 +90,9 @@ def test_list_model_versions_pages_then_ends(stub, metadata) -> None:  # type: i
     assert len(pages[1].model_versions) == 0 and pages[1].status.code == status_code_pb2.SUCCESS
 
 
-def test_get_model_version_by_id_and_unknown_version(stub, metadata) -> None:  # type: ignore[no-untyped-def]
+def test_get_model_version_by_id_and_unknown_version(
+    stub: service_pb2_grpc.V2Stub, metadata: Metadata
+) -> None:
     model = stub.GetModel(
         service_pb2.GetModelRequest(user_app_id=USER_APP, model_id=MODEL_ID), metadata=metadata
     ).model
@@ -102,7 +113,9 @@ def test_get_model_version_by_id_and_unknown_version(stub, metadata) -> None:  #
     assert "f" * 32 in missing.status.details
 
 
-def test_unimplemented_rpc_answers_unimplemented(stub, metadata) -> None:  # type: ignore[no-untyped-def]
+def test_unimplemented_rpc_answers_unimplemented(
+    stub: service_pb2_grpc.V2Stub, metadata: Metadata
+) -> None:
     with pytest.raises(grpc.RpcError) as info:
         request = service_pb2.ListWorkflowsRequest(user_app_id=USER_APP)
         stub.ListWorkflows(request, metadata=metadata)

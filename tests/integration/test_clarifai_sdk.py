@@ -8,8 +8,11 @@ import numpy as np
 import pytest
 from clarifai.client.input import Inputs
 from clarifai.client.model import Model
+from clarifai_grpc.grpc.api import service_pb2
 
 from clarion.server_thread import ServerThread
+
+pytestmark = pytest.mark.slow
 
 SEED_TEXT = (
     "In India Green Revolution commenced in the early 1960s that led to an increase in food "
@@ -25,7 +28,7 @@ def _model(server: ServerThread, pat: str | None = None) -> Model:
     )
 
 
-def _vector(response) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _vector(response: service_pb2.MultiOutputResponse) -> np.ndarray:
     return np.array(response.outputs[0].data.embeddings[0].vector)
 
 

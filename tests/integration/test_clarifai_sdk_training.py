@@ -32,6 +32,8 @@ from tests.integration.test_custom_models import (
 )
 from tests.photos import photo_variants
 
+pytestmark = pytest.mark.slow
+
 QUEUED, TRAINING, TRAINED = 21103, 21101, 21100
 
 
@@ -40,20 +42,27 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("sdk-training-home")
 
 
+class BobsServer(ServerThread):
+    """The test server, with a key of user bob's made once it is up."""
+
+    bob = ""
+
+
 @pytest.fixture(scope="module")
-def running(home: Path) -> Iterator[ServerThread]:
-    with ServerThread(make_settings(home)) as server:
+def running(home: Path) -> Iterator[BobsServer]:
+    server = BobsServer(make_settings(home))
+    with server:
         registry = Registry.open(make_settings(home).resolved_database_url)
         try:
-            server.bob = KeyManager(registry).create("bob")  # type: ignore[attr-defined]
+            server.bob = KeyManager(registry).create("bob")
         finally:
             registry.close()
         yield server
 
 
 @pytest.fixture(scope="module")
-def user(running: ServerThread) -> User:
-    return User(user_id="bob", pat=running.bob, base_url=running.grpc_url)  # type: ignore[attr-defined]
+def user(running: BobsServer) -> User:
+    return User(user_id="bob", pat=running.bob, base_url=running.grpc_url)
 
 
 def _url(app_id: str, model_id: str, version_id: str = "") -> str:
@@ -61,10 +70,10 @@ def _url(app_id: str, model_id: str, version_id: str = "") -> str:
     return url + (f"/model_version/{version_id}" if version_id else "")
 
 
-def _model(running: ServerThread, app_id: str, model_id: str, version_id: str = "") -> Model:
+def _model(running: BobsServer, app_id: str, model_id: str, version_id: str = "") -> Model:
     return Model(
         url=_url(app_id, model_id, version_id),
-        pat=running.bob,  # type: ignore[attr-defined]
+        pat=running.bob,
         base_url=running.grpc_url,
     )
 
@@ -85,7 +94,8 @@ def _train(model: Model, params_file: Path, **edits: Any) -> str:
         else:
             params[key] = value
     params_file.write_text(yaml.safe_dump(params))
-    return model.train(str(params_file))
+    version_id: str = model.train(str(params_file))
+    return version_id
 
 
 def _wait(model: Model, version_id: str) -> list[int]:
@@ -110,7 +120,7 @@ def _scores(model: Model, texts: list[str]) -> list[dict[str, float]]:
 
 
 def test_text_flow_get_params_train_status_predict_versions(
-    running: ServerThread, user: User, tmp_path: Path
+    running: BobsServer, user: User, tmp_path: Path
 ) -> None:
     app = user.create_app(app_id="topics")
     inputs = app.inputs()
@@ -175,7 +185,7 @@ def test_text_flow_get_params_train_status_predict_versions(
 
 
 def test_image_flow_through_a_dataset_version(
-    running: ServerThread, user: User, tmp_path: Path
+    running: BobsServer, user: User, tmp_path: Path
 ) -> None:
     app = user.create_app(app_id="photos")
     dataset = app.create_dataset(dataset_id="pets")
@@ -205,7 +215,7 @@ def test_image_flow_through_a_dataset_version(
     assert [v.model_info.model_version.id for v in model.list_versions()] == [trained]
 
 
-class _PhotoLoader(ClarifaiDataLoader):
+class _PhotoLoader(ClarifaiDataLoader):  # type: ignore[misc]  # the SDK's base class is untyped
     """A dataloader as the SDK's docs write one: image files with their labels."""
 
     def __init__(self, items: list[tuple[str, str]]) -> None:
@@ -231,7 +241,7 @@ class _PhotoLoader(ClarifaiDataLoader):
 # The SDK's get_input_from_file reads with open(...).read() and leaves the file to the GC.
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_upload_dataset_from_file_and_url_then_train_on_the_live_dataset(
-    running: ServerThread, user: User, tmp_path: Path, file_server: tuple[str, Path]
+    running: BobsServer, user: User, tmp_path: Path, file_server: tuple[str, Path]
 ) -> None:
     app = user.create_app(app_id="uploads")
     dataset = app.create_dataset(dataset_id="things")
@@ -278,11 +288,12 @@ def _csv(path: Path, rows: list[tuple[str, str, str]]) -> str:
 def _version_inputs(model: Model, version_id: str) -> int:
     pinned = Model(url=_url(model.app_id, model.id, version_id), pat=model.pat, base_url=model.base)
     pinned.load_info()
-    return pinned.model_info.model_version.total_input_count
+    count: int = pinned.model_info.model_version.total_input_count
+    return count
 
 
 def test_dataset_versions_are_frozen_snapshots(
-    running: ServerThread, user: User, tmp_path: Path
+    running: BobsServer, user: User, tmp_path: Path
 ) -> None:
     app = user.create_app(app_id="corpus")
     dataset = app.create_dataset(dataset_id="news")
@@ -324,7 +335,7 @@ def test_dataset_versions_are_frozen_snapshots(
             assert new[concept] == pytest.approx(old[concept], abs=1e-4)
 
 
-def test_concepts_and_input_patches(running: ServerThread, user: User) -> None:
+def test_concepts_and_input_patches(running: BobsServer, user: User) -> None:
     app = user.create_app(app_id="labels")
     app.create_concepts(["dog", "cat"], ["Dog", "Cat"])
     with pytest.raises(Exception, match="already exist"):
@@ -365,7 +376,7 @@ def test_concepts_and_input_patches(running: ServerThread, user: User) -> None:
 
 
 def test_bad_training_requests_have_a_clear_status_and_create_nothing(
-    running: ServerThread, user: User, tmp_path: Path
+    running: BobsServer, user: User, tmp_path: Path
 ) -> None:
     app = user.create_app(app_id="mistakes")
     app.inputs().upload_inputs(_text_inputs(SPORTS, "sports", "s"))
@@ -421,10 +432,10 @@ def test_bad_training_requests_have_a_clear_status_and_create_nothing(
     assert duplicate[1].status.code == 11102 and "already exist" in duplicate[1].status.details
 
 
-def test_clarion_sdk_trains_on_a_frozen_dataset_version(running: ServerThread) -> None:
+def test_clarion_sdk_trains_on_a_frozen_dataset_version(running: BobsServer) -> None:
     from clarion.client import App
 
-    app = App("own-sdk", pat=running.bob, base_url=running.grpc_url).create()  # type: ignore[attr-defined]
+    app = App("own-sdk", pat=running.bob, base_url=running.grpc_url).create()
     app.create_concepts(["sports", "cooking"])
     app.add_inputs(
         [App.text_input(t, ["sports"], [], f"s{i}") for i, t in enumerate(SPORTS)]
@@ -449,11 +460,11 @@ def test_clarion_sdk_trains_on_a_frozen_dataset_version(running: ServerThread) -
         app.train("topic", epochs=3)
 
 
-def test_the_rest_mapping_of_concepts_datasets_and_model_types(running: ServerThread) -> None:
+def test_the_rest_mapping_of_concepts_datasets_and_model_types(running: BobsServer) -> None:
     import httpx
 
     base = f"{running.rest_url}/v2/users/bob/apps/rest-app"
-    headers = {"Authorization": f"Key {running.bob}"}  # type: ignore[attr-defined]
+    headers = {"Authorization": f"Key {running.bob}"}
     with httpx.Client(headers=headers, timeout=30) as http:
         created = http.post(
             f"{running.rest_url}/v2/users/bob/apps", json={"apps": [{"id": "rest-app"}]}
@@ -497,7 +508,7 @@ def test_the_rest_mapping_of_concepts_datasets_and_model_types(running: ServerTh
         assert anonymous.status_code == 401
 
 
-def test_another_users_concepts_datasets_and_jobs_are_invisible(running: ServerThread) -> None:
+def test_another_users_concepts_datasets_and_jobs_are_invisible(running: BobsServer) -> None:
     from clarifai.client.app import App as SdkApp
 
     intruder = SdkApp(app_id="corpus", user_id="bob", pat=running.pat, base_url=running.grpc_url)
@@ -518,12 +529,12 @@ def test_another_users_concepts_datasets_and_jobs_are_invisible(running: ServerT
         request = getattr(service_pb2, f"{method}Request")(user_app_id=ids, **fields)
         response = intruder._grpc_request(getattr(intruder.STUB, method), request)
         assert response.status.code == 11101, (method, response.status)
-    owner = User(user_id="bob", pat=running.bob, base_url=running.grpc_url)  # type: ignore[attr-defined]
+    owner = User(user_id="bob", pat=running.bob, base_url=running.grpc_url)
     assert len(list(owner.app(app_id="corpus").dataset(dataset_id="news").list_versions())) == 2
 
 
 def test_restart_keeps_concepts_datasets_and_versions_and_delete_app_removes_them(
-    running: ServerThread, user: User, home: Path
+    running: BobsServer, user: User, home: Path
 ) -> None:
     corpus = user.app(app_id="corpus")
     versions = [d.version.id for d in corpus.dataset(dataset_id="news").list_versions()]
@@ -531,7 +542,7 @@ def test_restart_keeps_concepts_datasets_and_versions_and_delete_app_removes_the
     frozen = home / "dataset-versions"
     photos_version = next(iter(user.app(app_id="photos").dataset("pets").list_versions()))
     assert len(list((frozen / photos_version.version.id).iterdir())) == 8
-    pat = running.bob  # type: ignore[attr-defined]
+    pat = running.bob
     running.stop()
     with ServerThread(make_settings(home)) as again:
         after = User(user_id="bob", pat=pat, base_url=again.grpc_url)

@@ -11,6 +11,8 @@ import pytest
 from clarion.client import ClarionApiError, Inputs, Model
 from clarion.server_thread import ServerThread
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def model(server: ServerThread) -> Iterator[Model]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,8 @@ from clarion.registry import Registry
 from clarion.server_thread import ServerThread
 from tests.conftest import make_settings
 from tests.photos import photo_variants
+
+pytestmark = pytest.mark.slow
 
 SPORTS = [
     "The striker scored a goal in the final minute.",
@@ -68,8 +71,18 @@ def alice(running: ServerThread, home: Path) -> str:
         registry.close()
 
 
+@dataclass(frozen=True)
+class Trained:
+    """An app whose model was trained twice, and its scores on HELD_OUT before the second."""
+
+    app: App
+    first: resources_pb2.ModelVersion
+    second: resources_pb2.ModelVersion
+    before: list[dict[str, float]]
+
+
 @pytest.fixture(scope="module")
-def trained(running: ServerThread, alice: str) -> dict[str, object]:
+def trained(running: ServerThread, alice: str) -> Trained:
     """An app with a text model trained twice; the second time on more inputs."""
     app = App("sports-or-cooking", pat=alice, base_url=running.grpc_url).create()
     app.add_inputs(
@@ -83,36 +96,36 @@ def trained(running: ServerThread, alice: str) -> dict[str, object]:
         + _labelled(MORE_COOKING, "cooking", "sports", "mc")
     )
     second = app.train("topic")
-    return {"app": app, "first": first, "second": second, "before": before}
+    return Trained(app, first, second, before)
 
 
-def test_two_trainings_make_two_versions(trained: dict[str, object]) -> None:
-    app, first, second = trained["app"], trained["first"], trained["second"]
+def test_two_trainings_make_two_versions(trained: Trained) -> None:
+    app, first, second = trained.app, trained.first, trained.second
     assert isinstance(app, App)
     versions = app.list_versions("topic")
-    assert [v.id for v in versions] == [second.id, first.id]  # type: ignore[attr-defined]
-    assert first.total_input_count == 12 and second.total_input_count == 16  # type: ignore[attr-defined]
-    summary = second.metrics.summary  # type: ignore[attr-defined]
+    assert [v.id for v in versions] == [second.id, first.id]
+    assert first.total_input_count == 12 and second.total_input_count == 16
+    summary = second.metrics.summary
     assert summary.top1_accuracy >= 0.75 and summary.macro_avg_recall >= 0.75
 
 
-def test_each_version_answers_for_itself_and_latest_is_newest(trained: dict[str, object]) -> None:
-    app, first, second = trained["app"], trained["first"], trained["second"]
+def test_each_version_answers_for_itself_and_latest_is_newest(trained: Trained) -> None:
+    app, first, second = trained.app, trained.first, trained.second
     assert isinstance(app, App)
-    sports, cooking = _scores(app, second.id, HELD_OUT)  # type: ignore[attr-defined]
+    sports, cooking = _scores(app, second.id, HELD_OUT)
     assert sports["sports"] > sports["cooking"] and cooking["cooking"] > cooking["sports"]
     latest = _scores(app, "", HELD_OUT)
-    assert latest == _scores(app, second.id, HELD_OUT)  # type: ignore[attr-defined]
-    assert latest != _scores(app, first.id, HELD_OUT)  # type: ignore[attr-defined]
+    assert latest == _scores(app, second.id, HELD_OUT)
+    assert latest != _scores(app, first.id, HELD_OUT)
     with app.model("topic") as model:
         response = model.predict([App.text_input(HELD_OUT[0])])
-    assert response.outputs[0].model.model_version.id == second.id  # type: ignore[attr-defined]
+    assert response.outputs[0].model.model_version.id == second.id
 
 
-def test_the_first_version_is_bit_identical_after_retraining(trained: dict[str, object]) -> None:
-    app, first = trained["app"], trained["first"]
+def test_the_first_version_is_bit_identical_after_retraining(trained: Trained) -> None:
+    app, first = trained.app, trained.first
     assert isinstance(app, App)
-    assert _scores(app, first.id, HELD_OUT) == trained["before"]  # type: ignore[attr-defined]
+    assert _scores(app, first.id, HELD_OUT) == trained.before
 
 
 def test_training_failures_have_their_status(running: ServerThread, alice: str) -> None:
@@ -184,9 +197,9 @@ def test_deleting_an_app_removes_its_trained_artefacts(
 
 
 def test_other_users_apps_are_invisible_and_public_is_read_only(
-    trained: dict[str, object], running: ServerThread
+    trained: Trained, running: ServerThread
 ) -> None:
-    owner = trained["app"]
+    owner = trained.app
     assert isinstance(owner, App)
     intruder = App("sports-or-cooking", user_id="alice", pat=running.pat, base_url=running.grpc_url)
     for attempt in (
@@ -208,7 +221,7 @@ def test_other_users_apps_are_invisible_and_public_is_read_only(
 
 
 def test_deleting_a_version_falls_back_to_the_previous(
-    trained: dict[str, object], running: ServerThread, alice: str
+    trained: Trained, running: ServerThread, alice: str
 ) -> None:
     app = App("fallback", pat=alice, base_url=running.grpc_url).create()
     app.add_inputs(
@@ -261,14 +274,14 @@ def test_an_image_model_trains_twice_on_photos(running: ServerThread, alice: str
 
 
 def test_everything_survives_a_restart(
-    trained: dict[str, object], running: ServerThread, home: Path, alice: str
+    trained: Trained, running: ServerThread, home: Path, alice: str
 ) -> None:
-    first, second = trained["first"], trained["second"]
-    before = trained["before"]
+    first, second = trained.first, trained.second
+    before = trained.before
     running.stop()
     with ServerThread(make_settings(home)) as again:
         app = App("sports-or-cooking", pat=alice, base_url=again.grpc_url)
         assert len(list(app.list_inputs())) == 16
-        assert _scores(app, first.id, HELD_OUT) == before  # type: ignore[attr-defined]
-        assert [v.id for v in app.list_versions("topic")] == [second.id, first.id]  # type: ignore[attr-defined]
-        assert app.version("topic", second.id).status.code == 21100  # type: ignore[attr-defined]
+        assert _scores(app, first.id, HELD_OUT) == before
+        assert [v.id for v in app.list_versions("topic")] == [second.id, first.id]
+        assert app.version("topic", second.id).status.code == 21100

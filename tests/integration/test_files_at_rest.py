@@ -7,6 +7,7 @@ import os
 import stat
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from clarion.auth import KeyManager
@@ -15,6 +16,8 @@ from clarion.registry import Registry
 from clarion.server_thread import ServerThread
 from tests.conftest import make_settings
 from tests.integration.test_custom_models import COOKING, SPORTS
+
+pytestmark = pytest.mark.slow
 
 
 def _mode(path: Path) -> int:

@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import grpc
@@ -39,8 +39,11 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import DecodeError, Message
 from PIL import Image
 
-from clarion.api.clarifai.rpcs import RPCS, SERVICE_NAME
+from clarion.rpcs import RPCS, SERVICE_NAME
+from tests.conftest import V2Response
 from tests.served import Served, serve
+
+pytestmark = pytest.mark.slow
 
 SEED = int(os.environ.get("FUZZ_SEED", "1201"))
 GRPC_CASES = 5_200
@@ -347,12 +350,12 @@ def _grpc_case(index: int, served: Served, image: bytes, tally: Tally) -> None:
 
 def _check_status(response_class: type[Message], raw: bytes) -> int:
     try:
-        response = response_class.FromString(raw)
+        response = cast(V2Response, response_class.FromString(raw))
     except DecodeError as exc:
         raise AssertionError(f"undecodable response: {exc}") from exc
-    code = int(response.status.code)  # type: ignore[attr-defined]
+    code = int(response.status.code)
     assert code, f"a response without a status: {response}"
-    assert code != INTERNAL, f"an internal error: {response.status}"  # type: ignore[attr-defined]
+    assert code != INTERNAL, f"an internal error: {response.status}"
     return code
 
 
@@ -605,11 +608,14 @@ def test_ten_thousand_generated_requests_all_answer_with_a_status(target: Served
 
 def _workspace_still_works(served: Served) -> None:
     with grpc.insecure_channel(served.grpc_target) as channel:
-        call = lambda name, request: channel.unary_unary(  # noqa: E731
-            f"/{SERVICE_NAME}/{name}",
-            request_serializer=lambda m: m.SerializeToString(),
-            response_deserializer=RPCS[name].response_class.FromString,
-        )(request, metadata=[("authorization", f"Key {PAT}")], timeout=30)
+
+        def call(name: str, request: Message) -> Any:
+            return channel.unary_unary(
+                f"/{SERVICE_NAME}/{name}",
+                request_serializer=lambda m: m.SerializeToString(),
+                response_deserializer=RPCS[name].response_class.FromString,
+            )(request, metadata=[("authorization", f"Key {PAT}")], timeout=30)
+
         app = resources_pb2.UserAppIDSet(user_id="me", app_id="after-fuzz")
         created = call(
             "PostApps", service_pb2.PostAppsRequest(apps=[resources_pb2.App(id="after-fuzz")])

@@ -20,11 +20,15 @@ from clarion.catalog.builtin import BuiltinModel
 from clarion.catalog.efficientnet import IMAGE_RECOGNITION
 from clarion.catalog.general_concepts import TABLE_PATH, general_concepts
 from clarion.catalog.imagenet import imagenet_concepts
+from clarion.client.channel import V2Client
 from clarion.config import Settings
 from clarion.domain.values import Input, InputKind
 from clarion.registry import Registry
 from clarion.runners import RUNNER_FACTORIES
 from clarion.runtime import Deployment, LocalBackend
+from tests.conftest import Metadata
+
+pytestmark = pytest.mark.slow
 
 USER_APP = resources_pb2.UserAppIDSet(user_id="clarion", app_id="main")
 RECOGNITION = "general-image-recognition"
@@ -42,14 +46,16 @@ def photos() -> dict[str, bytes]:
     return encoded
 
 
-def _predict(client: Any, metadata: Any, photo: bytes, **config: Any) -> Any:
+def _predict(
+    client: V2Client, metadata: Metadata, photo: bytes, **config: Any
+) -> resources_pb2.Output:
     model = resources_pb2.Model()
     json_format.ParseDict(config, model.model_version.output_info.output_config)
     image = resources_pb2.Input(data=resources_pb2.Data(image=resources_pb2.Image(base64=photo)))
     request = service_pb2.PostModelOutputsRequest(
         user_app_id=USER_APP, model_id=RECOGNITION, inputs=[image], model=model
     )
-    response = client.PostModelOutputs(request, metadata=metadata)
+    response: service_pb2.MultiOutputResponse = client.PostModelOutputs(request, metadata=metadata)
     assert response.status.code == status_code_pb2.SUCCESS, response.status
     return response.outputs[0]
 
@@ -67,7 +73,9 @@ def test_the_table_is_curated_and_matches_the_classes() -> None:
     assert cat["id"] == "n02121808" and 281 in cat["leaves"]  # domestic cat has the tabby
 
 
-def test_each_general_value_is_the_sum_of_its_leaves(client, metadata, photos) -> None:  # type: ignore[no-untyped-def]
+def test_each_general_value_is_the_sum_of_its_leaves(
+    client: V2Client, metadata: Metadata, photos: dict[str, bytes]
+) -> None:
     every = [{"id": c.id} for c in imagenet_concepts() + general_concepts()]
     for name, photo in photos.items():
         output = _predict(client, metadata, photo, select_concepts=every)
@@ -83,7 +91,9 @@ def test_each_general_value_is_the_sum_of_its_leaves(client, metadata, photos) -
             )
 
 
-def test_the_cat_photo_answers_cat_and_animal_in_its_top_5(client, metadata, photos) -> None:  # type: ignore[no-untyped-def]
+def test_the_cat_photo_answers_cat_and_animal_in_its_top_5(
+    client: V2Client, metadata: Metadata, photos: dict[str, bytes]
+) -> None:
     top5 = [
         c.name for c in _predict(client, metadata, photos["chelsea"], max_concepts=5).data.concepts
     ]
@@ -98,7 +108,9 @@ def test_the_cat_photo_answers_cat_and_animal_in_its_top_5(client, metadata, pho
     assert "animal" not in rocket, rocket
 
 
-def test_select_concepts_by_general_name_and_id(client, metadata, photos) -> None:  # type: ignore[no-untyped-def]
+def test_select_concepts_by_general_name_and_id(
+    client: V2Client, metadata: Metadata, photos: dict[str, bytes]
+) -> None:
     selected = [{"name": "cat"}, {"name": "vehicle"}, {"id": "n00015388"}, {"name": "tabby cat"}]
     output = _predict(client, metadata, photos["chelsea"], select_concepts=selected)
     values = {c.name: c.value for c in output.data.concepts}
@@ -111,7 +123,9 @@ def test_select_concepts_by_general_name_and_id(client, metadata, photos) -> Non
     assert [c.name for c in only.data.concepts] == ["animal"]
 
 
-def test_output_info_and_list_concepts_name_every_general_concept(client, metadata) -> None:  # type: ignore[no-untyped-def]
+def test_output_info_and_list_concepts_name_every_general_concept(
+    client: V2Client, metadata: Metadata
+) -> None:
     info = client.GetModelOutputInfo(
         service_pb2.GetModelRequest(user_app_id=USER_APP, model_id=RECOGNITION), metadata=metadata
     )

@@ -20,6 +20,8 @@ from PIL import Image, ImageDraw
 
 from tests.conftest import MODELS_DIR
 
+pytestmark = pytest.mark.slow
+
 IMAGE_PATH = "/v2/users/clarion/apps/main/models/general-image-recognition/outputs"
 SIDE = 6000
 MB = 1024 * 1024

@@ -19,7 +19,11 @@ from skimage import data
 
 from clarion.catalog.general_concepts import general_concepts
 from clarion.catalog.imagenet import imagenet_concepts
+from clarion.client.channel import V2Client
 from clarion.server_thread import ServerThread
+from tests.conftest import Metadata
+
+pytestmark = pytest.mark.slow
 
 USER_APP = resources_pb2.UserAppIDSet(user_id="clarion", app_id="main")
 RECOGNITION = "general-image-recognition"
@@ -55,11 +59,18 @@ def _model_with_config(**config: Any) -> resources_pb2.Model:
     return model
 
 
-def _predict(client, metadata, inputs, model_id=RECOGNITION, **fields):  # type: ignore[no-untyped-def]
+def _predict(
+    client: V2Client,
+    metadata: Metadata,
+    inputs: list[resources_pb2.Input],
+    model_id: str = RECOGNITION,
+    **fields: Any,
+) -> service_pb2.MultiOutputResponse:
     request = service_pb2.PostModelOutputsRequest(
         user_app_id=USER_APP, model_id=model_id, inputs=inputs, **fields
     )
-    return client.PostModelOutputs(request, metadata=metadata)
+    response: service_pb2.MultiOutputResponse = client.PostModelOutputs(request, metadata=metadata)
+    return response
 
 
 def _names(output: Any) -> list[str]:
@@ -69,7 +80,7 @@ def _names(output: Any) -> list[str]:
 # recognition on real photos ---------------------------------------------------------------
 
 
-def test_real_photos_top5(client, metadata, photos) -> None:  # type: ignore[no-untyped-def]
+def test_real_photos_top5(client: V2Client, metadata: Metadata, photos: dict[str, bytes]) -> None:
     names = list(photos)
     response = _predict(
         client, metadata, [_image(photos[n], input_id=n) for n in names],
@@ -88,7 +99,9 @@ def test_real_photos_top5(client, metadata, photos) -> None:  # type: ignore[no-
     assert {"missile", "projectile", "space shuttle"} & set(top5["rocket"])
 
 
-def test_concepts_have_synset_ids_and_readable_names(client, metadata, photos) -> None:  # type: ignore[no-untyped-def]
+def test_concepts_have_synset_ids_and_readable_names(
+    client: V2Client, metadata: Metadata, photos: dict[str, bytes]
+) -> None:
     response = _predict(client, metadata, [_image(photos["chelsea"])])
     concepts = {c.id: c.name for c in response.outputs[0].data.concepts}
     assert len(concepts) == 20  # the default max_concepts
@@ -146,7 +159,7 @@ def test_raw_grpc_with_version_id(server: ServerThread, photos: dict[str, bytes]
     assert CUP_CLASSES & set(_names(response.outputs[0])[:3])
 
 
-def test_batch_of_32_images(client, metadata, photos) -> None:  # type: ignore[no-untyped-def]
+def test_batch_of_32_images(client: V2Client, metadata: Metadata, photos: dict[str, bytes]) -> None:
     inputs = [_image(photos[n], input_id=f"{n}{i}") for i in range(8) for n in list(photos)[:4]]
     response = _predict(client, metadata, inputs)
     assert response.status.code == status_code_pb2.SUCCESS and len(response.outputs) == 32
@@ -157,7 +170,7 @@ def test_batch_of_32_images(client, metadata, photos) -> None:  # type: ignore[n
 # embeddings -------------------------------------------------------------------------------
 
 
-def test_image_embeddings(client, metadata, photos) -> None:  # type: ignore[no-untyped-def]
+def test_image_embeddings(client: V2Client, metadata: Metadata, photos: dict[str, bytes]) -> None:
     mirrored = _jpeg(np.ascontiguousarray(data.chelsea()[:, ::-1]))
     inputs = [_image(photos["chelsea"]), _image(mirrored), _image(photos["coffee"])]
     response = _predict(client, metadata, inputs, model_id=EMBEDDING)
@@ -188,7 +201,13 @@ def _rest(server: ServerThread, photo: bytes, config: dict[str, Any]) -> dict[st
     return result
 
 
-def _both(server, client, metadata, photo, config):  # type: ignore[no-untyped-def]
+#: (code, description, details, [(id, name, value)]) of one answer.
+Answer = tuple[int, str, str, list[tuple[str, str, float]]]
+
+
+def _both(
+    server: ServerThread, client: V2Client, metadata: Metadata, photo: bytes, config: dict[str, Any]
+) -> tuple[Answer, Answer]:
     """(code, description, details, [(id, name, value)]) over gRPC, then over REST."""
     g = _predict(client, metadata, [_image(photo)], model=_model_with_config(**config))
     grpc_result = (
@@ -220,7 +239,14 @@ def _same(a: list[tuple[str, str, float]], b: list[tuple[str, str, float]]) -> N
     "config, count",
     [({"max_concepts": 3}, 3), ({}, 20), ({"max_concepts": 200}, 200), ({"max_concepts": 1}, 1)],
 )
-def test_max_concepts(server, client, metadata, photos, config, count) -> None:  # type: ignore[no-untyped-def]
+def test_max_concepts(
+    server: ServerThread,
+    client: V2Client,
+    metadata: Metadata,
+    photos: dict[str, bytes],
+    config: dict[str, Any],
+    count: int,
+) -> None:
     g, r = _both(server, client, metadata, photos["chelsea"], config)
     assert g[0] == r[0] == status_code_pb2.SUCCESS
     assert len(g[3]) == count
@@ -236,13 +262,22 @@ def test_max_concepts(server, client, metadata, photos, config, count) -> None: 
         ({"select_concepts": [{"id": "n99999999"}, {"name": "Tabby Cat"}]}, "'Tabby Cat'"),
     ],
 )
-def test_invalid_output_config(server, client, metadata, photos, config, fragment) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_output_config(
+    server: ServerThread,
+    client: V2Client,
+    metadata: Metadata,
+    photos: dict[str, bytes],
+    config: dict[str, Any],
+    fragment: str,
+) -> None:
     g, r = _both(server, client, metadata, photos["chelsea"], config)
     assert g[0] == r[0] == status_code_pb2.MODEL_INVALID_ARGUMENT
     assert fragment in g[2] and fragment in r[2]
 
 
-def test_min_value(server, client, metadata, photos) -> None:  # type: ignore[no-untyped-def]
+def test_min_value(
+    server: ServerThread, client: V2Client, metadata: Metadata, photos: dict[str, bytes]
+) -> None:
     g, r = _both(server, client, metadata, photos["coffee"], {"min_value": 0.01})
     assert g[3] and all(v >= 0.01 for _, _, v in g[3]) and len(g[3]) < 20
     _same(g[3], r[3])
@@ -250,7 +285,9 @@ def test_min_value(server, client, metadata, photos) -> None:  # type: ignore[no
     assert len(g[3]) == 20  # still capped by the default
 
 
-def test_select_concepts_by_id_and_name(server, client, metadata, photos) -> None:  # type: ignore[no-untyped-def]
+def test_select_concepts_by_id_and_name(
+    server: ServerThread, client: V2Client, metadata: Metadata, photos: dict[str, bytes]
+) -> None:
     config = {"select_concepts": [{"id": "n02123045"}, {"name": "espresso"}, {"name": "goldfish"}]}
     g, r = _both(server, client, metadata, photos["chelsea"], config)
     assert g[0] == r[0] == status_code_pb2.SUCCESS
@@ -259,14 +296,18 @@ def test_select_concepts_by_id_and_name(server, client, metadata, photos) -> Non
     _same(g[3], r[3])
 
 
-def test_select_with_min_value(server, client, metadata, photos) -> None:  # type: ignore[no-untyped-def]
+def test_select_with_min_value(
+    server: ServerThread, client: V2Client, metadata: Metadata, photos: dict[str, bytes]
+) -> None:
     config = {"select_concepts": [{"name": "tabby cat"}, {"name": "goldfish"}], "min_value": 0.05}
     g, r = _both(server, client, metadata, photos["chelsea"], config)
     assert [name for _, name, _ in g[3]] == ["tabby cat"]
     _same(g[3], r[3])
 
 
-def test_select_some_unknown_is_mixed_status(server, client, metadata, photos) -> None:  # type: ignore[no-untyped-def]
+def test_select_some_unknown_is_mixed_status(
+    server: ServerThread, client: V2Client, metadata: Metadata, photos: dict[str, bytes]
+) -> None:
     config = {"select_concepts": [{"name": "tabby cat"}, {"id": "no-such-concept"}]}
     g, r = _both(server, client, metadata, photos["chelsea"], config)
     assert g[0] == r[0] == status_code_pb2.MIXED_STATUS
@@ -274,7 +315,9 @@ def test_select_some_unknown_is_mixed_status(server, client, metadata, photos) -
     assert [name for _, name, _ in g[3]] == ["tabby cat"]
 
 
-def test_select_concepts_on_an_embedder_is_refused(client, metadata, photos) -> None:  # type: ignore[no-untyped-def]
+def test_select_concepts_on_an_embedder_is_refused(
+    client: V2Client, metadata: Metadata, photos: dict[str, bytes]
+) -> None:
     model = _model_with_config(select_concepts=[{"name": "tabby cat"}])
     response = _predict(client, metadata, [_image(photos["chelsea"])], EMBEDDING, model=model)
     assert response.status.code == status_code_pb2.MODEL_INVALID_ARGUMENT
@@ -284,7 +327,7 @@ def test_select_concepts_on_an_embedder_is_refused(client, metadata, photos) -> 
 # concepts listing ---------------------------------------------------------------------------
 
 
-def test_output_info_lists_concepts_in_both_places(client, metadata) -> None:  # type: ignore[no-untyped-def]
+def test_output_info_lists_concepts_in_both_places(client: V2Client, metadata: Metadata) -> None:
     info = client.GetModelOutputInfo(
         service_pb2.GetModelRequest(user_app_id=USER_APP, model_id=RECOGNITION), metadata=metadata
     )
@@ -307,8 +350,12 @@ def test_output_info_lists_concepts_in_both_places(client, metadata) -> None:  #
 # bad inputs ---------------------------------------------------------------------------------
 
 
-def test_bad_image_inputs_get_their_own_status(  # type: ignore[no-untyped-def]
-    server, client, metadata, photos, file_server
+def test_bad_image_inputs_get_their_own_status(
+    server: ServerThread,
+    client: V2Client,
+    metadata: Metadata,
+    photos: dict[str, bytes],
+    file_server: tuple[str, Path],
 ) -> None:
     base, root = file_server
     port = base.rsplit(":", 1)[1]

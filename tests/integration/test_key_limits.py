@@ -5,8 +5,9 @@ other keys are served meanwhile."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import grpc
 import httpx
@@ -19,6 +20,8 @@ from clarion.client.channel import V2Client
 from clarion.registry import Registry
 from clarion.server_thread import ServerThread
 from tests.conftest import make_settings
+
+pytestmark = pytest.mark.slow
 
 LLM = "smollm2-135m-instruct"
 BURST = 4
@@ -40,10 +43,15 @@ def _key(home: Path, user: str) -> str:
         registry.close()
 
 
-def _until_throttled(send: object, limit: int = BURST + 3) -> tuple[int, object]:
+Answer = TypeVar("Answer")
+
+
+def _until_throttled(
+    send: Callable[[], tuple[Answer, bool]], limit: int = BURST + 3
+) -> tuple[int, Answer]:
     """Send until the first throttled answer; (how many were sent, that answer)."""
     for sent in range(1, limit + 1):
-        answer, throttled = send()  # type: ignore[operator]
+        answer, throttled = send()
         if throttled:
             return sent, answer
     raise AssertionError(f"not throttled after {limit} requests")
@@ -60,13 +68,13 @@ def test_grpc_rate_limit(limited: tuple[ServerThread, Path]) -> None:
         )
         request = service_pb2.GetUserRequest(user_app_id=resources_pb2.UserAppIDSet(user_id="me"))
 
-        def send() -> tuple[object, bool]:
+        def send() -> tuple[tuple[service_pb2.SingleUserResponse, grpc.Call], bool]:
             response, call = get_user.with_call(
                 request, metadata=(("authorization", f"Key {pat}"),)
             )
             return (response, call), response.status.code == 11005
 
-        sent, (response, call) = _until_throttled(send)  # type: ignore[misc]
+        sent, (response, call) = _until_throttled(send)
         assert sent == BURST + 1
         assert response.status.time_remaining >= 1
         assert "CLARION_KEY_RATE" in response.status.details
@@ -79,7 +87,7 @@ def test_rest_and_openai_rate_limits(limited: tuple[ServerThread, Path]) -> None
     server, home = limited
     pat, other = _key(home, "rest-a"), _key(home, "rest-b")
 
-    def rest() -> tuple[object, bool]:
+    def rest() -> tuple[httpx.Response, bool]:
         response = httpx.get(
             server.rest_url + "/v2/users/me", headers={"Authorization": f"Key {pat}"}
         )
@@ -90,7 +98,7 @@ def test_rest_and_openai_rate_limits(limited: tuple[ServerThread, Path]) -> None
     assert throttled.json()["status"]["code"] == 11005
     assert int(throttled.headers["retry-after"]) >= 1
 
-    def v1() -> tuple[object, bool]:
+    def v1() -> tuple[httpx.Response, bool]:
         response = httpx.get(
             server.rest_url + "/v1/models", headers={"Authorization": f"Bearer {pat}"}
         )

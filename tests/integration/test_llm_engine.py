@@ -7,10 +7,13 @@ import stat
 from pathlib import Path
 
 import httpx
+import pytest
 
 from clarion.catalog.smollm import SMOLLM2
 from clarion.config import Settings
 from clarion.runners import LlmRunner
+
+pytestmark = pytest.mark.slow
 
 
 def test_engine_listener_is_private_and_keyed(tmp_path: Path) -> None:

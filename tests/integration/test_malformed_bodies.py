@@ -13,6 +13,8 @@ from clarion.api.json_body import MAX_DEPTH
 from clarion.server_thread import ServerThread
 from tests.conftest import make_settings
 
+pytestmark = pytest.mark.slow
+
 EMBED_PATH = "/v2/users/clarion/apps/main/models/all-minilm-l6-v2/outputs"
 IMAGE_PATH = "/v2/users/clarion/apps/main/models/general-image-recognition/outputs"
 

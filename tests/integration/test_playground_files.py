@@ -11,6 +11,8 @@ import pytest
 from clarion.api.rest.playground import ASSETS, CONTENT_SECURITY_POLICY, load_assets
 from clarion.server_thread import ServerThread
 
+pytestmark = pytest.mark.slow
+
 
 class _Tags(HTMLParser):
     def __init__(self) -> None:

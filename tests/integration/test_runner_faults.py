@@ -20,6 +20,8 @@ from clarion.runners import TextEmbeddingRunner
 from clarion.server_thread import ServerThread
 from tests.conftest import make_settings
 
+pytestmark = pytest.mark.slow
+
 USER_APP = resources_pb2.UserAppIDSet(user_id="clarion", app_id="main")
 PATH = "/v2/users/clarion/apps/main/models/all-minilm-l6-v2/outputs"
 RELEASE = threading.Event()

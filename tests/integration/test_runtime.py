@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
@@ -13,10 +13,12 @@ import pytest
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from clarifai_grpc.grpc.api.status import status_code_pb2
 
-from clarion.api.clarifai.rpcs import RPCS
 from clarion.catalog import BUILTIN_MODELS
+from clarion.rpcs import RPCS
 from clarion.server_thread import ServerThread
 from tests.conftest import make_settings
+
+pytestmark = pytest.mark.slow
 
 USER_APP = resources_pb2.UserAppIDSet(user_id="clarion", app_id="main")
 
@@ -80,7 +82,7 @@ def test_a_flood_gets_busy_for_the_excess_and_right_answers_for_the_rest(
     assert depth_lines and all(line.endswith(" 0.0") for line in depth_lines)  # nothing left
 
 
-async def flood_reference(server: ServerThread):  # type: ignore[no-untyped-def]
+async def flood_reference(server: ServerThread) -> Callable[[str], list[float]]:
     """Embeddings of the flood's texts computed one request at a time, for comparison."""
 
     vectors: dict[str, list[float]] = {}

@@ -21,14 +21,18 @@ from clarion.client import ClarionApiError
 from clarion.client import Model as ClarionModel
 from clarion.client.channel import V2Client
 from clarion.server_thread import ServerThread
-from tests.conftest import make_settings
+from tests.conftest import Metadata, make_settings
+
+pytestmark = pytest.mark.slow
 
 MODEL_ID = "smollm2-135m-instruct"
 USER_APP = resources_pb2.UserAppIDSet(user_id="clarion", app_id="main")
 SEED_PROMPT = "What's the future of AI?"
 
 
-def _generate(client, metadata, prompts, **params):  # type: ignore[no-untyped-def]
+def _generate(
+    client: V2Client, metadata: Metadata, prompts: list[str], **params: Any
+) -> service_pb2.MultiOutputResponse:
     model = resources_pb2.Model()
     model.model_version.output_info.params.update(params)
     inputs = [
@@ -38,17 +42,19 @@ def _generate(client, metadata, prompts, **params):  # type: ignore[no-untyped-d
     request = service_pb2.PostModelOutputsRequest(
         user_app_id=USER_APP, model_id=MODEL_ID, inputs=inputs, model=model
     )
-    return client.PostModelOutputs(request, metadata=metadata)
+    response: service_pb2.MultiOutputResponse = client.PostModelOutputs(request, metadata=metadata)
+    return response
 
 
-def _one(client, metadata, prompt, **params) -> Any:  # type: ignore[no-untyped-def]
+def _one(client: V2Client, metadata: Metadata, prompt: str, **params: Any) -> resources_pb2.Output:
     response = _generate(client, metadata, [prompt], **params)
     assert response.status.code == status_code_pb2.SUCCESS, response.status
     return response.outputs[0]
 
 
-def _meta(output: Any) -> dict[str, Any]:
-    return json_format.MessageToDict(output.data.metadata)
+def _meta(output: resources_pb2.Output) -> dict[str, Any]:
+    meta: dict[str, Any] = json_format.MessageToDict(output.data.metadata)
+    return meta
 
 
 def test_seed_batch_of_16_through_the_official_sdk(server: ServerThread) -> None:
@@ -69,14 +75,14 @@ def test_seed_batch_of_16_through_the_official_sdk(server: ServerThread) -> None
         assert 1 <= output.completion_tokens <= 100
 
 
-def test_max_tokens_bounds_the_answer(client, metadata) -> None:  # type: ignore[no-untyped-def]
+def test_max_tokens_bounds_the_answer(client: V2Client, metadata: Metadata) -> None:
     output = _one(
         client, metadata, "Write a long story about a dragon.", max_tokens=5, do_sample=False
     )
     assert output.completion_tokens == 5 and _meta(output)["finish_reason"] == "length"
 
 
-def test_greedy_is_repeatable_and_top_k_1_is_greedy(client, metadata) -> None:  # type: ignore[no-untyped-def]
+def test_greedy_is_repeatable_and_top_k_1_is_greedy(client: V2Client, metadata: Metadata) -> None:
     prompt = "Name three colours."
     first = _one(client, metadata, prompt, do_sample=False, max_tokens=24).data.text.raw
     second = _one(client, metadata, prompt, do_sample=False, max_tokens=24).data.text.raw
@@ -84,7 +90,9 @@ def test_greedy_is_repeatable_and_top_k_1_is_greedy(client, metadata) -> None:  
     assert first == second == top_k_1 and first
 
 
-def test_seed_repeats_a_sampled_answer_and_another_seed_changes_it(client, metadata) -> None:  # type: ignore[no-untyped-def]
+def test_seed_repeats_a_sampled_answer_and_another_seed_changes_it(
+    client: V2Client, metadata: Metadata
+) -> None:
     prompt = "Write one sentence about the sea."
     params = {"temperature": 1.0, "top_k": 0, "top_p": 1.0, "max_tokens": 32}
     a = _one(client, metadata, prompt, seed=11, **params).data.text.raw
@@ -94,7 +102,9 @@ def test_seed_repeats_a_sampled_answer_and_another_seed_changes_it(client, metad
     assert others - {a}
 
 
-def test_system_prompt_is_the_chat_templates_system_turn(client, metadata) -> None:  # type: ignore[no-untyped-def]
+def test_system_prompt_is_the_chat_templates_system_turn(
+    client: V2Client, metadata: Metadata
+) -> None:
     output = _one(
         client, metadata, "Hello", system_prompt="You are a pirate.", return_full_text=True,
         max_tokens=8,
@@ -108,7 +118,7 @@ def test_system_prompt_is_the_chat_templates_system_turn(client, metadata) -> No
     assert not plain.data.text.raw.startswith("<|im_start|>")
 
 
-def test_prompt_template_bypasses_the_chat_template(client, metadata) -> None:  # type: ignore[no-untyped-def]
+def test_prompt_template_bypasses_the_chat_template(client: V2Client, metadata: Metadata) -> None:
     template = "System: {system_prompt}\nQuestion: {prompt}\nAgain: {prompt}\nAnswer:"
     output = _one(
         client, metadata, "What is 2+2?", prompt_template=template, system_prompt="Be exact.",
@@ -120,7 +130,7 @@ def test_prompt_template_bypasses_the_chat_template(client, metadata) -> None:  
     assert "<|im_start|>" not in output.data.text.raw
 
 
-def test_beam_search_beats_or_ties_greedy_and_differs(client, metadata) -> None:  # type: ignore[no-untyped-def]
+def test_beam_search_beats_or_ties_greedy_and_differs(client: V2Client, metadata: Metadata) -> None:
     prompts = [
         "Summarize this: Jupiter is the fifth planet from the Sun and the largest in the "
         "Solar System.",
@@ -136,7 +146,9 @@ def test_beam_search_beats_or_ties_greedy_and_differs(client, metadata) -> None:
     assert differed
 
 
-def test_reasoning_effort_runs_a_bounded_reasoning_pass(client, metadata) -> None:  # type: ignore[no-untyped-def]
+def test_reasoning_effort_runs_a_bounded_reasoning_pass(
+    client: V2Client, metadata: Metadata
+) -> None:
     low = _one(client, metadata, "Is 17 a prime number?", max_tokens=16, do_sample=False)
     assert "reasoning" not in _meta(low)
     medium = _one(
@@ -164,13 +176,15 @@ def test_reasoning_effort_runs_a_bounded_reasoning_pass(client, metadata) -> Non
         ({"frequency_penalty": 1}, "Accepted: max_tokens"),
     ],
 )
-def test_invalid_params_are_refused(client, metadata, params, fragment) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_params_are_refused(
+    client: V2Client, metadata: Metadata, params: dict[str, Any], fragment: str
+) -> None:
     response = _generate(client, metadata, ["hi"], **params)
     assert response.status.code == status_code_pb2.MODEL_INVALID_ARGUMENT
     assert fragment in response.status.details
 
 
-def test_prompt_longer_than_the_context_is_over_limit(client, metadata) -> None:  # type: ignore[no-untyped-def]
+def test_prompt_longer_than_the_context_is_over_limit(client: V2Client, metadata: Metadata) -> None:
     response = _generate(client, metadata, ["word " * 3000, "short question?"], max_tokens=4)
     assert response.status.code == status_code_pb2.MIXED_STATUS
     long, short = response.outputs
@@ -272,7 +286,7 @@ def test_cancelling_a_stream_frees_its_slot_at_once(single_slot: ServerThread) -
         assert time.monotonic() - started < 3  # 2000 tokens would take far longer
 
 
-def test_embedders_do_not_stream(client, metadata) -> None:  # type: ignore[no-untyped-def]
+def test_embedders_do_not_stream(client: V2Client, metadata: Metadata) -> None:
     request = service_pb2.PostModelOutputsRequest(
         user_app_id=USER_APP,
         model_id="all-minilm-l6-v2",

@@ -14,6 +14,8 @@ from clarion.server_thread import ServerThread
 from tests.certs import TlsFiles, make_tls_files
 from tests.conftest import make_settings
 
+pytestmark = pytest.mark.slow
+
 MODEL_PATH = "clarion/main/models/all-minilm-l6-v2"
 
 

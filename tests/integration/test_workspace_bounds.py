@@ -16,12 +16,13 @@ import httpx
 import pytest
 from PIL import Image
 
-from clarion.api.clarifai import workspace
 from clarion.client import App
 from clarion.domain.workspace import StoredInput
 from clarion.registry.store import MAX_PER_PAGE
 from clarion.server_thread import ServerThread
 from clarion.workspace.version_files import VersionFiles
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
@@ -144,13 +145,14 @@ def test_long_app_model_and_version_fields_are_refused(app: tuple[httpx.Client, 
         assert refused.status_code == 400, refused.text
         assert f"the limit is {limit}" in refused.json()["status"]["details"]
     model = {"id": "m", "model_type_id": "embedding-classifier"}
-    for fields, limit in (
+    model_fields: dict[str, Any]
+    for model_fields, limit in (
         ({"id": "m" * 129}, 128),
         ({"name": "n" * 257}, 256),
         ({"description": "x" * 2001}, 2000),
         ({"output_info": {"data": {"concepts": [{"id": "c", "name": "n" * 257}]}}}, 256),
     ):
-        refused = http.post(f"{base}/models", json={"model": {**model, **fields}})
+        refused = http.post(f"{base}/models", json={"model": {**model, **model_fields}})
         assert refused.status_code == 400, refused.text
         assert f"the limit is {limit}" in refused.json()["status"]["details"] or (
             f"1 to {limit} characters" in refused.json()["status"]["details"]
@@ -209,7 +211,7 @@ def test_image_listings_read_their_files_off_the_event_loop(
     )
     assert added.status_code == 200, added.text
     on_loop: list[bool] = []
-    original = workspace.Image.open
+    original = Image.open
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -219,7 +221,7 @@ def test_image_listings_read_their_files_off_the_event_loop(
             on_loop.append(False)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(workspace.Image, "open", spy)
+    monkeypatch.setattr(Image, "open", spy)
     listed = http.get(f"{base}/inputs").json()["inputs"]
     assert listed[0]["data"]["image"]["image_info"]["width"] == 40
     in_dataset = http.get(f"{base}/datasets/d/inputs").json()["dataset_inputs"]

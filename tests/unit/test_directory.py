@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -65,8 +66,8 @@ def test_the_public_app_is_readable_by_everyone_and_writable_by_nobody(
 def test_the_latest_usable_version_is_resolved_when_none_is_named(registry: Registry) -> None:
     model = registry.get_model("alice", "news", "topics")
     assert model is not None
-    trained = (int(StatusCode.MODEL_TRAINED), "", {})
-    training = (int(StatusCode.MODEL_TRAINING), "", {})
+    trained: tuple[int, str, dict[str, Any]] = (int(StatusCode.MODEL_TRAINED), "", {})
+    training: tuple[int, str, dict[str, Any]] = (int(StatusCode.MODEL_TRAINING), "", {})
     registry.ensure_version(model, "2" * 32, runner="r", spec={"kind": "text"}, training=trained)
     registry.ensure_version(model, "3" * 32, runner="r", spec={"kind": "text"}, training=training)
     directory = ModelDirectory(registry)

@@ -8,8 +8,8 @@ from clarifai_grpc.grpc.api.status import status_code_pb2
 from clarion import errors
 
 
-def _subclasses(cls: type) -> list[type]:
-    found = []
+def _subclasses(cls: type[errors.ClarionError]) -> list[type[errors.ClarionError]]:
+    found: list[type[errors.ClarionError]] = []
     for sub in cls.__subclasses__():
         found.append(sub)
         found.extend(_subclasses(sub))
@@ -17,7 +17,11 @@ def _subclasses(cls: type) -> list[type]:
 
 
 def test_every_error_class_has_a_wire_mapping() -> None:
-    for cls in [errors.ClarionError, *_subclasses(errors.ClarionError)]:
+    classes: list[type[errors.ClarionError]] = [
+        errors.ClarionError,
+        *_subclasses(errors.ClarionError),
+    ]
+    for cls in classes:
         error = cls("details")
         assert error.code in errors.WIRE_STATUS, cls
         assert error.wire.http >= 200

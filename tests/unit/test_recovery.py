@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from clarion.config import Settings
 from clarion.domain.values import InputKind
@@ -18,7 +19,11 @@ from clarion.training import Trainer
 def test_a_trainable_version_is_created_with_its_first_training_state(settings: Settings) -> None:
     registry = Registry.open(settings.resolved_database_url)
     model = registry.ensure_model("u1", "app", "m", model_type_id="embedding-classifier")
-    queued = (int(StatusCode.MODEL_QUEUED_FOR_TRAINING), "Queued for training", {"inputs": []})
+    queued: tuple[int, str, dict[str, Any]] = (
+        int(StatusCode.MODEL_QUEUED_FOR_TRAINING),
+        "Queued for training",
+        {"inputs": []},
+    )
     registry.ensure_version(model, "c" * 32, runner="r", spec={}, training=queued)
     state = registry.training("c" * 32)
     assert state is not None and state.status == StatusCode.MODEL_QUEUED_FOR_TRAINING

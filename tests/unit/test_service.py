@@ -20,6 +20,7 @@ from clarion.errors import InvalidParameter, InvalidPredictRequest, InvalidReque
 from clarion.inputs import InputDecoder, UrlFetcher
 from clarion.registry import Registry
 from clarion.runtime import LocalBackend, Runner
+from clarion.runtime.runner import RunnerFactory
 from clarion.service import PredictService
 
 CALLER = Principal(user_id="clarion", key_id="k")
@@ -61,7 +62,11 @@ class ToyGenerator(Runner[GenerationParams]):
         return [Output(text=f"{i.text}:{params.max_tokens}", completion_tokens=1) for i in inputs]
 
 
-FACTORIES = {"embed": ToyEmbedder, "classify": ToyClassifier, "generate": ToyGenerator}
+FACTORIES: dict[str, RunnerFactory] = {
+    "embed": ToyEmbedder,
+    "classify": ToyClassifier,
+    "generate": ToyGenerator,
+}
 
 
 @pytest.fixture

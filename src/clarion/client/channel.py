@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import grpc
 
-from clarion.api.clarifai.rpcs import RPCS, SERVICE_NAME
+from clarion.rpcs import RPCS, SERVICE_NAME
 
 DEFAULT_BASE_URL = "http://127.0.0.1:50051"
 _MAX_MESSAGE = 1024 * 1024 * 1024

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -235,6 +235,7 @@ def test_a_finished_stream_frees_its_place_before_its_final_output_is_read(
         assert pieces[2].finish_reason == "stop"
         second = [p async for p in pool.stream(version, item)]  # the first is still open
         assert second[-1].finish_reason == "stop"
+        assert isinstance(first, AsyncGenerator)
         await first.aclose()
         await pool.close()
 

@@ -12,7 +12,6 @@ import pytest
 from clarion.domain.values import InputKind
 from clarion.domain.workspace import StoredInput
 from clarion.input_files import InputFiles
-from clarion.workspace import version_files
 from clarion.workspace.version_files import VersionFiles
 
 
@@ -38,7 +37,7 @@ def test_a_version_is_private_under_a_permissive_umask(
         def cross_device(*_args: object) -> None:
             raise OSError(18, "Invalid cross-device link")
 
-        monkeypatch.setattr(version_files.os, "link", cross_device)
+        monkeypatch.setattr(os, "link", cross_device)
     root = tmp_path / "dataset-versions"
     previous = os.umask(0o022)
     try:

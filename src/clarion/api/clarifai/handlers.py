@@ -19,7 +19,6 @@ from google.protobuf.message import Message
 from clarion.api.clarifai import convert
 from clarion.api.clarifai.caller import Caller
 from clarion.api.clarifai.datasets import DatasetHandlers
-from clarion.api.clarifai.rpcs import RPCS
 from clarion.api.clarifai.workspace import WorkspaceHandlers
 from clarion.auth import Principal
 from clarion.catalog import MODEL_TYPES
@@ -34,6 +33,7 @@ from clarion.errors import (
 )
 from clarion.metrics import Metrics
 from clarion.registry import Page, Registry
+from clarion.rpcs import RPCS
 from clarion.service import PredictService
 
 log = logging.getLogger(__name__)

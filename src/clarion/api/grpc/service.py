@@ -16,7 +16,6 @@ from google.protobuf.message import DecodeError, Message
 
 from clarion.api.clarifai import convert
 from clarion.api.clarifai.handlers import ClarifaiHandlers
-from clarion.api.clarifai.rpcs import RPCS, SERVICE_NAME, Rpc
 from clarion.auth import Principal
 from clarion.errors import (
     AuthError,
@@ -26,6 +25,7 @@ from clarion.errors import (
     Throttled,
 )
 from clarion.limits import Admission
+from clarion.rpcs import RPCS, SERVICE_NAME, Rpc
 
 
 class UndecodableRequest:

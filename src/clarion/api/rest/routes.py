@@ -20,8 +20,8 @@ from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from clarion.api.clarifai.rpcs import RPCS, Rpc
 from clarion.errors import InvalidRequest
+from clarion.rpcs import RPCS, Rpc
 
 _VERBS = ("get", "post", "put", "patch", "delete")
 _VARIABLE = re.compile(r"\{([a-zA-Z0-9_.]+)(?:=[^}]*)?\}")

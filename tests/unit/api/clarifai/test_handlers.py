@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from clarion.api.clarifai.rpcs import RPCS
 from clarion.core import Core
 from clarion.errors import NotImplementedFeature
+from clarion.rpcs import RPCS
 
 
 def test_every_implemented_rpc_has_its_handler(core: Core) -> None:

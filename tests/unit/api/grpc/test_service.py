@@ -14,10 +14,10 @@ from clarifai_grpc.grpc.api import service_pb2
 from clarifai_grpc.grpc.api.status import status_code_pb2
 
 from clarion import errors
-from clarion.api.clarifai.rpcs import SERVICE_NAME
 from clarion.api.grpc.service import V2Service
 from clarion.core import Core
 from clarion.errors import StatusCode, WireStatus
+from clarion.rpcs import SERVICE_NAME
 
 
 class Aborted(Exception):

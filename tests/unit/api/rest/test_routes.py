@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from clarifai_grpc.grpc.api import resources_pb2
 
-from clarion.api.rest.routes import _scalar, build_request, build_routes
+from clarion.api.rest.routes import Route, _scalar, build_request, build_routes
 from clarion.errors import InvalidRequest
 
 ROUTES = build_routes()
 
 
-def _match(verb: str, path: str):  # type: ignore[no-untyped-def]
+def _match(verb: str, path: str) -> tuple[Route, dict[str, str]]:
     for route in ROUTES[verb]:
         values = route.match(path)
         if values is not None:

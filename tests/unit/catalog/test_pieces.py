@@ -1,17 +1,15 @@
-"""Weights in pieces are joined into one checked file; the digest cache never hides a change."""
+"""Weights in pieces are joined into one checked file; a changed file is refused."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import time
 from pathlib import Path
 
 import pytest
 
 from clarion.catalog import qwen
-from clarion.catalog.builtin import DigestCache, WeightsMissing
+from clarion.catalog.builtin import WeightsMissing
 from clarion.catalog.pieces import WeightsCorrupt, check, join
 from clarion.config import Settings
 
@@ -72,44 +70,6 @@ def test_an_assembled_file_that_changed_is_refused(tmp_path: Path) -> None:
         check(target, size=size, sha256=digest)
     with pytest.raises(WeightsCorrupt, match=r"has SHA-256 0+, expected"):
         check(target, size=size + 1, sha256=digest, digest="0" * 64)
-
-
-def test_digest_cache_rehashes_a_file_rewritten_with_its_old_size_and_mtime(
-    tmp_path: Path,
-) -> None:
-    weights = tmp_path / "weights.bin"
-    weights.write_bytes(b"a" * 4096)
-    cache = DigestCache(tmp_path / "models" / "digests.json", settle_s=0.05)
-    time.sleep(0.1)  # let the file settle, so its digest is remembered
-    first = cache.sha256(weights)
-    assert first == hashlib.sha256(b"a" * 4096).hexdigest()
-    saved = json.loads(cache.path.read_text())
-    assert saved[str(weights.resolve())]["sha256"] == first
-    assert cache.sha256(weights) == first  # unchanged: answered from the cache
-
-    before = weights.stat()
-    weights.write_bytes(b"b" * 4096)  # same size ...
-    os.utime(weights, ns=(before.st_atime_ns, before.st_mtime_ns))  # ... and the same mtime
-    assert cache.sha256(weights) == hashlib.sha256(b"b" * 4096).hexdigest()
-
-
-def test_a_file_changed_just_before_it_was_hashed_is_hashed_again(tmp_path: Path) -> None:
-    weights = tmp_path / "weights.bin"
-    weights.write_bytes(b"d" * 100)
-    cache = DigestCache(tmp_path / "digests.json", settle_s=3600)
-    assert cache.sha256(weights) == hashlib.sha256(b"d" * 100).hexdigest()
-    before = weights.stat()
-    weights.write_bytes(b"e" * 100)  # perhaps within the same clock tick: same times
-    os.utime(weights, ns=(before.st_atime_ns, before.st_mtime_ns))
-    assert cache.sha256(weights) == hashlib.sha256(b"e" * 100).hexdigest()
-
-
-def test_a_corrupt_digest_cache_only_costs_a_rehash(tmp_path: Path) -> None:
-    weights = tmp_path / "weights.bin"
-    weights.write_bytes(b"c" * 10)
-    cache = DigestCache(tmp_path / "digests.json")
-    cache.path.write_text("{not json")
-    assert cache.sha256(weights) == hashlib.sha256(b"c" * 10).hexdigest()
 
 
 def test_the_chat_model_is_joined_once_and_a_changed_file_is_refused_then_rejoined(

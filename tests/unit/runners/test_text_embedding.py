@@ -15,6 +15,8 @@ from clarion.config import Settings
 from clarion.domain.values import Input, InputKind
 from clarion.runners import TextEmbeddingRunner
 
+pytestmark = pytest.mark.slow
+
 MINILM = next(m for m in BUILTIN_MODELS if m.model_id == "all-minilm-l6-v2")
 SENTENCES = [
     "A man is eating food.",
@@ -40,7 +42,8 @@ def runner(spec: dict[str, object]) -> TextEmbeddingRunner:
 def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
     mean = x.mean(-1, keepdims=True)
     var = ((x - mean) ** 2).mean(-1, keepdims=True)
-    return (x - mean) / np.sqrt(var + 1e-12) * w + b
+    normed: np.ndarray = (x - mean) / np.sqrt(var + 1e-12) * w + b
+    return normed
 
 
 _erf = np.vectorize(math.erf)
@@ -60,7 +63,8 @@ def float_reference(text: str, weights: dict[str, np.ndarray], tokenizer: Tokeni
         p = f"encoder.layer.{layer}."
 
         def dense(h: np.ndarray, name: str, p: str = p) -> np.ndarray:
-            return h @ weights[p + name + ".weight"].T + weights[p + name + ".bias"]
+            out: np.ndarray = h @ weights[p + name + ".weight"].T + weights[p + name + ".bias"]
+            return out
 
         q, k, v = (
             dense(x, f"attention.self.{n}").reshape(len(ids), heads, dim).transpose(1, 0, 2)
@@ -83,7 +87,8 @@ def float_reference(text: str, weights: dict[str, np.ndarray], tokenizer: Tokeni
             weights[p + "output.LayerNorm.bias"],
         )
     pooled = x.mean(0)
-    return pooled / np.linalg.norm(pooled)
+    unit: np.ndarray = pooled / np.linalg.norm(pooled)
+    return unit
 
 
 def test_vectors_are_384_dimensional_and_unit_length(runner: TextEmbeddingRunner) -> None:

@@ -23,6 +23,7 @@ def _counts(db: Path) -> dict[str, int]:
         }
 
 
+@pytest.mark.slow
 def test_builtins_register_once_across_restarts(settings: Settings) -> None:
     registry = Registry.open(settings.resolved_database_url)
     first = register_builtins(registry, settings)
@@ -39,6 +40,7 @@ def test_builtins_register_once_across_restarts(settings: Settings) -> None:
     assert before["models"] == len(first) >= 1
 
 
+@pytest.mark.slow
 def test_builtin_version_ids_are_32_hex_and_content_addressed(
     settings: Settings, tmp_path: Path
 ) -> None:

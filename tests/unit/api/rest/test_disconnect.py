@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from starlette.types import Message
+
 from clarion.api.rest.disconnect import CancelOnDisconnect
 
 SCOPE: dict[str, Any] = {"type": "http", "method": "POST", "path": "/"}
@@ -15,7 +17,7 @@ class Connection:
 
     def __init__(self, leave_after: float | None) -> None:
         self.leave_after = leave_after
-        self.sent: list[dict[str, Any]] = []
+        self.sent: list[Message] = []
         self._body_given = False
 
     async def receive(self) -> dict[str, Any]:
@@ -27,7 +29,7 @@ class Connection:
         await asyncio.sleep(self.leave_after or 0)
         return {"type": "http.disconnect"}
 
-    async def send(self, message: dict[str, Any]) -> None:
+    async def send(self, message: Message) -> None:
         self.sent.append(message)
 
 
