@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 
 from clarion.api.clarifai.datasets import DatasetHandlers
+from clarion.api.clarifai.deployments import DeploymentHandlers
 from clarion.api.clarifai.handlers import ClarifaiHandlers
 from clarion.api.clarifai.workspace import WorkspaceHandlers
 from clarion.atomic import private_dir
@@ -86,7 +87,7 @@ class Core:
         )
         handlers = ClarifaiHandlers(
             registry, directory, predictor, metrics, WorkspaceHandlers(workspace),
-            DatasetHandlers(workspace),
+            DatasetHandlers(workspace), DeploymentHandlers(workspace),
         )  # fmt: skip
         return cls(
             settings, registry, keys, Admission(keys, limits), directory, metrics, backend,
