@@ -373,6 +373,20 @@ class Registry(WorkspaceStore, DatasetStore, ClusterStore):
         with self._session() as s:
             s.add(ApiKeyRow(key_id=key_id, user_id=user_id, digest=digest, description=description))
 
+    def ensure_key(self, key_id: str, user_id: str, digest: str, description: str = "") -> bool:
+        """Add the key unless a key with its id exists (one a server starting at the same
+        time added included); True when added here."""
+        self.ensure_user(user_id)
+
+        def work(s: Session) -> bool:
+            if s.get(ApiKeyRow, key_id) is not None:
+                return False
+            s.add(ApiKeyRow(key_id=key_id, user_id=user_id, digest=digest, description=description))
+            s.flush()
+            return True
+
+        return self._ensure(work)
+
     def find_key(self, key_id: str) -> KeyRecord | None:
         with self._session() as s:
             row = s.get(ApiKeyRow, key_id)
