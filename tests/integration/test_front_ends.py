@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -34,14 +35,18 @@ CACHE_S = 1.0
 PAT = "f" * 8 + "0123456789abcdef0123456789"
 
 
-@pytest.fixture(scope="module")
-def registry_url(postgres_url: str) -> str:
-    """A database of its own in the throwaway cluster."""
+def _database(postgres_url: str, name: str) -> str:
+    """A new, empty database in the throwaway cluster."""
     engine = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
-        connection.execute(text("CREATE DATABASE front_ends"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
     engine.dispose()
-    return postgres_url.rsplit("/", 1)[0] + "/front_ends"
+    return postgres_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(scope="module")
+def registry_url(postgres_url: str) -> str:
+    return _database(postgres_url, "front_ends")
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +83,42 @@ def _serving(*homes: Path, env: dict[str, str]) -> Iterator[list[Served]]:
     finally:
         for server in started:
             server.__exit__(None, None, None)
+
+
+_REGISTER = """
+import sys
+from clarion.catalog import register_builtins
+from clarion.config import Settings
+from clarion.registry import Registry
+settings = Settings.from_env()
+registry = Registry.open(settings.database_url)
+print(len(register_builtins(registry, settings)))
+"""
+
+
+def test_servers_starting_at_once_create_the_tables_and_register_the_built_ins_once(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    url = _database(postgres_url, "starting_at_once")
+    starts = [
+        subprocess.Popen(
+            [sys.executable, "-c", _REGISTER],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=clarion_env(tmp_path / f"home-{i}", CLARION_DATABASE_URL=url),
+        )
+        for i in range(4)
+    ]
+    outcomes = [p.communicate(timeout=120) for p in starts]
+    assert [p.returncode for p in starts] == [0] * 4, [err for _, err in outcomes]
+    registered = {int(out) for out, _ in outcomes}
+    registry = Registry.open(url)
+    models = registry.list_models(["clarion"], Page())
+    assert registered == {len(models)} and len(models) >= 2
+    for model in models:
+        assert len(registry.list_versions(model, Page())) == 1, model.model_id
+    registry.close()
 
 
 def test_two_front_ends_share_one_registry(
