@@ -61,3 +61,13 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+def changed_at(path: Path) -> float:
+    """When ``path``'s content or links last changed (seconds since the epoch); infinity when
+    it is gone. A hard link made to an old file counts as a change."""
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return float("inf")
+    return max(status.st_mtime, status.st_ctime)

@@ -85,10 +85,7 @@ class KeyManager:
         """Register a PAT chosen by the operator (``CLARION_PAT``); False if already known."""
         if len(pat) < 16:
             raise ValueError("CLARION_PAT must be at least 16 characters long.")
-        if self._registry.find_key(pat[:KEY_ID_LENGTH]) is not None:
-            return False
-        self._registry.add_key(pat[:KEY_ID_LENGTH], user_id, digest(pat), description)
-        return True
+        return self._registry.ensure_key(pat[:KEY_ID_LENGTH], user_id, digest(pat), description)
 
     def authenticate(self, authorization: str | None) -> Principal:
         """The principal for an ``authorization`` header value, or an :class:`AuthError`."""

@@ -74,6 +74,7 @@ class Settings:
     decode_threads: int = 4
     image_batch_size: int = 32
     models_path: Path | None = None
+    files_path: Path | None = None
     dynamic_batching: bool = True
     batch_max_size: int = 128
     batch_max_delay_ms: float = 5.0
@@ -118,6 +119,7 @@ class Settings:
             decode_threads=_int(env, "CLARION_DECODE_THREADS", 4),
             image_batch_size=_int(env, "CLARION_IMAGE_BATCH_SIZE", 32),
             models_path=_path(env, "CLARION_MODELS_DIR"),
+            files_path=_path(env, "CLARION_FILES_DIR"),
             dynamic_batching=env.get("CLARION_DYNAMIC_BATCHING", "1") not in ("0", "false", "no"),
             batch_max_size=_int(env, "CLARION_BATCH_MAX_SIZE", 128),
             batch_max_delay_ms=_float(env, "CLARION_BATCH_MAX_DELAY_MS", 5.0),
@@ -148,6 +150,13 @@ class Settings:
     def models_dir(self) -> Path:
         """Where prepared model files (e.g. ONNX exports) live: ``CLARION_MODELS_DIR``."""
         return self.models_path or self.home / "models"
+
+    @property
+    def files_dir(self) -> Path:
+        """Where stored input bytes, frozen dataset versions' files and trained artefacts
+        live: ``CLARION_FILES_DIR`` (storage every front end of a cluster mounts at the same
+        path) or the home dir."""
+        return self.files_path or self.home
 
     @property
     def credentials_file(self) -> Path:

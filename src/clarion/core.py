@@ -7,9 +7,11 @@ await core.aclose()
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from clarion.api.clarifai.datasets import DatasetHandlers
+from clarion.api.clarifai.deployments import DeploymentHandlers
 from clarion.api.clarifai.handlers import ClarifaiHandlers
 from clarion.api.clarifai.workspace import WorkspaceHandlers
 from clarion.atomic import private_dir
@@ -19,6 +21,7 @@ from clarion.catalog.builtin import changed_files
 from clarion.config import Settings
 from clarion.directory import ModelDirectory
 from clarion.errors import ClarionError
+from clarion.front_end import FrontEnd, instance_id
 from clarion.input_files import InputFiles
 from clarion.inputs import InputDecoder, UrlFetcher
 from clarion.limits import Admission, KeyLimits
@@ -31,6 +34,9 @@ from clarion.runtime import Backend, Deployment, LocalBackend
 from clarion.service import PredictService
 from clarion.training import Trainer
 from clarion.workspace import WorkspaceService
+
+#: How long a file may take from being written to its row being committed, at most.
+SWEEP_GRACE_S = 300.0
 
 
 @dataclass
@@ -48,6 +54,7 @@ class Core:
     trainer: Trainer
     handlers: ClarifaiHandlers
     files: InputFiles
+    front_end: FrontEnd
 
     @classmethod
     def open(cls, settings: Settings) -> Core:
@@ -72,26 +79,36 @@ class Core:
         fetcher = UrlFetcher(settings)
         decoder = InputDecoder(settings, fetcher)
         predictor = PredictService(directory, decoder, backend, settings.request_timeout_s, limits)
-        trainer = Trainer(registry, backend, settings)
-        files = InputFiles(settings.home / "inputs")
+        front_end = FrontEnd(registry, instance_id(settings.home))
+        trainer = Trainer(registry, backend, settings, front_end.instance_id)
+        files = InputFiles(settings.files_dir / "inputs")
         workspace = WorkspaceService.assemble(
-            registry, directory, trainer, decoder, files, settings.home / "dataset-versions"
+            registry, directory, trainer, decoder, files, settings.files_dir / "dataset-versions"
         )
         handlers = ClarifaiHandlers(
             registry, directory, predictor, metrics, WorkspaceHandlers(workspace),
-            DatasetHandlers(workspace),
+            DatasetHandlers(workspace), DeploymentHandlers(workspace),
         )  # fmt: skip
         return cls(
             settings, registry, keys, Admission(keys, limits), directory, metrics, backend,
-            fetcher, decoder, predictor, trainer, handlers, files,
+            fetcher, decoder, predictor, trainer, handlers, files, front_end,
         )  # fmt: skip
 
     def recover(self) -> None:
-        """Before serving: settle what a stopped or killed server left behind (trainings
-        under way are marked failed; files no record owns are removed). Only the server
-        does this, never an in-process CLI command beside a running server."""
-        self.trainer.recover()
-        self.files.sweep(self.registry.input_files())
+        """Before serving: settle what a stopped or killed server left behind (its trainings
+        under way, and those of servers whose heartbeat is stale, are marked failed; files no
+        record owns are removed). Only the server does this, never an in-process CLI
+        command beside a running server.
+
+        The heartbeat is recorded first, so that a server starting later sees this one.
+        While another server is alive, files changed in the last :data:`SWEEP_GRACE_S`
+        seconds are kept: that server may have written one whose row it has not committed
+        yet."""
+        started = time.time()
+        self.front_end.beat()
+        grace = SWEEP_GRACE_S if self.front_end.others_alive() else 0.0
+        self.trainer.recover(self.front_end.stale_before(), started - grace)
+        self.files.sweep(self.registry.input_files(), started - grace)
 
     async def preload(self) -> list[str]:
         """Load the models named in ``CLARION_PRELOAD`` ("all" = every built-in model)."""

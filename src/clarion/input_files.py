@@ -1,4 +1,4 @@
-"""Stored input bytes (images) under ``$CLARION_HOME/inputs``, written atomically.
+"""Stored input bytes (images) under ``<files dir>/inputs``, written atomically.
 
 A file is written (and synced) before its registry row is committed, and removed after the
 row is deleted, so a crash can only leave files that no row names; :meth:`InputFiles.sweep`
@@ -10,7 +10,7 @@ import hashlib
 import logging
 from pathlib import Path
 
-from clarion.atomic import PARTIAL_SUFFIX, write_atomically
+from clarion.atomic import PARTIAL_SUFFIX, changed_at, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -31,15 +31,19 @@ class InputFiles:
         for path in paths:
             Path(path).unlink(missing_ok=True)
 
-    def sweep(self, referenced: set[str]) -> int:
+    def sweep(self, referenced: set[str], keep_changed_since: float = float("inf")) -> int:
         """Remove files that no stored input names (``referenced``: their paths), and
         unfinished writes; returns how many. Names are compared, not whole paths, so a
-        home directory that was moved keeps its files."""
+        home directory that was moved keeps its files. Files changed at or after
+        ``keep_changed_since`` (seconds since the epoch) are kept: another server sharing
+        the directory may be writing them, its rows not yet committed."""
         if not self.root.is_dir():
             return 0
         names = {Path(p).name for p in referenced}
         removed = 0
         for path in self.root.glob("*/*"):
+            if changed_at(path) >= keep_changed_since:
+                continue
             if path.suffix == PARTIAL_SUFFIX or (path.suffix == ".bin" and path.name not in names):
                 path.unlink(missing_ok=True)
                 removed += 1

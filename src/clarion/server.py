@@ -62,6 +62,7 @@ class ClarionServer:
         self._rest: _EmbeddedUvicorn | None = None
         self._rest_task: asyncio.Task[None] | None = None
         self._preload: asyncio.Task[list[str]] | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
         self._home_lock = HomeLock(core.settings.home)
 
     @property
@@ -72,6 +73,7 @@ class ClarionServer:
         settings = self.core.settings
         self._home_lock.acquire()  # HomeInUse when another server serves from this home
         self.core.recover()
+        self._heartbeat = asyncio.create_task(self.core.front_end.run())
         self._grpc = grpc.aio.server(
             options=[
                 ("grpc.max_receive_message_length", settings.max_receive_bytes),
@@ -149,5 +151,8 @@ class ClarionServer:
             await self._rest_task
         if self._preload is not None and not self._preload.done():
             self._preload.cancel()
+        await self.core.trainer.wait_idle()  # its trainings still beat while they finish
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
         await self.core.aclose()
         self._home_lock.release()

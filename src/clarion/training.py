@@ -11,8 +11,10 @@ The inputs are embedded with the base model (a text or image embedder, chosen by
 kind or the ``base_model`` param); then one softmax over the concepts is fitted when they are
 mutually exclusive, else one logistic-regression head per concept (scikit-learn), and
 held-out metrics come from stratified cross-validation. The artefact is written once,
-atomically, under ``$CLARION_HOME/artifacts/<version_id>.npz``; the version's spec pins it
-and the base model version, so a trained version never changes.
+atomically, under ``<files dir>/artifacts/<version_id>.npz`` (``CLARION_FILES_DIR``, else
+the home); the version's spec pins it and the base model version, so a trained version never
+changes. Each training records the server that runs it, so that another server starting on
+the same registry leaves it alone while that server's heartbeat is fresh.
 """
 
 from __future__ import annotations
@@ -22,12 +24,13 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from clarion.atomic import PARTIAL_SUFFIX, write_atomically
+from clarion.atomic import PARTIAL_SUFFIX, changed_at, write_atomically
 from clarion.auth import PUBLIC_USER
 from clarion.catalog import PUBLIC_APP
 from clarion.config import MAX_BATCH_INPUTS, Settings
@@ -58,19 +61,26 @@ class Snapshot:
 class Trainer:
     """Starts trainings and runs them as background tasks of the serving process."""
 
-    def __init__(self, registry: Registry, backend: Backend, settings: Settings) -> None:
+    def __init__(
+        self, registry: Registry, backend: Backend, settings: Settings, instance_id: str
+    ) -> None:
+        """``instance_id``: the server that runs the trainings started here."""
         self._registry = registry
         self._backend = backend
         self._settings = settings
-        self._artifacts = settings.home / "artifacts"
+        self._instance_id = instance_id
+        self._artifacts = settings.files_dir / "artifacts"
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def recover(self) -> None:
-        """After a stop or a crash: versions left queued or training are marked failed
+    def recover(self, stale_before: datetime, keep_changed_since: float = float("inf")) -> None:
+        """After a stop or a crash: versions left queued or training by this server, by no
+        server, or by one whose heartbeat is older than ``stale_before`` are marked failed
         (21106, saying why), and artefact files that no trained version owns (an unfinished
         write, a training cut short, a delete whose file removal did not happen) are
-        removed."""
-        for version_id in self._registry.unfinished_trainings([int(c) for c in UNFINISHED]):
+        removed, except files changed at or after ``keep_changed_since`` (a time in seconds
+        since the epoch: another live server may be writing them)."""
+        codes = [int(c) for c in UNFINISHED]
+        for version_id in self._registry.orphaned_trainings(codes, self._instance_id, stale_before):
             self._registry.set_training(
                 version_id,
                 StatusCode.MODEL_TRAINING_FAILED,
@@ -84,6 +94,8 @@ class Trainer:
             if (state := self._registry.training(version_id)) is not None and state.ready
         }
         for path in self._artifacts.iterdir():
+            if changed_at(path) >= keep_changed_since:
+                continue
             if path.suffix == PARTIAL_SUFFIX or path.stem not in owned:
                 log.info("removing %s: no trained version owns it", path.name)
                 path.unlink(missing_ok=True)
@@ -152,7 +164,7 @@ class Trainer:
             model, version_id, runner="embedding-classifier", spec=spec, concepts=concepts,
             description=params.description,
             training=(StatusCode.MODEL_QUEUED_FOR_TRAINING, "Queued for training", info),
-            base=base,
+            training_owner=self._instance_id, base=base,
         )  # fmt: skip
         task = asyncio.get_running_loop().create_task(
             self._train(version, Deployment.of(base_model, base), snapshot, params, info)

@@ -76,6 +76,7 @@ def test_help_on_every_command(tmp_path: Path) -> None:
         ["inputs", "upload"],
         ["models", "train"],
         ["models", "versions"],
+        ["models", "deploy"],
     ):
         assert "Usage:" in run(tmp_path, *args, "--help").stdout
 

@@ -1,20 +1,12 @@
 """The registry on PostgreSQL: the same code as SQLite, through a real server.
 
-A throwaway PostgreSQL cluster is started for the session on 127.0.0.1 when the server
-binaries and the ``postgres`` system user are present (``.ci/run`` installs them);
-otherwise these tests are skipped and say why.
+A throwaway PostgreSQL cluster (:mod:`tests.postgres`) is started for the module on
+127.0.0.1 when the server binaries and the ``postgres`` system user are present (``.ci/run``
+installs them); otherwise these tests are skipped and say why.
 """
 
 from __future__ import annotations
 
-import glob
-import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,44 +17,11 @@ from clarion.client import App, Model
 from clarion.registry import Page, Registry
 from clarion.server_thread import ServerThread
 from tests.conftest import make_settings
+from tests.postgres import postgres_url
 
 pytestmark = pytest.mark.slow
 
-
-def _binary(name: str) -> str | None:
-    found = shutil.which(name) or sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    if isinstance(found, list):
-        return found[-1] if found else None
-    return found
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    initdb, pg_ctl = _binary("initdb"), _binary("pg_ctl")
-    try:
-        user = pwd.getpwnam("postgres")
-    except KeyError:
-        user = None
-    if not initdb or not pg_ctl or user is None:
-        pytest.skip("PostgreSQL server binaries or the postgres user are not installed")
-    root = Path(tempfile.mkdtemp(prefix="clarion-pg-"))
-    os.chown(root, user.pw_uid, user.pw_gid)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    data = root / "data"
-    subprocess.run([*as_postgres, initdb, "-D", str(data), "-A", "trust", "-U", "postgres"],
-                   check=True, capture_output=True)  # fmt: skip
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {root}"
-    subprocess.run([*as_postgres, pg_ctl, "-D", str(data), "-o", options, "-w", "start",
-                    "-l", str(root / "log")], check=True, capture_output=True)  # fmt: skip
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*as_postgres, pg_ctl, "-D", str(data), "-m", "fast", "stop"],
-                       capture_output=True)  # fmt: skip
-        shutil.rmtree(root, ignore_errors=True)
+__all__ = ["postgres_url"]  # the fixture, shared with the other tests on PostgreSQL
 
 
 def test_registry_on_postgres_is_idempotent(postgres_url: str, tmp_path: Path) -> None:

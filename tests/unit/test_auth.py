@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 
 import pytest
 
@@ -61,3 +62,21 @@ def test_missing_or_malformed_header(value: str | None) -> None:
 def test_public_models_are_readable_by_everyone() -> None:
     alice = Principal("alice", "k")
     assert alice.can_read("clarion") and alice.can_read("alice") and not alice.can_read("bob")
+
+
+def test_a_key_revoked_through_another_server_stops_working_within_the_cache_time(
+    settings: Settings,
+) -> None:
+    """Two servers on one registry: each caches key records for ``cache_s`` seconds, so a
+    revocation through one reaches the other within that time."""
+    cache_s = 0.3
+    one = KeyManager(Registry.open(settings.resolved_database_url), cache_s)
+    other = KeyManager(Registry.open(settings.resolved_database_url), cache_s)
+    pat = one.create("alice")
+    assert other.authenticate(f"Key {pat}").user_id == "alice"  # now in the other's cache
+    assert one.revoke(pat[:8])
+    with pytest.raises(KeyInvalid):
+        one.authenticate(f"Key {pat}")
+    time.sleep(cache_s + 0.05)
+    with pytest.raises(KeyInvalid):
+        other.authenticate(f"Key {pat}")

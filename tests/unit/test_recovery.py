@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +43,13 @@ def test_recovery_fails_unfinished_trainings_and_removes_unowned_artefacts(
         registry.ensure_version(
             model, version_id, runner="r", spec={}, training=(int(code), "", {})
         )
-    trainer = Trainer(registry, LocalBackend({}, settings), settings)
+    trainer = Trainer(registry, LocalBackend({}, settings), settings, "this-server")
     artifacts = settings.home / "artifacts"
     artifacts.mkdir(parents=True)
     kept = artifacts / f"{'a' * 32}.npz"
     for name in (kept.name, f"{'b' * 32}.npz", f"{'d' * 32}.npz", "tmpx1y2.partial"):
         (artifacts / name).write_bytes(b"x")
-    trainer.recover()
+    trainer.recover(datetime.now(UTC))
     failed = registry.training("b" * 32)
     assert failed is not None and failed.status == StatusCode.MODEL_TRAINING_FAILED
     assert "interrupted by a server restart" in failed.description
@@ -82,4 +82,32 @@ def test_add_inputs_then_sweep_keeps_them(settings: Settings) -> None:
         "u1", "app", [StoredInput("i1", InputKind.IMAGE, None, str(path), {}, datetime.now(UTC))]
     )
     assert files.sweep(registry.input_files()) == 0 and path.exists()
+    registry.close()
+
+
+def test_recovery_leaves_a_live_server_s_training_and_files_changed_since(
+    settings: Settings,
+) -> None:
+    """Servers sharing a registry and a files dir: a starting one fails only the trainings
+    of servers that stopped beating, and keeps files changed after its given time."""
+    registry = Registry.open(settings.resolved_database_url)
+    model = registry.ensure_model("u1", "app", "m", model_type_id="embedding-classifier")
+    registry.heartbeat("other-server")
+    training: tuple[int, str, dict[str, Any]] = (int(StatusCode.MODEL_TRAINING), "", {})
+    registry.ensure_version(
+        model, "b" * 32, runner="r", spec={}, training=training, training_owner="other-server"
+    )
+    trainer = Trainer(registry, LocalBackend({}, settings), settings, "this-server")
+    artifacts = settings.files_dir / "artifacts"
+    artifacts.mkdir(parents=True)
+    being_written = artifacts / f"{'b' * 32}.npz"
+    being_written.write_bytes(b"x")
+    trainer.recover(datetime.now(UTC) - timedelta(seconds=30), keep_changed_since=0.0)
+    state = registry.training("b" * 32)
+    assert state is not None and state.status == StatusCode.MODEL_TRAINING
+    assert being_written.exists()
+    trainer.recover(datetime.now(UTC) + timedelta(seconds=1))  # its heartbeat went stale
+    state = registry.training("b" * 32)
+    assert state is not None and state.status == StatusCode.MODEL_TRAINING_FAILED
+    assert not being_written.exists()
     registry.close()

@@ -1,4 +1,4 @@
-"""``clarion models``: install weights, prepare and list models."""
+"""``clarion models``: install weights, prepare, list and deploy models."""
 
 from __future__ import annotations
 
@@ -11,13 +11,17 @@ from clarion.catalog import prepare as prepare_models
 from clarion.catalog import pull as pull_weights
 from clarion.catalog import register_builtins
 from clarion.cli.common import base_url_option, pat_option, root_cert_option, saved_pat, settings
+from clarion.cli.workspace import failure, server_option
+from clarion.client import ClarionApiError, Model
 from clarion.client.channel import V2Client, channel_for
+from clarion.domain.scaling import ScalingSettings
+from clarion.errors import InvalidParameter
 from clarion.registry import Page, Registry
 
 
 @click.group()
 def models() -> None:
-    """Install, prepare and list models."""
+    """Install, prepare, list and deploy models."""
 
 
 @models.command()
@@ -108,3 +112,79 @@ def concepts(model: str, version_id: str, page: int, per_page: int) -> None:
             click.echo(f"{concept.id}\t{concept.name}")
     finally:
         registry.close()
+
+
+_DEFAULT = ScalingSettings()
+
+
+@models.command()
+@click.argument("model")
+@click.option("--version", "version_id", default="", help="A model version id (default: latest).")
+@click.option("--min-replicas", type=int, required=True, help="0 lets it scale to zero.")
+@click.option("--max-replicas", type=int, required=True)
+@click.option(
+    "--target-ongoing-requests", type=float, default=_DEFAULT.target_ongoing_requests,
+    help="Ongoing requests per replica that autoscaling aims for (0: the family's default).",
+)  # fmt: skip
+@click.option(
+    "--max-ongoing-requests", type=int, default=_DEFAULT.max_ongoing_requests,
+    help="Requests one replica takes at once (0: the family's default).",
+)  # fmt: skip
+@click.option(
+    "--max-queued-requests", type=int, default=_DEFAULT.max_queued_requests,
+    help="Waiting requests beyond which new ones are refused (0: the family's default).",
+)  # fmt: skip
+@click.option(
+    "--scale-up-delay-seconds", type=int, default=int(_DEFAULT.scale_up_delay_seconds),
+    show_default=True,
+)  # fmt: skip
+@click.option(
+    "--scale-down-delay-seconds", type=int, default=int(_DEFAULT.scale_down_delay_seconds),
+    show_default=True,
+)  # fmt: skip
+@click.option(
+    "--scale-to-zero-delay-seconds", type=int,
+    default=int(_DEFAULT.scale_to_zero_delay_seconds), show_default=True,
+    help="Idle time after which a version with --min-replicas 0 has no replica.",
+)  # fmt: skip
+@server_option
+@pat_option
+@root_cert_option
+def deploy(
+    model: str, version_id: str, base_url: str | None, pat: str | None,
+    root_certificates_path: Path | None, **fields: float,
+) -> None:  # fmt: skip
+    """Set how a model version scales on a Ray cluster: its replicas and their load.
+
+    MODEL is a built-in model id or USER/APP/MODEL_ID; the built-in models' deployments
+    are changed with a key of the bootstrap user (admin).
+    """
+    from clarion.cli.predict import model_address
+
+    user_id, app_id, model_id, url_version = model_address(model)
+    try:
+        wanted = ScalingSettings(**fields)  # type: ignore[arg-type]
+    except InvalidParameter as exc:
+        hint = f"--{exc.parameter.replace('_', '-')}"
+        raise click.BadParameter(exc.details, param_hint=hint) from exc
+    try:
+        with Model(
+            model_id=model_id, user_id=user_id, app_id=app_id,
+            model_version={"id": version_id or url_version}, pat=pat or saved_pat(settings()),
+            base_url=base_url, root_certificates_path=root_certificates_path,
+        ) as client:  # fmt: skip
+            deployed = client.deploy(wanted)
+    except ClarionApiError as exc:
+        raise failure(exc) from exc
+    config = deployed.autoscale_config
+    extra = dict(deployed.metadata.items())
+    click.echo(
+        f"deployed {user_id}/{app_id}/models/{model_id}/versions/{deployed.id}: "
+        f"min_replicas={config.min_replicas} max_replicas={config.max_replicas} "
+        f"target_ongoing_requests={extra['target_ongoing_requests']:g} "
+        f"max_ongoing_requests={extra['max_ongoing_requests']:g} "
+        f"max_queued_requests={extra['max_queued_requests']:g} "
+        f"scale_up_delay_seconds={config.scale_up_delay_seconds} "
+        f"scale_down_delay_seconds={config.scale_down_delay_seconds} "
+        f"scale_to_zero_delay_seconds={config.scale_to_zero_delay_seconds}"
+    )

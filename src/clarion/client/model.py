@@ -25,6 +25,7 @@ from google.protobuf import struct_pb2
 from clarion.client.channel import DEFAULT_BASE_URL, V2Client, channel_for
 from clarion.client.errors import ClarionApiError
 from clarion.client.inputs import Inputs
+from clarion.domain.scaling import ScalingSettings
 
 _SUCCESS = 10000
 _MIXED = 10010
@@ -142,6 +143,49 @@ class Model:
                 return
             yield from versions
             page += 1
+
+    # deployment ------------------------------------------------------------------------
+
+    def deploy(self, settings: ScalingSettings) -> resources_pb2.Deployment:
+        """Set how this model version (the latest when none is named) scales on a cluster
+        (PostDeployments); returns the deployment as the server stored it."""
+        metadata = struct_pb2.Struct()
+        metadata.update({
+            "target_ongoing_requests": settings.target_ongoing_requests,
+            "max_ongoing_requests": settings.max_ongoing_requests,
+            "max_queued_requests": settings.max_queued_requests,
+        })  # fmt: skip
+        deployment = resources_pb2.Deployment(
+            id=self.version_id,
+            autoscale_config=resources_pb2.AutoscaleConfig(
+                min_replicas=settings.min_replicas,
+                max_replicas=settings.max_replicas,
+                scale_up_delay_seconds=round(settings.scale_up_delay_seconds),
+                scale_down_delay_seconds=round(settings.scale_down_delay_seconds),
+                scale_to_zero_delay_seconds=round(settings.scale_to_zero_delay_seconds),
+            ),
+            worker=resources_pb2.Worker(
+                model=resources_pb2.Model(
+                    id=self.model_id,
+                    user_id=self.user_id,
+                    app_id=self.app_id,
+                    model_version=resources_pb2.ModelVersion(id=self.version_id),
+                )
+            ),
+            metadata=metadata,
+        )
+        request = service_pb2.PostDeploymentsRequest(
+            user_app_id=self._user_app, deployments=[deployment]
+        )
+        return self._call("PostDeployments", request).deployments[0]  # type: ignore[no-any-return]
+
+    def deployment(self) -> resources_pb2.Deployment:
+        """This model version's deployment (the latest version's when none is named)."""
+        version_id = self.version_id or self.load_info().model_version.id
+        request = service_pb2.GetDeploymentRequest(
+            user_app_id=self._user_app, deployment_id=version_id
+        )
+        return self._call("GetDeployment", request).deployment  # type: ignore[no-any-return]
 
     # predictions -----------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clarion.domain.models import Model, ModelVersion, TrainingMetrics, TrainingState
+from clarion.domain.scaling import ScalingSettings
 from clarion.domain.values import Concept, InputKind
 from clarion.domain.workspace import App, StoredInput
 from clarion.errors import StatusCode
@@ -19,6 +20,7 @@ from clarion.registry.schema import (
     ModelRow,
     ModelVersionRow,
     TrainingRow,
+    VersionScalingRow,
 )
 
 
@@ -34,7 +36,9 @@ def model(row: ModelRow) -> Model:
     )
 
 
-def version(row: ModelVersionRow, model_id: str, *, trained: bool) -> ModelVersion:
+def version(
+    row: ModelVersionRow, model_id: str, *, trained: bool, scaling: ScalingSettings | None = None
+) -> ModelVersion:
     """``trained``: the version has a training row (it was made by training)."""
     kind = row.spec.get("kind")
     return ModelVersion(
@@ -46,17 +50,26 @@ def version(row: ModelVersionRow, model_id: str, *, trained: bool) -> ModelVersi
         spec=dict(row.spec),
         input_kind=InputKind(kind) if kind else None,
         trained=trained,
+        scaling=scaling,
     )
 
 
 def versions(s: Session, rows: Sequence[ModelVersionRow], model_id: str) -> list[ModelVersion]:
     ids = [r.id for r in rows]
-    trained = (
-        set(s.scalars(select(TrainingRow.version_id).where(TrainingRow.version_id.in_(ids))))
-        if ids
-        else set()
-    )
-    return [version(r, model_id, trained=r.id in trained) for r in rows]
+    if not ids:
+        return []
+    trained = set(s.scalars(select(TrainingRow.version_id).where(TrainingRow.version_id.in_(ids))))
+    scaled = {
+        r.version_id: scaling_settings(r.settings)
+        for r in s.scalars(select(VersionScalingRow).where(VersionScalingRow.version_id.in_(ids)))
+    }
+    return [version(r, model_id, trained=r.id in trained, scaling=scaled.get(r.id)) for r in rows]
+
+
+def scaling_settings(stored: dict[str, Any]) -> ScalingSettings:
+    """Stored settings as a value (fields unknown to this version of Clarion are ignored)."""
+    names = ScalingSettings.field_names()
+    return ScalingSettings(**{k: v for k, v in stored.items() if k in names})
 
 
 def training(row: TrainingRow) -> TrainingState:

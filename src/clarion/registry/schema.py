@@ -148,6 +148,38 @@ class InputRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class VersionScalingRow(Base):
+    """How a model version scales on a cluster, when someone set it (ScalingSettings' fields
+    as JSON); a version without a row takes its family's defaults."""
+
+    __tablename__ = "version_scaling"
+
+    version_id: Mapped[str] = mapped_column(ForeignKey("model_versions.id"), primary_key=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class FrontEndRow(Base):
+    """A Clarion server on the registry: its id (kept in its home) and when it last said it
+    is alive."""
+
+    __tablename__ = "front_ends"
+
+    instance_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(String(256), default="")
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TrainingOwnerRow(Base):
+    """Which server runs a version's training (apart from the training row so that
+    registries made before owners existed gain it without a migration)."""
+
+    __tablename__ = "training_owners"
+
+    version_id: Mapped[str] = mapped_column(ForeignKey("model_versions.id"), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(String(64))
+
+
 @event.listens_for(ModelVersionRow, "before_update")
 def _forbid_version_updates(_mapper: Any, _connection: Any, target: ModelVersionRow) -> None:
     raise RuntimeError(f"model version {target.id} is immutable and cannot be updated")

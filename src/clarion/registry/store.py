@@ -9,15 +9,15 @@ works with the same code. Every write is idempotent where a restart may repeat i
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, func, or_, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine, create_engine, event, func, or_, select, text
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from clarion.atomic import private_dir, private_file
@@ -25,6 +25,7 @@ from clarion.domain.models import Model, ModelVersion
 from clarion.domain.values import Concept
 from clarion.errors import InternalError, StatusCode
 from clarion.registry import mapping
+from clarion.registry.cluster import ClusterStore
 from clarion.registry.datasets import DatasetStore
 from clarion.registry.records import KeyRecord
 from clarion.registry.schema import (
@@ -34,12 +35,18 @@ from clarion.registry.schema import (
     ConceptRow,
     ModelRow,
     ModelVersionRow,
+    TrainingOwnerRow,
     TrainingRow,
     UserRow,
 )
 from clarion.registry.workspace import WorkspaceStore
 
+T = TypeVar("T")
+
 DEFAULT_PER_PAGE = 128
+#: The PostgreSQL advisory lock that servers starting at once take around creating the
+#: tables (concurrent ``CREATE TABLE`` of one table fails in all but one of them).
+_SCHEMA_LOCK = 0x436C6172
 MAX_PER_PAGE = 1000
 
 
@@ -93,7 +100,14 @@ def _key_record(row: ApiKeyRow) -> KeyRecord:
     )
 
 
-class Registry(WorkspaceStore, DatasetStore):
+def _create_tables(engine: Engine) -> None:
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+        Base.metadata.create_all(connection)
+
+
+class Registry(WorkspaceStore, DatasetStore, ClusterStore):
     """All persistent state, behind methods that return plain records."""
 
     def __init__(self, engine: Engine) -> None:
@@ -109,7 +123,7 @@ class Registry(WorkspaceStore, DatasetStore):
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
             engine = create_engine(url, pool_pre_ping=True)
-        Base.metadata.create_all(engine)
+        _create_tables(engine)
         registry = cls(engine)
         registry.backfill_concepts()
         return registry
@@ -125,18 +139,35 @@ class Registry(WorkspaceStore, DatasetStore):
         except SQLAlchemyError as exc:
             raise InternalError(f"registry error: {type(exc).__name__}") from exc
 
+    def _ensure(self, work: Callable[[Session], T]) -> T:
+        """Run a create-if-missing transaction; when another process created the same row
+        meanwhile (a unique constraint refused ours), run it again: it then finds that row."""
+        try:
+            with self._session() as s:
+                return work(s)
+        except InternalError as exc:
+            if not isinstance(exc.__cause__, IntegrityError):
+                raise
+        with self._session() as s:
+            return work(s)
+
     # users and apps ------------------------------------------------------------------
 
     def ensure_user(self, user_id: str) -> None:
-        with self._session() as s:
+        def work(s: Session) -> None:
             if s.get(UserRow, user_id) is None:
                 s.add(UserRow(id=user_id))
 
+        self._ensure(work)
+
     def ensure_app(self, user_id: str, app_id: str, description: str = "") -> None:
         self.ensure_user(user_id)
-        with self._session() as s:
+
+        def work(s: Session) -> None:
             if self._app(s, user_id, app_id) is None:
                 s.add(AppRow(user_id=user_id, app_id=app_id, description=description))
+
+        self._ensure(work)
 
     def app_exists(self, user_id: str, app_id: str) -> bool:
         with self._session() as s:
@@ -160,7 +191,8 @@ class Registry(WorkspaceStore, DatasetStore):
     ) -> Model:
         """Create the model if it does not exist; return it either way."""
         self.ensure_app(user_id, app_id)
-        with self._session() as s:
+
+        def work(s: Session) -> Model:
             app = self._app(s, user_id, app_id)
             assert app is not None
             row = s.scalar(
@@ -178,6 +210,8 @@ class Registry(WorkspaceStore, DatasetStore):
                 s.add(row)
                 s.flush()
             return mapping.model(row)
+
+        return self._ensure(work)
 
     def get_model(self, user_id: str, app_id: str, model_id: str) -> Model | None:
         with self._session() as s:
@@ -219,6 +253,7 @@ class Registry(WorkspaceStore, DatasetStore):
         description: str = "",
         concepts: Sequence[Concept] = (),
         training: tuple[int, str, dict[str, Any]] | None = None,
+        training_owner: str = "",
         base: ModelVersion | None = None,
     ) -> ModelVersion:
         """Create a version with its concepts unless that id exists; versions never change.
@@ -227,8 +262,10 @@ class Registry(WorkspaceStore, DatasetStore):
         in the same transaction: no reader (nor a restart after a crash) ever sees a trained
         kind of version without one, which would pass for a ready built-in version. A version
         built on ``base`` (a trained head on an embedder) pins the base's runner and spec in
-        its own, as ``base_runner`` and ``base_spec``."""
-        with self._session() as s:
+        its own, as ``base_runner`` and ``base_spec``. ``training_owner`` is the server that
+        runs the training (see :meth:`orphaned_trainings`)."""
+
+        def work(s: Session) -> ModelVersion:
             row = s.get(ModelVersionRow, version_id)
             if row is None:
                 model_pk = mapping.model_pk(s, model)
@@ -238,12 +275,14 @@ class Registry(WorkspaceStore, DatasetStore):
                     pinned = s.get(ModelVersionRow, base.id)
                     if pinned is None:
                         raise InternalError(f"base version {base.id} no longer exists")
-                    spec = {**spec, "base_runner": pinned.runner, "base_spec": dict(pinned.spec)}
+                    pinned_spec = {
+                        **spec, "base_runner": pinned.runner, "base_spec": dict(pinned.spec),
+                    }  # fmt: skip
                 row = ModelVersionRow(
                     id=version_id,
                     model_pk=model_pk,
                     runner=runner,
-                    spec=spec,
+                    spec=spec if base is None else pinned_spec,
                     description=description,
                 )
                 s.add(row)
@@ -262,8 +301,12 @@ class Registry(WorkspaceStore, DatasetStore):
                             info=info,
                         )
                     )
+                    if training_owner:
+                        s.add(TrainingOwnerRow(version_id=version_id, instance_id=training_owner))
                 s.flush()
             return mapping.versions(s, [row], model.model_id)[0]
+
+        return self._ensure(work)
 
     def get_version(
         self, model: Model, version_id: str = "", *, usable: bool = True
@@ -329,6 +372,20 @@ class Registry(WorkspaceStore, DatasetStore):
         self.ensure_user(user_id)
         with self._session() as s:
             s.add(ApiKeyRow(key_id=key_id, user_id=user_id, digest=digest, description=description))
+
+    def ensure_key(self, key_id: str, user_id: str, digest: str, description: str = "") -> bool:
+        """Add the key unless a key with its id exists (one a server starting at the same
+        time added included); True when added here."""
+        self.ensure_user(user_id)
+
+        def work(s: Session) -> bool:
+            if s.get(ApiKeyRow, key_id) is not None:
+                return False
+            s.add(ApiKeyRow(key_id=key_id, user_id=user_id, digest=digest, description=description))
+            s.flush()
+            return True
+
+        return self._ensure(work)
 
     def find_key(self, key_id: str) -> KeyRecord | None:
         with self._session() as s:

@@ -5,7 +5,7 @@ Mixed into :class:`Registry`; every method is one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
@@ -30,7 +30,9 @@ from clarion.registry.schema import (
     ModelConfigRow,
     ModelRow,
     ModelVersionRow,
+    TrainingOwnerRow,
     TrainingRow,
+    VersionScalingRow,
 )
 
 
@@ -405,6 +407,8 @@ class WorkspaceStore:
         if versions:
             s.execute(delete(ConceptRow).where(ConceptRow.version_id.in_(versions)))
             s.execute(delete(TrainingRow).where(TrainingRow.version_id.in_(versions)))
+            s.execute(delete(TrainingOwnerRow).where(TrainingOwnerRow.version_id.in_(versions)))
+            s.execute(delete(VersionScalingRow).where(VersionScalingRow.version_id.in_(versions)))
             s.execute(delete(ModelVersionRow).where(ModelVersionRow.id.in_(versions)))
         s.execute(delete(ModelConfigRow).where(ModelConfigRow.model_pk == model_pk))
         s.execute(delete(ModelRow).where(ModelRow.pk == model_pk))
@@ -413,6 +417,8 @@ class WorkspaceStore:
         with self._session() as s:
             s.execute(delete(ConceptRow).where(ConceptRow.version_id == version_id))
             s.execute(delete(TrainingRow).where(TrainingRow.version_id == version_id))
+            s.execute(delete(TrainingOwnerRow).where(TrainingOwnerRow.version_id == version_id))
+            s.execute(delete(VersionScalingRow).where(VersionScalingRow.version_id == version_id))
             s.execute(delete(ModelVersionRow).where(ModelVersionRow.id == version_id))
 
     # training ------------------------------------------------------------------------
@@ -448,15 +454,3 @@ class WorkspaceStore:
     def version_ids(self) -> set[str]:
         with self._session() as s:
             return set(s.scalars(select(ModelVersionRow.id)))
-
-    def unfinished_trainings(self, codes: Sequence[int]) -> Iterator[str]:
-        with self._session() as s:
-            return iter(
-                list(
-                    s.scalars(
-                        select(TrainingRow.version_id).where(
-                            TrainingRow.status_code.in_(list(codes))
-                        )
-                    )
-                )
-            )

@@ -1,4 +1,5 @@
-"""The workspace: a user's apps, stored inputs, concepts, datasets and custom models.
+"""The workspace: a user's apps, stored inputs, concepts, datasets, custom models and the
+deployments of model versions.
 
 :class:`WorkspaceService` holds one service for each; the protocol adapters call them with
 domain values. Each keeps its own rules; the bounds all of them share are in :mod:`.bounds`.
@@ -20,6 +21,7 @@ from clarion.training import Trainer
 from clarion.workspace.apps import AppService
 from clarion.workspace.concepts import ConceptService
 from clarion.workspace.datasets import DatasetService
+from clarion.workspace.deployments import DeploymentService
 from clarion.workspace.inputs import InputService
 from clarion.workspace.models import ModelService
 from clarion.workspace.version_files import VersionFiles
@@ -32,6 +34,7 @@ class WorkspaceService:
     concepts: ConceptService
     datasets: DatasetService
     models: ModelService
+    deployments: DeploymentService
 
     @classmethod
     def assemble(
@@ -53,4 +56,5 @@ class WorkspaceService:
             concepts=ConceptService(registry, directory),
             datasets=DatasetService(registry, directory, version_files),
             models=models,
+            deployments=DeploymentService(registry, directory),
         )

@@ -19,6 +19,7 @@ from google.protobuf.message import Message
 from clarion.api.clarifai import convert
 from clarion.api.clarifai.caller import Caller
 from clarion.api.clarifai.datasets import DatasetHandlers
+from clarion.api.clarifai.deployments import DeploymentHandlers
 from clarion.api.clarifai.workspace import WorkspaceHandlers
 from clarion.auth import Principal
 from clarion.catalog import MODEL_TYPES
@@ -67,6 +68,7 @@ class ClarifaiHandlers:
         metrics: Metrics,
         workspace: WorkspaceHandlers | None = None,
         datasets: DatasetHandlers | None = None,
+        deployments: DeploymentHandlers | None = None,
     ) -> None:
         self._registry = registry
         self._directory = directory
@@ -74,6 +76,7 @@ class ClarifaiHandlers:
         self._metrics = metrics
         self._workspace = workspace
         self._datasets = datasets
+        self._deployments = deployments
 
     def implementation(self, method: str) -> Handler:
         """The handler of ``method``, or :class:`NotImplementedFeature` when Clarion has
@@ -85,6 +88,7 @@ class ClarifaiHandlers:
             (self, self.IMPLEMENTED),
             (self._workspace, WorkspaceHandlers.RPCS),
             (self._datasets, DatasetHandlers.RPCS),
+            (self._deployments, DeploymentHandlers.RPCS),
         )
         if not RPCS[method].client_streaming:
             for owner, methods in owners:
