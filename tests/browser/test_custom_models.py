@@ -53,7 +53,12 @@ def test_create_upload_train_watch_and_compare_versions(page: Playground) -> Non
 
     for trained in (1, 2):
         page.by_id("custom-train").click()
-        page.wait_for(lambda d, n=trained: _trained_rows(page) == n)
+        # The table may show the version trained one poll before the status line does.
+        page.wait_for(
+            lambda d, n=trained: (
+                _trained_rows(page) == n and "21100" in page.by_id("custom-train-status").text
+            )
+        )
     assert "21100" in page.by_id("custom-train-status").text
     rows = page.all("#custom-versions tbody tr")
     assert len(rows) == 2
