@@ -1,0 +1,17 @@
+"""The Ray Serve backend: model versions as Serve deployments on a Ray cluster.
+
+Imported only when ``CLARION_RAY_ADDRESS`` is set (it needs ``clarion[ray]``):
+
+- :mod:`~clarion.runtime.ray.cluster`: joining the cluster, Serve without its proxies;
+- :mod:`~clarion.runtime.ray.options`: a version's deployment options from its family and
+  :class:`ScalingSettings`;
+- :mod:`~clarion.runtime.ray.replica`: :class:`ModelReplica`, the deployment class, one
+  version served by a :class:`LocalBackend` inside the replica;
+- :mod:`~clarion.runtime.ray.errors`: Ray's exceptions as Clarion errors;
+- :mod:`~clarion.runtime.ray.backend`: :class:`RayBackend`, the :class:`Backend`.
+"""
+
+from clarion.runtime.ray.backend import RayBackend
+from clarion.runtime.ray.replica import ModelReplica, ReplicaStats
+
+__all__ = ["ModelReplica", "RayBackend", "ReplicaStats"]
