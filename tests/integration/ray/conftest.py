@@ -31,6 +31,7 @@ ROOT = Path(tempfile.mkdtemp(prefix="cray", dir="/tmp"))
 TOKEN = ROOT / "auth_token"
 TOKEN.write_text(secrets.token_hex(32))
 os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(TOKEN))
+os.environ.setdefault("RAY_ENABLE_AUTO_CONNECT", "0")  # as a front end: never a Ray of its own
 
 ray = pytest.importorskip("ray", reason="the Ray extra (clarion[ray]) is not installed")
 
@@ -69,16 +70,8 @@ def _node_args(taken: set[int]) -> list[str]:
     args = []
     for option in NODE_PORTS:
         args += [option, str(_free_port(taken))]
-    return args + [
-        "--num-cpus",
-        "1",
-        "--min-worker-port",
-        str(WORKER_PORTS[0]),
-        "--max-worker-port",
-        str(WORKER_PORTS[1]),
-        "--disable-usage-stats",
-        "--block",
-    ]
+    workers = ["--min-worker-port", str(WORKER_PORTS[0]), "--max-worker-port", str(WORKER_PORTS[1])]
+    return [*args, *workers, "--num-cpus", "1", "--disable-usage-stats", "--block"]
 
 
 def _descendants(roots: list[int]) -> set[int]:
@@ -142,7 +135,7 @@ def _stop(processes: list[subprocess.Popen[bytes]]) -> set[int]:
     started = _descendants([p.pid for p in processes]) | _ours()
     _signal(started, signal.SIGTERM)
     left = _wait_gone(started, 15)
-    _signal(left, signal.SIGKILL)
+    _signal(left | _ours(), signal.SIGKILL)
     for process in processes:
         process.wait(timeout=10)
     return _wait_gone(left | _ours(), 10)

@@ -11,6 +11,13 @@ Imported only when ``CLARION_RAY_ADDRESS`` is set (it needs ``clarion[ray]``):
 - :mod:`~clarion.runtime.ray.backend`: :class:`RayBackend`, the :class:`Backend`.
 """
 
+import os
+
+# A front end only ever joins the configured cluster: a Ray call after it left (a handle's
+# background thread) must fail, not start a Ray instance of its own on this host. Ray reads
+# this when it is first imported.
+os.environ.setdefault("RAY_ENABLE_AUTO_CONNECT", "0")
+
 from clarion.runtime.ray.backend import RayBackend
 from clarion.runtime.ray.replica import ModelReplica, ReplicaStats
 

@@ -27,6 +27,7 @@ from typing import Any, cast
 
 from ray import serve
 from ray.serve.handle import DeploymentHandle, DeploymentResponse, DeploymentResponseGenerator
+from ray.serve.schema import ReplicaState
 
 from clarion.config import Settings
 from clarion.domain.values import Input, Output
@@ -167,6 +168,14 @@ class RayBackend:
         response = cast("DeploymentResponse[Any]", app.handle.stats.remote())
         stats: ReplicaStats = await _awaited(response, version)
         return stats
+
+    async def running_replicas(self, version: Deployment) -> int:
+        """How many replicas of ``version`` are running now (0 when it is not deployed)."""
+        status = await asyncio.to_thread(serve.status)
+        app = status.applications.get(self.app_name(version))
+        if app is None:
+            return 0
+        return sum(d.replica_states.get(ReplicaState.RUNNING, 0) for d in app.deployments.values())
 
     async def close(self) -> None:
         """Delete the applications this backend deployed, then leave the cluster."""

@@ -27,7 +27,9 @@ from clarion.runtime.backend import Deployment
 LLM_FAMILY = "llm-llamacpp"
 #: Engine slots of an LLM whose spec names none (the runner's own default).
 DEFAULT_LLM_SLOTS = 8
-#: The longest window autoscaling averages the ongoing requests over.
+#: The window autoscaling averages the ongoing requests over: the down-scale delay within
+#: these bounds (it must span more than one of Serve's 10 s reports).
+MIN_LOOK_BACK_S = 12.0
 MAX_LOOK_BACK_S = 30.0
 
 
@@ -77,7 +79,9 @@ def deployment_options(version: Deployment, settings: Settings) -> dict[str, Any
 
 
 def autoscaling_config(scaling: ScalingSettings) -> dict[str, Any]:
-    """Serve's ``AutoscalingConfig`` fields for ``scaling`` (between its two bounds)."""
+    """Serve's ``AutoscalingConfig`` fields for ``scaling`` (between its two bounds): the
+    ongoing requests are averaged over the down-scale delay, kept within 12 to 30 s."""
+    look_back = min(MAX_LOOK_BACK_S, max(MIN_LOOK_BACK_S, scaling.scale_down_delay_seconds))
     return {
         "min_replicas": scaling.min_replicas,
         "initial_replicas": max(1, scaling.min_replicas),
@@ -86,5 +90,5 @@ def autoscaling_config(scaling: ScalingSettings) -> dict[str, Any]:
         "upscale_delay_s": scaling.scale_up_delay_seconds,
         "downscale_delay_s": scaling.scale_down_delay_seconds,
         "downscale_to_zero_delay_s": scaling.scale_to_zero_delay_seconds,
-        "look_back_period_s": min(MAX_LOOK_BACK_S, max(1.0, scaling.scale_down_delay_seconds)),
+        "look_back_period_s": look_back,
     }
