@@ -27,7 +27,6 @@ from typing import Any, cast
 
 from ray import serve
 from ray.serve.handle import DeploymentHandle, DeploymentResponse, DeploymentResponseGenerator
-from ray.serve.schema import ReplicaState
 
 from clarion.config import Settings
 from clarion.domain.values import Input, Output
@@ -175,7 +174,12 @@ class RayBackend:
         app = status.applications.get(self.app_name(version))
         if app is None:
             return 0
-        return sum(d.replica_states.get(ReplicaState.RUNNING, 0) for d in app.deployments.values())
+        return sum(
+            count
+            for deployment in app.deployments.values()
+            for state, count in deployment.replica_states.items()
+            if state == "RUNNING"
+        )
 
     async def close(self) -> None:
         """Delete the applications this backend deployed, then leave the cluster."""
