@@ -140,7 +140,7 @@ def _backend(settings: Settings, metrics: Metrics) -> Backend:
         return changed_files(spec, settings)
 
     if settings.ray_address:
-        from clarion.runtime.ray import RayBackend
+        from clarion.runtime.ray.backend import RayBackend
 
         return RayBackend(RUNNER_FACTORIES, settings, changed_files=changed)
     return LocalBackend(RUNNER_FACTORIES, settings, metrics.runtime_observer(), changed)

@@ -25,7 +25,7 @@ from clarion.errors import (
     TrainingRefused,
 )
 from clarion.runtime import Deployment
-from clarion.runtime.ray import RayBackend
+from clarion.runtime.ray.backend import RayBackend
 from tests.conftest import make_settings
 from tests.integration.ray.conftest import RayCluster
 from tests.integration.ray.toy import FACTORIES

@@ -30,7 +30,7 @@ from clarion.registry import Page, Registry
 from clarion.registry.store import MAX_PER_PAGE
 from clarion.runners import RUNNER_FACTORIES
 from clarion.runtime import Backend, Deployment, LocalBackend
-from clarion.runtime.ray import RayBackend
+from clarion.runtime.ray.backend import RayBackend
 from clarion.server_thread import ServerThread
 from tests.conftest import make_settings
 from tests.integration.ray.conftest import RayCluster

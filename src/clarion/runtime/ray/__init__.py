@@ -1,6 +1,7 @@
 """The Ray Serve backend: model versions as Serve deployments on a Ray cluster.
 
-Imported only when ``CLARION_RAY_ADDRESS`` is set (it needs ``clarion[ray]``):
+Its modules that talk to Ray are imported only when ``CLARION_RAY_ADDRESS`` is set (they
+need ``clarion[ray]``); :mod:`~clarion.runtime.ray.options` needs no Ray:
 
 - :mod:`~clarion.runtime.ray.cluster`: joining the cluster, Serve without its proxies;
 - :mod:`~clarion.runtime.ray.options`: a version's deployment options from its family and
@@ -17,8 +18,3 @@ import os
 # background thread) must fail, not start a Ray instance of its own on this host. Ray reads
 # this when it is first imported.
 os.environ.setdefault("RAY_ENABLE_AUTO_CONNECT", "0")
-
-from clarion.runtime.ray.backend import RayBackend
-from clarion.runtime.ray.replica import ModelReplica, ReplicaStats
-
-__all__ = ["ModelReplica", "RayBackend", "ReplicaStats"]
