@@ -156,19 +156,19 @@ def ray_cluster() -> Iterator[RayCluster]:
     second = [RAY, "start", "--address", address]
     second += ["--resources", '{"worker_node": 1}']
     processes: list[subprocess.Popen[bytes]] = []
-    log = (root / "nodes.log").open("wb")
     try:
-        processes.append(
-            subprocess.Popen(head + common + _node_args(taken), env=env, stdout=log, stderr=log)
-        )
-        _wait_for_port(gcs_port, processes[0], root)
-        processes.append(
-            subprocess.Popen(second + common + _node_args(taken), env=env, stdout=log, stderr=log)
-        )
+        for name, command in (("head", head), ("second", second)):
+            log = root / f"{name}.log"
+            with log.open("wb") as out:
+                process = subprocess.Popen(
+                    command + common + _node_args(taken), env=env, stdout=out, stderr=out
+                )
+            processes.append(process)
+            _wait_started(process, log)
         deadline = time.monotonic() + 120
         _connect(address, deadline)
         while sum(1 for n in ray.nodes() if n["Alive"]) < 2:
-            assert time.monotonic() < deadline, (root / "nodes.log").read_text()
+            assert time.monotonic() < deadline, "the second node never registered"
             time.sleep(0.5)
         ray.shutdown()
         yield RayCluster(address, env)
@@ -176,29 +176,27 @@ def ray_cluster() -> Iterator[RayCluster]:
         if ray.is_initialized():
             ray.shutdown()
         left = _stop(processes)
-        log.close()
         shutil.rmtree(root, ignore_errors=True)
         assert not left, f"Ray processes left running: {sorted(left)}"
 
 
-def _wait_for_port(port: int, process: subprocess.Popen[bytes], root: Path) -> None:
+def _wait_started(process: subprocess.Popen[bytes], log: Path) -> None:
+    """Until ``ray start`` says its node runs (it then blocks, watching the node)."""
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        assert process.poll() is None, (root / "nodes.log").read_text()
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
+    while b"Ray runtime started" not in log.read_bytes():
+        assert process.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, f"the Ray node did not start:\n{log.read_text()}"
         time.sleep(0.2)
-    raise AssertionError("the Ray head did not start")
 
 
 def _connect(address: str, deadline: float) -> None:
-    """Join as a driver; the head's port opens a little before it takes drivers."""
+    """Join as a driver; a node that just started may not be registered yet."""
     while True:
         try:
             ray.init(address=address, namespace="clarion", log_to_driver=False)
             return
-        except ConnectionError:
+        except (ConnectionError, RuntimeError):
+            ray.shutdown()
             if time.monotonic() > deadline:
                 raise
             time.sleep(1)
