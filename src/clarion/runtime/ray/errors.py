@@ -4,7 +4,7 @@
   message replaced by a traceback); the original, with its code and message, is its
   ``cause`` and is what the caller gets.
 - Serve's back-pressure (the deployment's queue is full) is :class:`ModelBusy` (21354).
-- A deployment that failed to start or lost its replicas is :class:`ModelUnavailable`-like:
+- A deployment that failed to start, or any other failure of the call, is
   :class:`PredictionFailed` (21313) naming the version.
 
     try:
