@@ -130,15 +130,14 @@ def _wait_gone(pids: set[int], seconds: float) -> set[int]:
     return {pid for pid in pids if _alive(pid)}
 
 
-def _stop(processes: list[subprocess.Popen[bytes]]) -> set[int]:
-    """Stop the nodes and everything they started; the pids still alive after all that."""
-    started = _descendants([p.pid for p in processes]) | _ours()
+def _stop(processes: list[subprocess.Popen[bytes]], started: set[int]) -> set[int]:
+    """Stop ``processes`` and ``started`` (what they started); the pids still alive after."""
     _signal(started, signal.SIGTERM)
     left = _wait_gone(started, 15)
-    _signal(left | _ours(), signal.SIGKILL)
+    _signal(left, signal.SIGKILL)
     for process in processes:
         process.wait(timeout=10)
-    return _wait_gone(left | _ours(), 10)
+    return _wait_gone(left, 10)
 
 
 @pytest.fixture(scope="session")
@@ -158,13 +157,7 @@ def ray_cluster() -> Iterator[RayCluster]:
     processes: list[subprocess.Popen[bytes]] = []
     try:
         for name, command in (("head", head), ("second", second)):
-            log = root / f"{name}.log"
-            with log.open("wb") as out:
-                process = subprocess.Popen(
-                    command + common + _node_args(taken), env=env, stdout=out, stderr=out
-                )
-            processes.append(process)
-            _wait_started(process, log)
+            processes.append(_start_node(command + common, root / f"{name}.log", env, taken))
         deadline = time.monotonic() + 120
         _connect(address, deadline)
         while sum(1 for n in ray.nodes() if n["Alive"]) < 2:
@@ -175,18 +168,41 @@ def ray_cluster() -> Iterator[RayCluster]:
     finally:
         if ray.is_initialized():
             ray.shutdown()
-        left = _stop(processes)
+        started = _descendants([p.pid for p in processes]) | _ours()
+        left = _stop(processes, started) | _stop([], _ours())
         shutil.rmtree(root, ignore_errors=True)
         assert not left, f"Ray processes left running: {sorted(left)}"
 
 
-def _wait_started(process: subprocess.Popen[bytes], log: Path) -> None:
-    """Until ``ray start`` says its node runs (it then blocks, watching the node)."""
+#: Tries to start one node: on a loaded machine its raylet may miss Ray's fixed 30 s
+#: registration window, and ``ray start`` then gives up.
+NODE_START_TRIES = 3
+
+
+def _start_node(
+    command: list[str], log: Path, env: dict[str, str], taken: set[int]
+) -> subprocess.Popen[bytes]:
+    """``ray start --block`` once its node runs (what a failed try started is stopped)."""
+    for _ in range(NODE_START_TRIES):
+        with log.open("wb") as out:
+            process = subprocess.Popen(command + _node_args(taken), env=env, stdout=out, stderr=out)
+        if _started(process, log):
+            return process
+        left = _stop([process], _descendants([process.pid]))
+        assert not left, f"Ray processes left running: {sorted(left)}"
+    raise AssertionError(
+        f"the Ray node did not start in {NODE_START_TRIES} tries:\n{log.read_text()}"
+    )
+
+
+def _started(process: subprocess.Popen[bytes], log: Path) -> bool:
+    """Whether ``ray start`` says its node runs (it then blocks, watching the node)."""
     deadline = time.monotonic() + 120
     while b"Ray runtime started" not in log.read_bytes():
-        assert process.poll() is None, log.read_text()
-        assert time.monotonic() < deadline, f"the Ray node did not start:\n{log.read_text()}"
+        if process.poll() is not None or time.monotonic() > deadline:
+            return False
         time.sleep(0.2)
+    return True
 
 
 def _connect(address: str, deadline: float) -> None:
