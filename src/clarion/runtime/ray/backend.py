@@ -34,7 +34,7 @@ from clarion.errors import PredictionFailed
 from clarion.runtime.backend import Deployment, Params
 from clarion.runtime.local import ChangedFiles
 from clarion.runtime.observer import NoObserver
-from clarion.runtime.ray.cluster import connect, disconnect
+from clarion.runtime.ray.cluster import connect
 from clarion.runtime.ray.errors import clarion_error
 from clarion.runtime.ray.options import deployment_options
 from clarion.runtime.ray.replica import ModelReplica, ReplicaStats
@@ -182,13 +182,14 @@ class RayBackend:
         )
 
     async def close(self) -> None:
-        """Delete the applications this backend deployed, then leave the cluster."""
+        """Delete the applications this backend deployed. The process stays joined to the
+        cluster until it exits: Serve's handles keep background tasks that a later
+        ``ray.init`` in the same process would find stale."""
         await self._apps.close()
         unfinished = list(self._deploying)
         await asyncio.gather(*self._deploying.values(), return_exceptions=True)
         for name in unfinished:
             await asyncio.to_thread(serve.delete, name)
-        disconnect()
 
 
 async def _awaited(response: DeploymentResponse[Any], version: Deployment) -> Any:

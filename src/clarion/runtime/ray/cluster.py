@@ -6,9 +6,7 @@ deployments are reached only through handles. ``address`` is a Ray address
 on this host). Token authentication is Ray's own: ``RAY_AUTH_MODE=token`` and
 ``RAY_AUTH_TOKEN_PATH`` (or ``RAY_AUTH_TOKEN``) in the environment, as on every node.
 
-    connect("auto")
-    ...
-    disconnect()
+    connect("auto")     # once per process; it stays joined until it exits
 """
 
 from __future__ import annotations
@@ -37,9 +35,3 @@ def connect(address: str) -> None:
         )
         log.info("joined the Ray cluster at %s in %.1f s", address, time.monotonic() - started)
     serve.start(proxy_location="Disabled")
-
-
-def disconnect() -> None:
-    """Leave the cluster; what was deployed there keeps running until deleted."""
-    if ray.is_initialized():
-        ray.shutdown()
