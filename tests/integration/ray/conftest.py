@@ -9,6 +9,7 @@ At the end exactly those processes (and what they started) are stopped, never by
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import secrets
@@ -30,6 +31,7 @@ import pytest
 ROOT = Path(tempfile.mkdtemp(prefix="cray", dir="/tmp"))
 TOKEN = ROOT / "auth_token"
 TOKEN.write_text(secrets.token_hex(32))
+atexit.register(shutil.rmtree, ROOT, True)  # also when no test here ran
 os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(TOKEN))
 os.environ.setdefault("RAY_ENABLE_AUTO_CONNECT", "0")  # as a front end: never a Ray of its own
 
