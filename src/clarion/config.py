@@ -92,6 +92,8 @@ class Settings:
     key_rate: float = 0.0
     key_burst: int = 0
     key_max_generations: int = 0
+    #: A Ray cluster to run the models on ("auto": the local Ray node's); empty: this process.
+    ray_address: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -137,6 +139,7 @@ class Settings:
             key_rate=_float(env, "CLARION_KEY_RATE", 0.0),
             key_burst=_int(env, "CLARION_KEY_BURST", 0),
             key_max_generations=_int(env, "CLARION_KEY_MAX_GENERATIONS", 0),
+            ray_address=env.get("CLARION_RAY_ADDRESS", ""),
         )
         overrides = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **overrides)

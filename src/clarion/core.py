@@ -8,7 +8,9 @@ await core.aclose()
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from clarion.api.clarifai.datasets import DatasetHandlers
 from clarion.api.clarifai.deployments import DeploymentHandlers
@@ -70,12 +72,7 @@ class Core:
         limits = KeyLimits(settings.key_rate, settings.key_burst, settings.key_max_generations)
         directory = ModelDirectory(registry, settings.cache_s)
         metrics = Metrics()
-        backend = LocalBackend(
-            RUNNER_FACTORIES,
-            settings,
-            metrics.runtime_observer(),
-            changed_files=lambda spec: changed_files(spec, settings),
-        )
+        backend = _backend(settings, metrics)
         fetcher = UrlFetcher(settings)
         decoder = InputDecoder(settings, fetcher)
         predictor = PredictService(directory, decoder, backend, settings.request_timeout_s, limits)
@@ -150,3 +147,17 @@ class Core:
         self.decoder.close()
         await self.backend.close()
         self.registry.close()
+
+
+def _backend(settings: Settings, metrics: Metrics) -> Backend:
+    """The Ray backend when a Ray address is configured (only then is Ray imported), else
+    runners in this process."""
+
+    def changed(spec: dict[str, Any]) -> Sequence[str]:
+        return changed_files(spec, settings)
+
+    if settings.ray_address:
+        from clarion.runtime.ray.backend import RayBackend
+
+        return RayBackend(RUNNER_FACTORIES, settings, changed_files=changed)
+    return LocalBackend(RUNNER_FACTORIES, settings, metrics.runtime_observer(), changed)

@@ -113,6 +113,11 @@ async def _serve(demo: bool, **overrides: object) -> None:
     multiple=True,
     help="Load this model at start instead of on first use (repeatable; 'all' = every one).",
 )
+@click.option(
+    "--ray-address",
+    default=None,
+    help="Run the models on this Ray cluster ('auto': the local Ray node's; needs clarion[ray]).",
+)
 @click.option("--demo", is_flag=True, help="After start, run one prediction and print it.")
 def serve(
     host: str | None,
@@ -121,6 +126,7 @@ def serve(
     tls_cert: Path | None,
     tls_key: Path | None,
     preload: tuple[str, ...],
+    ray_address: str | None,
     demo: bool,
 ) -> None:
     """Serve the built-in models over gRPC and REST until interrupted."""
@@ -141,5 +147,6 @@ def serve(
             tls_cert=tls_cert,
             tls_key=tls_key,
             preload=frozenset(preload) or None,
+            ray_address=ray_address,
         )
     )

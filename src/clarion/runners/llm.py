@@ -106,6 +106,11 @@ class LlmRunner(Runner[GenerationParams]):
         return int(self.engine.config.model_path.stat().st_size * 1.5) + 400 * 1024 * 1024
 
     @property
+    def generated_tokens(self) -> int:
+        """Tokens the engine generated since it was loaded (finished generations or not)."""
+        return self.engine.generated_tokens
+
+    @property
     def context_per_request(self) -> int:
         return self.engine.config.n_ctx_per_slot
 

@@ -1,0 +1,20 @@
+"""The Ray Serve backend: model versions as Serve deployments on a Ray cluster.
+
+Its modules that talk to Ray are imported only when ``CLARION_RAY_ADDRESS`` is set (they
+need ``clarion[ray]``); :mod:`~clarion.runtime.ray.options` needs no Ray:
+
+- :mod:`~clarion.runtime.ray.cluster`: joining the cluster, Serve without its proxies;
+- :mod:`~clarion.runtime.ray.options`: a version's deployment options from its family and
+  :class:`ScalingSettings`;
+- :mod:`~clarion.runtime.ray.replica`: :class:`ModelReplica`, the deployment class, one
+  version served by a :class:`LocalBackend` inside the replica;
+- :mod:`~clarion.runtime.ray.errors`: Ray's exceptions as Clarion errors;
+- :mod:`~clarion.runtime.ray.backend`: :class:`RayBackend`, the :class:`Backend`.
+"""
+
+import os
+
+# A front end only ever joins the configured cluster: a Ray call after it left (a handle's
+# background thread) must fail, not start a Ray instance of its own on this host. Ray reads
+# this when it is first imported.
+os.environ.setdefault("RAY_ENABLE_AUTO_CONNECT", "0")

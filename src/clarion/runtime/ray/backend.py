@@ -1,0 +1,207 @@
+"""The Ray backend: each model version a Ray Serve application, called through its handle.
+
+A version is deployed on first use (or when preloaded) as an application named after its
+version id, whose one deployment runs :class:`ModelReplica` with options from its family and
+scaling (:func:`deployment_options`). Requests that find it still deploying wait up to
+``CLARION_LOAD_WAIT_S``, then answer 21355, as in one process (the same :class:`Residency`
+tracks the deploys; Serve's autoscaling replaces idle unloading).
+
+- a cancelled caller (client gone, deadline passed) cancels the Ray request with the
+  response's ``cancel()``, which reaches the replica's task; merely abandoning the awaiting
+  task would leave the replica working;
+- errors keep their meaning across Ray (:func:`clarion_error`).
+
+    backend = RayBackend(RUNNER_FACTORIES, settings)     # joins CLARION_RAY_ADDRESS
+    outputs = await backend.predict(version, inputs)
+    await backend.close()                                # deletes what it deployed
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, cast
+
+from ray import serve
+from ray.serve.handle import DeploymentHandle, DeploymentResponse, DeploymentResponseGenerator
+
+from clarion.config import Settings
+from clarion.domain.values import Input, Output
+from clarion.errors import PredictionFailed
+from clarion.runtime.backend import Deployment, Params
+from clarion.runtime.local import ChangedFiles
+from clarion.runtime.observer import NoObserver
+from clarion.runtime.ray.cluster import connect
+from clarion.runtime.ray.errors import clarion_error
+from clarion.runtime.ray.options import deployment_options
+from clarion.runtime.ray.replica import ModelReplica, ReplicaStats
+from clarion.runtime.residency import Residency
+from clarion.runtime.runner import RunnerFactory
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Application:
+    version: Deployment
+    handle: DeploymentHandle[Any]
+    #: Serve scales the replicas; nothing here is unloaded for being idle or large.
+    busy: bool = False
+
+    def memory_bytes(self) -> int:
+        return 0
+
+
+class RayBackend:
+    """Serves model versions as Ray Serve applications on the cluster at ``ray_address``."""
+
+    def __init__(
+        self,
+        factories: Mapping[str, RunnerFactory],
+        settings: Settings,
+        changed_files: ChangedFiles | None = None,
+    ) -> None:
+        connect(settings.ray_address)
+        self._factories = dict(factories)
+        self._settings = settings
+        self._changed_files = changed_files
+        tracking = replace(settings, idle_unload_s=0.0, memory_budget_mb=0)
+        self._apps: Residency[_Application] = Residency(
+            self._deploy, self._delete, tracking, NoObserver()
+        )
+        #: Deploys under way in threads (a cancelled load leaves its thread running).
+        self._deploying: dict[str, asyncio.Future[DeploymentHandle[Any]]] = {}
+
+    @staticmethod
+    def app_name(version: Deployment) -> str:
+        return version.version_id
+
+    # deploying -----------------------------------------------------------------------
+
+    def deployed_versions(self) -> list[str]:
+        return self._apps.versions()
+
+    async def load(self, version: Deployment) -> None:
+        await self._apps.get(version, wait_s=None)
+
+    async def _deploy(self, version: Deployment) -> _Application:
+        started = time.monotonic()
+        name = self.app_name(version)
+        deploying = self._deploying.get(name)
+        if deploying is None:
+            deploying = asyncio.ensure_future(asyncio.to_thread(self._run, version))
+            self._deploying[name] = deploying
+            deploying.add_done_callback(lambda _: self._deploying.pop(name, None))
+        try:
+            handle = await asyncio.shield(deploying)
+        except Exception as exc:
+            await asyncio.to_thread(serve.delete, self.app_name(version))
+            raise PredictionFailed(
+                f"model version {version.version_id} failed to deploy on the Ray cluster: {exc}"
+            ) from exc
+        log.info(
+            "deployed model version %s on Ray in %.1f s",
+            version.version_id,
+            time.monotonic() - started,
+        )
+        return _Application(version, handle)
+
+    def _run(self, version: Deployment) -> DeploymentHandle[Any]:
+        options = deployment_options(version, self._settings)
+        app = (
+            cast(serve.Deployment, serve.deployment(ModelReplica))
+            .options(**options)
+            .bind(version, self._factories, self._settings, self._changed_files)
+        )
+        return serve.run(app, name=self.app_name(version), route_prefix=None)
+
+    async def _delete(self, app: _Application) -> None:
+        await asyncio.to_thread(serve.delete, self.app_name(app.version))
+
+    # calling -------------------------------------------------------------------------
+
+    async def predict(
+        self,
+        version: Deployment,
+        inputs: Sequence[Input],
+        params: Params = None,
+        *,
+        deadline: float | None = None,
+    ) -> list[Output]:
+        app = await self._apps.get(version, self._settings.load_wait_s)
+        timeout_s = None
+        if deadline is not None:
+            timeout_s = max(0.0, deadline - asyncio.get_running_loop().time())
+        response = cast(
+            "DeploymentResponse[Any]", app.handle.predict.remote(list(inputs), params, timeout_s)
+        )
+        outputs: list[Output] = await _awaited(response, version)
+        return outputs
+
+    async def stream(
+        self, version: Deployment, item: Input, params: Params = None
+    ) -> AsyncGenerator[Output, None]:
+        app = await self._apps.get(version, self._settings.load_wait_s)
+        pieces = cast(
+            "DeploymentResponseGenerator[Output]",
+            app.handle.options(stream=True).stream.remote(item, params),
+        )
+        finished = False
+        try:
+            async for piece in pieces:
+                yield piece
+            finished = True
+        except Exception as exc:
+            finished = True
+            raise clarion_error(exc, version.version_id) from None
+        finally:
+            if not finished:  # the consumer went away: stop the replica's generation
+                _cancel(pieces)
+
+    async def replica_stats(self, version: Deployment) -> ReplicaStats:
+        """One replica's stats (whichever Serve routes this call to)."""
+        app = await self._apps.get(version, self._settings.load_wait_s)
+        response = cast("DeploymentResponse[Any]", app.handle.stats.remote())
+        stats: ReplicaStats = await _awaited(response, version)
+        return stats
+
+    async def running_replicas(self, version: Deployment) -> int:
+        """How many replicas of ``version`` are running now (0 when it is not deployed)."""
+        status = await asyncio.to_thread(serve.status)
+        app = status.applications.get(self.app_name(version))
+        if app is None:
+            return 0
+        return sum(
+            count
+            for deployment in app.deployments.values()
+            for state, count in deployment.replica_states.items()
+            if state == "RUNNING"
+        )
+
+    async def close(self) -> None:
+        """Delete the applications this backend deployed. The process stays joined to the
+        cluster until it exits: Serve's handles keep background tasks that a later
+        ``ray.init`` in the same process would find stale."""
+        await self._apps.close()
+        unfinished = list(self._deploying)
+        await asyncio.gather(*self._deploying.values(), return_exceptions=True)
+        for name in unfinished:
+            await asyncio.to_thread(serve.delete, name)
+
+
+async def _awaited(response: DeploymentResponse[Any], version: Deployment) -> Any:
+    try:
+        return await response
+    except asyncio.CancelledError:
+        _cancel(response)
+        raise
+    except Exception as exc:
+        raise clarion_error(exc, version.version_id) from None
+
+
+def _cancel(response: DeploymentResponse[Any] | DeploymentResponseGenerator[Any]) -> None:
+    """Cancel the Ray request: the replica's task gets ``CancelledError``."""
+    response.cancel()  # type: ignore[no-untyped-call]

@@ -1,0 +1,38 @@
+"""What a failed Ray Serve call means to a Clarion caller.
+
+- A :class:`ClarionError` raised in a replica comes back wrapped in ``RayTaskError`` (its
+  message replaced by a traceback); the original, with its code and message, is its
+  ``cause`` and is what the caller gets.
+- Serve's back-pressure (the deployment's queue is full) is :class:`ModelBusy` (21354).
+- A deployment that failed to start, or any other failure of the call, is
+  :class:`PredictionFailed` (21313) naming the version.
+
+    try:
+        return await response
+    except Exception as exc:
+        raise clarion_error(exc, version_id) from None
+"""
+
+from __future__ import annotations
+
+from ray.exceptions import RayTaskError
+from ray.serve.exceptions import BackPressureError, DeploymentUnavailableError
+
+from clarion.errors import ClarionError, ModelBusy, PredictionFailed
+
+
+def clarion_error(exc: BaseException, version_id: str) -> BaseException:
+    """The Clarion error ``exc`` (from a Serve call on ``version_id``) stands for; other
+    exceptions (cancellation) are returned as they are."""
+    cause = exc.cause if isinstance(exc, RayTaskError) else exc
+    if isinstance(cause, ClarionError):
+        return cause
+    if isinstance(cause, BackPressureError):
+        return ModelBusy(
+            f"Model version {version_id} has as many requests waiting as it takes; retry shortly."
+        )
+    if isinstance(cause, DeploymentUnavailableError):
+        return PredictionFailed(f"Model version {version_id} could not be started: {cause}")
+    if isinstance(exc, RayTaskError):
+        return PredictionFailed(f"Model version {version_id} failed: {cause!r}")
+    return exc

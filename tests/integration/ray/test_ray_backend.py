@@ -1,0 +1,121 @@
+"""The Ray backend's contract on a real two-node cluster, with a toy runner family:
+errors keep their codes across Ray, back-pressure is 21354, a version still deploying 21355,
+domain values and errors survive pickling, and two replicas run on the two nodes."""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from clarion.config import Settings
+from clarion.domain.scaling import ScalingSettings
+from clarion.domain.values import Input, InputKind, Output
+from clarion.errors import (
+    ClarionError,
+    InvalidParameter,
+    ModelBusy,
+    ModelLoading,
+    ModelNotReady,
+    StatusCode,
+    Throttled,
+    TrainingRefused,
+)
+from clarion.runtime import Deployment
+from clarion.runtime.ray.backend import RayBackend
+from tests.conftest import make_settings
+from tests.integration.ray.conftest import RayCluster
+from tests.integration.ray.toy import FACTORIES
+
+pytestmark = pytest.mark.slow
+
+
+def _settings(tmp_path: Path, cluster: RayCluster, **overrides: object) -> Settings:
+    return make_settings(tmp_path / "home", ray_address=cluster.address, **overrides)
+
+
+def _toy(version_id: str, scaling: ScalingSettings | None = None, **spec: object) -> Deployment:
+    return Deployment("toy", version_id.ljust(32, "0"), "toy", dict(spec), scaling)
+
+
+def _text(text: str) -> Input:
+    return Input(text, InputKind.TEXT, text=text)
+
+
+def test_domain_values_and_errors_pickle() -> None:
+    output = Output(embedding=np.arange(3, dtype=np.float32), text="x")
+    again = pickle.loads(pickle.dumps(output))
+    assert again.text == "x" and again.embedding is not None
+    np.testing.assert_array_equal(again.embedding, output.embedding)
+    errors: list[ClarionError] = [
+        InvalidParameter("too hot", parameter="temperature", value=3),
+        ModelBusy("full"),
+        Throttled("slow down", retry_after_s=2.5),
+        ModelNotReady("training", code=StatusCode.MODEL_TRAINING_NO_DATA),
+        TrainingRefused("no data"),
+        ModelLoading(),
+    ]
+    for error in errors:
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error)
+        assert (copy.code, copy.details, copy.description, str(copy)) == (
+            error.code, error.details, error.description, str(error),
+        )  # fmt: skip
+        assert vars(copy) == vars(error)
+
+
+def test_errors_busy_and_loading_keep_their_codes(tmp_path: Path, ray_cluster: RayCluster) -> None:
+    settings = _settings(tmp_path, ray_cluster, load_wait_s=0.5)
+
+    async def scenario() -> None:
+        backend = RayBackend(FACTORIES, settings)
+        try:
+            echo = _toy("echo", ScalingSettings(max_ongoing_requests=1, max_queued_requests=1))
+            await backend.load(echo)
+            assert [o.text for o in await backend.predict(echo, [_text("hi")])] == ["HI"]
+            with pytest.raises(InvalidParameter) as bad:
+                await backend.predict(echo, [_text("bad")])
+            assert bad.value.code == 21202 and bad.value.parameter == "text"
+            assert "bad is not a word" in bad.value.details
+
+            slow = [backend.predict(echo, [_text("slow")]) for _ in range(6)]
+            results = await asyncio.gather(*slow, return_exceptions=True)
+            busy = [r for r in results if isinstance(r, ModelBusy)]
+            assert busy and all(isinstance(r, ModelBusy | list) for r in results), results
+            assert busy[0].code == 21354
+
+            loading = _toy("loading", load_s=8)
+            with pytest.raises(ModelLoading) as still:
+                await backend.predict(loading, [_text("hi")])
+            assert still.value.code == 21355
+            await backend.load(loading)
+            assert [o.text for o in await backend.predict(loading, [_text("a")])] == ["A"]
+        finally:
+            await backend.close()
+
+    asyncio.run(scenario())
+
+
+def test_two_replicas_run_on_the_two_nodes(tmp_path: Path, ray_cluster: RayCluster) -> None:
+    settings = _settings(tmp_path, ray_cluster)
+
+    async def scenario() -> set[str]:
+        backend = RayBackend(FACTORIES, settings)
+        try:
+            version = _toy("pair", ScalingSettings(min_replicas=2, max_replicas=2))
+            await backend.load(version)
+            nodes: set[str] = set()
+            for _ in range(10):
+                stats = await asyncio.gather(*(backend.replica_stats(version) for _ in range(8)))
+                nodes |= {s.node_id for s in stats}
+                if len(nodes) == 2:
+                    break
+            return nodes
+        finally:
+            await backend.close()
+
+    nodes = asyncio.run(scenario())
+    assert len(nodes) == 2

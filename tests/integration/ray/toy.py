@@ -1,0 +1,40 @@
+"""A toy runner family for the Ray backend's tests: slow to load or to answer on demand.
+
+It must be importable by Ray's worker processes (the cluster's PYTHONPATH names the repo).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from clarion.config import Settings
+from clarion.domain.values import Input, Output
+from clarion.errors import InvalidParameter
+from clarion.runtime.runner import Runner
+
+
+class ToyRunner(Runner[None]):
+    """Echoes its inputs; ``spec["load_s"]`` delays loading, a text ``slow`` takes 2 s and
+    a text ``bad`` raises 21202."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self._load_s = float(spec.get("load_s", 0))
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any], settings: Settings) -> ToyRunner:
+        return cls(spec)
+
+    def load(self) -> None:
+        time.sleep(self._load_s)
+
+    def predict(self, inputs: Sequence[Input], params: None = None) -> list[Output]:
+        if any(i.text == "bad" for i in inputs):
+            raise InvalidParameter("bad is not a word this model takes", parameter="text")
+        if any(i.text == "slow" for i in inputs):
+            time.sleep(2)
+        return [Output(text=i.text.upper()) for i in inputs]
+
+
+FACTORIES = {"toy": ToyRunner.from_spec}
