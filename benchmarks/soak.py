@@ -139,12 +139,20 @@ def _kinds(texts: list[str], photos: list[bytes]) -> list[Kind]:
         request = _predict_request(LLM, [rng.choice(texts)], {"max_tokens": 400})
         call = c.v2.GenerateModelOutputs(request, metadata=c.metadata)
         pieces = 0
-        async for _ in call:
+        codes: set[int] = set()
+        async for response in call:
             pieces += 1
+            codes.add(response.status.code)
             if pieces == 3:
-                call.cancel()  # the client leaves mid-answer
+                # The client leaves mid-answer, and waits for its cancel to go through
+                # before it sends anything else (gRPC ends the call once the cancel is on
+                # its way to the server), so its next request does not race its own cancel.
+                call.cancel()
+                await call.code()
                 return "cancelled"
-        return "ended before the cancel"
+        if codes == {10000}:
+            return "ended before the cancel"
+        return ",".join(str(code) for code in sorted(codes))  # e.g. refused at once
 
     async def upload(c: Clients, rng: random.Random) -> str:
         request = RPCS["PostInputs"].request_class()

@@ -57,6 +57,9 @@ class ModelDirectory:
         self._routes: TtlCache[ModelRef, tuple[Model, ModelVersion | None] | None] = TtlCache(
             cache_s
         )
+        # Models by (user, app, model id), for as long; who may read them is still checked
+        # on every call, and one that is not there is looked up again each time.
+        self._models: TtlCache[tuple[str, str, str], Model | None] = TtlCache(cache_s)
 
     def readable_app(self, principal: Principal, user_id: str, app_id: str) -> tuple[str, str]:
         """The (user, app) named, if the caller may read it; ``me`` names the caller."""
@@ -98,18 +101,26 @@ class ModelDirectory:
         return self._registry.training(version.id)
 
     def forget(self) -> None:
-        """Drop cached routes after this process changed models or versions."""
+        """Drop cached routes and models after this process changed models or versions."""
         self._routes.clear()
+        self._models.clear()
 
     def model(self, principal: Principal, ref: ModelRef) -> Model:
         ref = ref.for_caller(principal)
         if not ref.model_id:
             raise ModelNotFound("model_id is required.")
-        self.check_app(principal, ref.user_id, ref.app_id)
-        model = self._registry.get_model(ref.user_id, ref.app_id, ref.model_id)
-        if model is None:
-            raise ModelNotFound(f"Model {ref.path} does not exist.")
-        return model
+        if principal.can_read(ref.user_id) and ref.user_id and ref.app_id:
+            key = (ref.user_id, ref.app_id, ref.model_id)
+            model = self._models.get_or_load(key, lambda: self._lookup_model(ref))
+            if model is not None:
+                return model
+        self.check_app(principal, ref.user_id, ref.app_id)  # raises the right "does not exist"
+        raise ModelNotFound(f"Model {ref.path} does not exist.")
+
+    def _lookup_model(self, ref: ModelRef) -> Model | None:
+        if not self._registry.app_exists(ref.user_id, ref.app_id):
+            return None
+        return self._registry.get_model(ref.user_id, ref.app_id, ref.model_id)
 
     def resolve(self, principal: Principal, ref: ModelRef) -> tuple[Model, ModelVersion]:
         """The model and the named version, or its latest version when none is named."""

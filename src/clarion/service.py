@@ -279,35 +279,61 @@ class PredictService:
     ) -> AsyncGenerator[StreamEvent, None]:
         chosen = params_for(model, params)
         deployment = Deployment.of(model, version)
-        events: asyncio.Queue[StreamEvent | None] = asyncio.Queue()
 
-        async def run(raw: RawInput) -> None:
-            try:
-                item = await self._decoder.decode(raw, InputKind.TEXT)
-                final = Output()
-                async with aclosing(self._backend.stream(deployment, item, chosen)) as pieces:
-                    async for piece in pieces:
-                        final = piece
-                        if piece.text:
-                            await events.put(StreamEvent(model, version, raw.id, piece))
-                await events.put(StreamEvent(model, version, raw.id, final, final=True))
-            except ClarionError as exc:
-                await events.put(StreamEvent(model, version, raw.id, Output(error=exc), final=True))
-
-        def finished(all_done: asyncio.Future[list[None]]) -> None:
-            if not all_done.cancelled():
-                all_done.exception()  # retrieved: each task reports its own errors as events
-            events.put_nowait(None)
+        def one(raw: RawInput) -> AsyncGenerator[StreamEvent, None]:
+            return self._input_events(model, version, deployment, raw, chosen)
 
         with self._limits.generating(principal, len(inputs)):
+            if len(inputs) == 1:
+                # Read in the consumer's own task: when the consumer goes away, the input's
+                # place in the model is freed in that same step, not a task switch later.
+                async with aclosing(one(inputs[0])) as only:
+                    async for event in only:
+                        yield event
+                return
+            events: asyncio.Queue[StreamEvent | None] = asyncio.Queue()
+
+            async def run(raw: RawInput) -> None:
+                async with aclosing(one(raw)) as input_events:
+                    async for each in input_events:
+                        await events.put(each)
+
+            def finished(all_done: asyncio.Future[list[None]]) -> None:
+                if not all_done.cancelled():
+                    all_done.exception()  # retrieved: each input reports its errors as events
+                events.put_nowait(None)
+
             tasks = [asyncio.ensure_future(run(raw)) for raw in inputs]
             asyncio.gather(*tasks).add_done_callback(finished)
             try:
-                while (event := await events.get()) is not None:
-                    yield event
+                while (next_event := await events.get()) is not None:
+                    yield next_event
             finally:
                 for task in tasks:
                     task.cancel()
+
+    async def _input_events(
+        self,
+        model: Model,
+        version: ModelVersion,
+        deployment: Deployment,
+        raw: RawInput,
+        params: GenerationParams | None,
+    ) -> AsyncGenerator[StreamEvent, None]:
+        """One input's events: a piece for each text it generates, then its final event
+        (its token counts, or its error)."""
+        try:
+            item = await self._decoder.decode(raw, InputKind.TEXT)
+            final = Output()
+            async with aclosing(self._backend.stream(deployment, item, params)) as pieces:
+                async for piece in pieces:
+                    final = piece
+                    if piece.text:
+                        yield StreamEvent(model, version, raw.id, piece)
+        except ClarionError as exc:
+            yield StreamEvent(model, version, raw.id, Output(error=exc), final=True)
+            return
+        yield StreamEvent(model, version, raw.id, final, final=True)
 
     def _check_trained(self, version: ModelVersion) -> None:
         state = self._directory.training(version)

@@ -99,3 +99,33 @@ def test_a_model_without_versions_says_so(registry: Registry) -> None:
     registry.ensure_model("alice", "news", "empty", model_type_id="embedding-classifier")
     with pytest.raises(ModelNotFound, match="has no versions yet"):
         ModelDirectory(registry).resolve(ALICE, ModelRef.of("alice", "news", "empty"))
+
+
+def test_models_are_cached_until_forgotten_and_visibility_is_checked_each_time(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lookups: list[str] = []
+    get_model = registry.get_model
+
+    def counted(user_id: str, app_id: str, model_id: str) -> object:
+        lookups.append(model_id)
+        return get_model(user_id, app_id, model_id)
+
+    monkeypatch.setattr(registry, "get_model", counted)
+    directory = ModelDirectory(registry, cache_s=3600)
+    ref = ModelRef.of("alice", "news", "topics")
+    assert directory.model(ALICE, ref).model_id == "topics"
+    assert directory.model(ALICE, ref).model_id == "topics"
+    assert lookups == ["topics"]  # the second came from the cache
+    with pytest.raises(ResourceNotFound, match="App alice/news does not exist"):
+        directory.model(BOB, ref)  # cached, yet still hidden from another user
+    missing = ModelRef.of("alice", "news", "later")
+    for _ in range(2):
+        with pytest.raises(ModelNotFound, match="alice/news/models/later does not exist"):
+            directory.model(ALICE, missing)
+    assert lookups.count("later") == 2  # a miss is not cached
+    registry.ensure_model("alice", "news", "later", model_type_id="text-embedder")
+    assert directory.model(ALICE, missing).model_id == "later"  # usable at once
+    directory.forget()
+    directory.model(ALICE, ref)
+    assert lookups.count("topics") == 2

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import aclosing
 from typing import Any
 
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
@@ -127,9 +128,10 @@ class ClarifaiHandlers:
         last: Message | None = None
         produce = getattr(self, f"{method}Stream")
         try:
-            async for response in produce(request, Caller(principal)):
-                last = response
-                yield response
+            async with aclosing(produce(request, Caller(principal))) as responses:
+                async for response in responses:
+                    last = response
+                    yield response
         except ClarionError as exc:
             last = RPCS[method].response_class(status=convert.error_status(exc))
             yield last
@@ -271,7 +273,7 @@ class ClarifaiHandlers:
 
     async def GenerateModelOutputsStream(
         self, request: service_pb2.PostModelOutputsRequest, caller: Caller
-    ) -> AsyncIterator[service_pb2.MultiOutputResponse]:
+    ) -> AsyncGenerator[service_pb2.MultiOutputResponse, None]:
         inputs = convert.raw_inputs(request)
         events = self._predictor.generate(
             caller.principal,
@@ -279,11 +281,12 @@ class ClarifaiHandlers:
             inputs,
             convert.generation_params(request),
         )
-        async for event in events:
-            error = event.output.error
-            if error is not None and len(inputs) == 1 and not isinstance(error, InputError):
-                raise error  # the one input could not run at all: say so at the top
-            yield convert.stream_response(event)
+        async with aclosing(events):
+            async for event in events:
+                error = event.output.error
+                if error is not None and len(inputs) == 1 and not isinstance(error, InputError):
+                    raise error  # the one input could not run at all: say so at the top
+                yield convert.stream_response(event)
 
     async def GenerateModelOutputs(
         self, request: service_pb2.PostModelOutputsRequest, caller: Caller

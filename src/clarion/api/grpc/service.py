@@ -8,7 +8,8 @@ that is not UTF-8) gets a Clarifai status naming the problem instead of a bare I
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
+from contextlib import aclosing
 from typing import Any
 
 import grpc
@@ -102,16 +103,25 @@ class V2Service:
         return behavior
 
     def _streaming(self, rpc: Rpc) -> Callable[..., Any]:
-        async def behavior(
-            request: Any, context: grpc.aio.ServicerContext
-        ) -> AsyncIterator[Message]:
+        """A streaming handler that writes each response itself (grpcio's writer API).
+
+        The responses are read under ``aclosing``: when the client cancels, the
+        cancellation reaches this coroutine wherever it waits (for the next response or
+        for a write), and the streams below are closed in that same step, freeing what
+        they hold (e.g. the model's place for a generation) at once. A generator handed to
+        grpcio would be left open when the cancellation lands in grpcio's own write, until
+        its finalizer closes it in a task of its own, later.
+        """
+
+        async def behavior(request: Any, context: grpc.aio.ServicerContext) -> None:
             first = request if not rpc.client_streaming else None
             admitted = await self._admit(rpc, first, context)
             if isinstance(admitted, Message):
-                yield _with_retry_hint(admitted, context)
+                await context.write(_with_retry_hint(admitted, context))
                 return
-            async for response in self._handlers.stream(rpc.name, request, admitted):
-                yield _with_retry_hint(response, context)
+            async with aclosing(self._handlers.stream(rpc.name, request, admitted)) as responses:
+                async for response in responses:
+                    await context.write(_with_retry_hint(response, context))
 
         return behavior
 

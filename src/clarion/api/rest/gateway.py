@@ -1,7 +1,8 @@
 """The REST gateway: Clarifai's JSON API on its own port, dispatching to the same handlers.
 
 Routes come from clarifai-grpc's ``google.api.http`` annotations (see :mod:`.routes`). Bodies
-and responses are protobuf JSON (snake_case field names, enums by name, bytes as base64);
+and responses are protobuf JSON (snake_case field names, enums by name, bytes as base64;
+embedding vectors encoded in bulk by :mod:`.proto_json`, to the same values);
 the ``status`` object in the body carries the outcome and the HTTP status mirrors it.
 """
 
@@ -11,7 +12,6 @@ import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
-from google.protobuf import json_format
 from google.protobuf.message import Message
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -24,6 +24,7 @@ from clarion.api.clarifai import convert
 from clarion.api.clarifai.handlers import ClarifaiHandlers
 from clarion.api.json_body import read_json
 from clarion.api.rest.auth import KeyedRoutes, RequireKey, caller
+from clarion.api.rest.proto_json import message_dict
 from clarion.api.rest.routes import Route, build_request, build_routes
 from clarion.auth import Principal
 from clarion.errors import (
@@ -48,17 +49,15 @@ def _with_concept_values(node: Any) -> Any:
                     if isinstance(concept, dict):
                         concept.setdefault("value", 0.0)
             _with_concept_values(child)
-    elif isinstance(node, list):
-        for child in node:
+    elif isinstance(node, list) and node and isinstance(node[0], (dict, list)):
+        for child in node:  # a list of numbers (a vector) holds no concepts: not walked
             _with_concept_values(child)
     return node
 
 
 def message_response(message: Message, http: int | None = None) -> JSONResponse:
     """A response message as JSON; the HTTP status mirrors its Clarifai status code."""
-    body = json_format.MessageToDict(
-        message, preserving_proto_field_name=True, use_integers_for_enums=True
-    )
+    body = message_dict(message)
     if http is None:
         code = getattr(getattr(message, "status", None), "code", StatusCode.SUCCESS)
         outputs = getattr(message, "outputs", ())
@@ -159,9 +158,7 @@ class RestGateway:
 
 
 def _line(response: Message) -> bytes:
-    body = json_format.MessageToDict(
-        response, preserving_proto_field_name=True, use_integers_for_enums=True
-    )
+    body = message_dict(response)
     return json.dumps({"result": _with_concept_values(body)}).encode() + b"\n"
 
 

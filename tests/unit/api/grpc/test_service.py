@@ -32,6 +32,10 @@ class Context:
 
     def __init__(self, authorization: str | None) -> None:
         self._metadata = (("authorization", authorization),) if authorization else ()
+        self.written: list[Any] = []
+
+    async def write(self, message: Any) -> None:
+        self.written.append(message)
 
     def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
         return self._metadata
@@ -69,8 +73,9 @@ def _first_of_stream(core: Core, name: str, authorization: str | None) -> Any:
         async def requests() -> AsyncIterator[Any]:
             yield service_pb2.PostModelOutputsRequest()
 
-        stream = _handler(core, name).stream_stream(requests(), Context(authorization))
-        return await anext(stream)
+        context = Context(authorization)
+        await _handler(core, name).stream_stream(requests(), context)  # writes its answers
+        return context.written[0]
 
     return asyncio.run(first())
 

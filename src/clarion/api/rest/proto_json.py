@@ -1,0 +1,115 @@
+"""Response messages as protobuf JSON, with embedding vectors encoded in bulk.
+
+``json_format`` converts each float of a message in Python (``ToShortestFloat``: the
+shortest ``%g`` of 6 to 9 digits that reads back as the same float32), which dominates a
+response of 128 x 384 floats. Here the embeddings' vectors are taken out of a copy of the
+message, the rest goes through ``json_format`` as before, and the vectors are put back as
+the very same values, computed with numpy:
+
+    body = message_dict(response)   # == json_format.MessageToDict(response, ...)
+
+For a precision ``p`` and a float ``x`` whose decimal exponent is ``e``, ``%.{p}g`` is
+``m / 10**s`` with ``s = p - 1 - e`` and ``m`` the integer nearest ``|x| * 10**s`` (ties to
+even). When ``0 <= s <= 12`` that product is exact in a double (24 bits of float32 times at
+most 28 bits of ``5**s``), so ``rint`` rounds it exactly as the decimal conversion does, and
+the division of two exact doubles is the correctly rounded reading of the decimal, as
+``float()`` of the string is. Values outside that range (tiny or huge magnitudes), zeros and
+non-finite values take ``json_format``'s own path, one by one.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from google.protobuf import json_format
+from google.protobuf.internal import type_checkers
+from google.protobuf.message import Message
+
+#: 10**s for the scales the exact path uses.
+_SCALES = np.array([float(10**s) for s in range(13)])
+#: Decimal exponents float32 magnitudes can have, and the double nearest each 10**e.
+_LOWEST_EXPONENT = -46
+_POWERS = np.array([float(Fraction(10) ** e) for e in range(_LOWEST_EXPONENT, 40)])
+
+
+def message_dict(message: Message) -> dict[str, Any]:
+    """``json_format.MessageToDict`` with proto field names and enums as integers."""
+    embeddings = _embeddings(message)
+    if not embeddings:
+        return _to_dict(message)
+    vectors = [np.array(embedding.vector, dtype=np.float32) for embedding in embeddings]
+    bare = type(message)()
+    bare.CopyFrom(message)
+    for embedding in _embeddings(bare):
+        embedding.ClearField("vector")
+    body = _to_dict(bare)
+    values = shortest_floats(np.concatenate(vectors))
+    start = 0
+    places = [e for o in body.get("outputs", ()) for e in o.get("data", {}).get("embeddings", ())]
+    for place, vector in zip(places, vectors, strict=True):
+        end = start + vector.shape[0]
+        if end > start:
+            vector_first = {"vector": values[start:end], **place}
+            place.clear()
+            place.update(vector_first)
+        start = end
+    return body
+
+
+def _to_dict(message: Message) -> dict[str, Any]:
+    body: dict[str, Any] = json_format.MessageToDict(
+        message, preserving_proto_field_name=True, use_integers_for_enums=True
+    )
+    return body
+
+
+def _embeddings(message: Message) -> list[Any]:
+    """The embeddings of a response's outputs (``outputs[].data.embeddings[]``)."""
+    field = message.DESCRIPTOR.fields_by_name.get("outputs")
+    if field is None or field.message_type is None or field.message_type.name != "Output":
+        return []
+    outputs: Any = message.outputs  # type: ignore[attr-defined]
+    return [embedding for output in outputs for embedding in output.data.embeddings]
+
+
+def shortest_floats(vector: npt.NDArray[np.float32]) -> list[Any]:
+    """Each float32 as ``json_format`` writes it: ``ToShortestFloat`` for finite values,
+    ``"NaN"``, ``"Infinity"`` or ``"-Infinity"`` otherwise."""
+    with np.errstate(all="ignore"):  # NaNs (signalling ones too) go the slow path
+        x = vector.astype(np.float64)
+        magnitude = np.abs(x)
+        out = np.zeros_like(x)
+        pending = np.isfinite(x) & (magnitude > 0)
+        exponent = np.zeros(x.shape, dtype=np.int64)
+        exponent[pending] = np.floor(np.log10(magnitude[pending])).astype(np.int64)
+        exponent -= (magnitude < _POWERS[exponent - _LOWEST_EXPONENT]) & pending
+        exponent += (magnitude >= _POWERS[exponent + 1 - _LOWEST_EXPONENT]) & pending
+        slow = ~pending
+        for precision in range(6, 10):
+            scale = precision - 1 - exponent
+            exact = (scale >= 0) & (scale <= 12)
+            slow |= pending & ~exact
+            pending &= exact
+            index = np.flatnonzero(pending)
+            factor = _SCALES[scale[index]]
+            value = np.rint(magnitude[index] * factor) / factor
+            value = np.copysign(value, x[index])
+            same = value.astype(np.float32) == vector[index]
+            out[index[same]] = value[same]
+            pending[index[same]] = False
+        slow |= pending  # never: every float32 reads back from 9 digits
+    values: list[Any] = out.tolist()
+    for i in np.flatnonzero(slow).tolist():
+        values[i] = _one(float(x[i]))
+    return values
+
+
+def _one(value: float) -> Any:
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    return type_checkers.ToShortestFloat(value)
