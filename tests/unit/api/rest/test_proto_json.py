@@ -24,8 +24,9 @@ def _reference(vector: np.ndarray) -> list[object]:
 def _edge_values() -> np.ndarray:
     f32 = np.finfo(np.float32)
     named = [0.0, -0.0, 1.0, -1.0, 0.1, 0.9, 1e-4, 9.999999e-5, 1e-5, 1e-7, 1e-8, 123456.7]
-    named += [1e5, 99999.99, 1e6, 1e7, 1e12, 3.4028235e38, f32.tiny, f32.smallest_subnormal]
-    named += [-f32.tiny, f32.eps, float("nan"), float("inf"), float("-inf")]
+    named += [float(f32.tiny), float(f32.smallest_subnormal)]
+    named += [1e5, 99999.99, 1e6, 1e7, 1e12, 3.4028235e38]
+    named += [-float(f32.tiny), float(f32.eps), float("nan"), float("inf"), float("-inf")]
     powers = [s * 10.0**e for e in range(-45, 39) for s in (1.0, -1.0)]
     with np.errstate(over="ignore", under="ignore"):
         values = np.array(named + powers, dtype=np.float32)
