@@ -12,18 +12,8 @@ from PIL import Image
 from clarion.config import Settings
 from clarion.domain.values import ChatMessage, Input, InputKind, RawInput
 from clarion.errors import InputError, InputInvalid, InputOverLimit, InputUnsupported
-from clarion.inputs import InputDecoder, UrlFetcher
-
-
-class StaticFetcher(UrlFetcher):
-    """Answers URLs from a table instead of the network."""
-
-    def __init__(self, settings: Settings, bodies: dict[str, bytes]) -> None:
-        super().__init__(settings)
-        self._bodies = bodies
-
-    async def fetch(self, url: str) -> bytes:
-        return self._bodies[url]
+from clarion.inputs import InputDecoder
+from tests.fetch import StaticFetcher
 
 
 def _png(size: tuple[int, int] = (8, 6)) -> bytes:

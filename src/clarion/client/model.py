@@ -26,6 +26,7 @@ from clarion.client.channel import DEFAULT_BASE_URL, V2Client, channel_for
 from clarion.client.errors import ClarionApiError
 from clarion.client.inputs import Inputs
 from clarion.domain.scaling import ScalingSettings
+from clarion.scaling_wire import deployment_message
 
 _SUCCESS = 10000
 _MIXED = 10010
@@ -149,30 +150,8 @@ class Model:
     def deploy(self, settings: ScalingSettings) -> resources_pb2.Deployment:
         """Set how this model version (the latest when none is named) scales on a cluster
         (PostDeployments); returns the deployment as the server stored it."""
-        metadata = struct_pb2.Struct()
-        metadata.update({
-            "target_ongoing_requests": settings.target_ongoing_requests,
-            "max_ongoing_requests": settings.max_ongoing_requests,
-            "max_queued_requests": settings.max_queued_requests,
-        })  # fmt: skip
-        deployment = resources_pb2.Deployment(
-            id=self.version_id,
-            autoscale_config=resources_pb2.AutoscaleConfig(
-                min_replicas=settings.min_replicas,
-                max_replicas=settings.max_replicas,
-                scale_up_delay_seconds=round(settings.scale_up_delay_seconds),
-                scale_down_delay_seconds=round(settings.scale_down_delay_seconds),
-                scale_to_zero_delay_seconds=round(settings.scale_to_zero_delay_seconds),
-            ),
-            worker=resources_pb2.Worker(
-                model=resources_pb2.Model(
-                    id=self.model_id,
-                    user_id=self.user_id,
-                    app_id=self.app_id,
-                    model_version=resources_pb2.ModelVersion(id=self.version_id),
-                )
-            ),
-            metadata=metadata,
+        deployment = deployment_message(
+            settings, self.user_id, self.app_id, self.model_id, self.version_id
         )
         request = service_pb2.PostDeploymentsRequest(
             user_app_id=self._user_app, deployments=[deployment]

@@ -24,23 +24,13 @@ from clarion.errors import (
     ResourceNotFound,
 )
 from clarion.input_files import InputFiles
-from clarion.inputs import InputDecoder, UrlFetcher
+from clarion.inputs import InputDecoder
 from clarion.registry import Page, Registry
 from clarion.workspace.inputs import InputService
+from tests.fetch import StaticFetcher
 
 ALICE = Principal("alice", "k1")
 PAGE = Page(1, 100)
-
-
-class StaticFetcher(UrlFetcher):
-    """Answers URLs from a table instead of the network."""
-
-    def __init__(self, settings: Settings, bodies: dict[str, bytes]) -> None:
-        super().__init__(settings)
-        self._bodies = bodies
-
-    async def fetch(self, url: str) -> bytes:
-        return self._bodies[url]
 
 
 @dataclass

@@ -12,7 +12,6 @@ replaces the settings of existing deployments named by id.
 from __future__ import annotations
 
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
-from google.protobuf import struct_pb2
 
 from clarion.api.clarifai import convert
 from clarion.api.clarifai.caller import Caller
@@ -20,11 +19,11 @@ from clarion.directory import ModelRef
 from clarion.domain.scaling import ScalingSettings
 from clarion.errors import InvalidParameter, InvalidRequest
 from clarion.registry import Page
+from clarion.scaling_wire import deployment_message
 from clarion.workspace import WorkspaceService
 from clarion.workspace.deployments import VersionDeployment
 
 #: The settings carried in a deployment's ``metadata`` (``AutoscaleConfig`` has no field).
-METADATA_SETTINGS = ("target_ongoing_requests", "max_ongoing_requests", "max_queued_requests")
 
 
 class DeploymentHandlers:
@@ -127,28 +126,10 @@ def _number(values: dict[str, object], name: str, *, whole: bool = False) -> flo
 
 
 def deployment_pb(found: VersionDeployment) -> resources_pb2.Deployment:
-    settings = found.settings
-    metadata = struct_pb2.Struct()
-    metadata.update({name: getattr(settings, name) for name in METADATA_SETTINGS})
     model = found.model
-    return resources_pb2.Deployment(
-        id=found.id,
-        user_id=model.user_id,
-        description=f"{model.path}/versions/{found.id}",
-        autoscale_config=resources_pb2.AutoscaleConfig(
-            min_replicas=settings.min_replicas,
-            max_replicas=settings.max_replicas,
-            scale_up_delay_seconds=round(settings.scale_up_delay_seconds),
-            scale_down_delay_seconds=round(settings.scale_down_delay_seconds),
-            scale_to_zero_delay_seconds=round(settings.scale_to_zero_delay_seconds),
-        ),
-        worker=resources_pb2.Worker(
-            model=resources_pb2.Model(
-                id=model.model_id,
-                user_id=model.user_id,
-                app_id=model.app_id,
-                model_version=resources_pb2.ModelVersion(id=found.id),
-            )
-        ),
-        metadata=metadata,
+    deployment = deployment_message(
+        found.settings, model.user_id, model.app_id, model.model_id, found.id
     )
+    deployment.user_id = model.user_id
+    deployment.description = f"{model.path}/versions/{found.id}"
+    return deployment
