@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -75,6 +76,14 @@ def test_deleting_a_version_or_its_model_deletes_its_settings_and_owner(
     assert registry.scaled_versions(["u1"]) == []
 
 
+def _moment_between_beats() -> datetime:
+    """A time strictly after every heartbeat so far and strictly before the next one."""
+    time.sleep(0.005)
+    moment = datetime.now(UTC)
+    time.sleep(0.005)
+    return moment
+
+
 def test_only_trainings_of_gone_or_unknown_servers_or_of_this_one_are_orphaned(
     registry: Registry,
 ) -> None:
@@ -85,7 +94,7 @@ def test_only_trainings_of_gone_or_unknown_servers_or_of_this_one_are_orphaned(
         registry.ensure_version(
             model, version_id, runner="r", spec={}, training=TRAINING, training_owner=owner
         )
-    stale_before = datetime.now(UTC) + timedelta(milliseconds=1)
+    stale_before = _moment_between_beats()
     registry.heartbeat("alive")  # only this one beat since ``stale_before``
     assert registry.live_front_ends(stale_before) == {"alive"}
     orphaned = registry.orphaned_trainings(UNFINISHED, "me", stale_before)
