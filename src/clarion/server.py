@@ -107,6 +107,7 @@ class ClarionServer:
             self.readiness,
             self.core.metrics.render,
             self.core.admission,
+            self.core.backend.served,
             open_routes=playground.routes(),
             keyed=[openai.keyed_routes()],
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -13,10 +14,12 @@ from pathlib import Path
 import httpx
 import pytest
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
+from click.testing import CliRunner
 from PIL import Image
 from skimage import data
 
 from clarion.catalog.general_concepts import general_concepts
+from clarion.cli.main import cli
 from clarion.client import ClarionApiError, Model
 from tests.served import CLARION, Served, clarion_env, serve
 
@@ -59,8 +62,11 @@ def test_quick_start_demo_answers_the_seed_question(served_demo: Served) -> None
 
 
 def test_help_on_every_command(tmp_path: Path) -> None:
+    """The installed command answers; every subcommand's help, in this process."""
+    assert "Usage:" in run(tmp_path, "--help").stdout
+    runner = CliRunner(env=clarion_env(tmp_path))
     for args in (
-        [],
+        ["status"],
         ["serve"],
         ["predict"],
         ["models"],
@@ -78,7 +84,8 @@ def test_help_on_every_command(tmp_path: Path) -> None:
         ["models", "versions"],
         ["models", "deploy"],
     ):
-        assert "Usage:" in run(tmp_path, *args, "--help").stdout
+        result = runner.invoke(cli, [*args, "--help"])
+        assert result.exit_code == 0 and "Usage:" in result.output, (args, result.output)
 
 
 def test_models_prepare_lists_versions_and_sizes_and_pull_only_checks_names(
@@ -157,6 +164,10 @@ def test_serve_predict_over_the_network_and_keys(served: Served, tmp_path: Path)
     assert "embedding[384]" in out
     listed = run(home, "models", "list", "--base-url", served.grpc_url).stdout
     assert "clarion/main/all-minilm-l6-v2" in listed
+    status = run(home, "status", "--rest-url", served.rest_url).stdout.splitlines()
+    assert status[0] == "ready: registry ok, preloaded_models ok", status
+    (minilm,) = [line.split() for line in status if line.startswith("all-minilm-l6-v2 ")]
+    assert minilm[2:] == ["RUNNING", "-", socket.gethostname(), str(served.process.pid)], status
     playground = re.search(r"playground on (http://\S+)", "".join(served.lines))
     assert playground and playground.group(1) == served.rest_url + "/"
     assert "Clarion playground" in httpx.get(playground.group(1)).text

@@ -9,6 +9,7 @@ from clarion.cli.keys import keys
 from clarion.cli.models import models
 from clarion.cli.predict import predict
 from clarion.cli.serve import serve
+from clarion.cli.status import status
 from clarion.cli.workspace import apps, create_model, inputs, train, versions
 
 
@@ -19,6 +20,7 @@ def cli() -> None:
 
 
 cli.add_command(serve)
+cli.add_command(status)
 cli.add_command(predict)
 cli.add_command(models)
 cli.add_command(keys)

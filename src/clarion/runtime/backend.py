@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from clarion.domain.generation import GenerationParams
 from clarion.domain.models import Model, ModelVersion
+from clarion.domain.placement import ServedVersion
 from clarion.domain.scaling import ScalingSettings
 from clarion.domain.values import Input, Output
 
@@ -63,6 +64,9 @@ class Backend(Protocol):
     ) -> AsyncGenerator[Output, None]:
         """Pieces of one input's output as they are produced, then a final summary (token
         counts, finish reason). Closing the iterator early stops the generation."""
+
+    async def served(self) -> list[ServedVersion]:
+        """The versions served now and where each one's replicas run."""
 
     async def close(self) -> None:
         """Unload everything."""

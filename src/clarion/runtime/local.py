@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import threading
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import aclosing
@@ -29,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from clarion.config import Settings
+from clarion.domain.placement import Replica, ServedVersion
 from clarion.domain.values import Input, Output
 from clarion.errors import ClarionError, InternalError, ModelNotFound, PredictionFailed
 from clarion.runtime.admission import InFlight
@@ -252,6 +255,14 @@ class LocalBackend:
                 f"on this batch of {len(inputs)} inputs; it was abandoned. Retry, or send "
                 "less work per request."
             ) from exc
+
+    async def served(self) -> list[ServedVersion]:
+        """Each loaded version, with this process as its one replica."""
+        here = Replica("RUNNING", node_id="", node_address=socket.gethostname(), pid=os.getpid())
+        return [
+            ServedVersion(entry.version.model_id, entry.version.version_id, (here,))
+            for entry in self._residency.entries()
+        ]
 
     async def close(self) -> None:
         await self._residency.close()

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from clarion.config import Settings
+from clarion.domain.placement import ServedVersion
 from clarion.domain.scaling import ScalingSettings
 from clarion.domain.values import Input, InputKind, Output
 from clarion.errors import (
@@ -102,7 +103,7 @@ def test_errors_busy_and_loading_keep_their_codes(tmp_path: Path, ray_cluster: R
 def test_two_replicas_run_on_the_two_nodes(tmp_path: Path, ray_cluster: RayCluster) -> None:
     settings = _settings(tmp_path, ray_cluster)
 
-    async def scenario() -> set[str]:
+    async def scenario() -> tuple[set[str], list[ServedVersion]]:
         backend = RayBackend(FACTORIES, settings)
         try:
             version = _toy("pair", ScalingSettings(min_replicas=2, max_replicas=2))
@@ -113,9 +114,15 @@ def test_two_replicas_run_on_the_two_nodes(tmp_path: Path, ray_cluster: RayClust
                 nodes |= {s.node_id for s in stats}
                 if len(nodes) == 2:
                     break
-            return nodes
+            return nodes, await backend.served()
         finally:
             await backend.close()
 
-    nodes = asyncio.run(scenario())
+    nodes, served = asyncio.run(scenario())
     assert len(nodes) == 2
+    # What `clarion status` shows: the version, its two running replicas and their nodes.
+    (pair,) = [v for v in served if v.version_id == "pair".ljust(32, "0")]
+    assert pair.model_id == "toy"
+    assert sorted(r.state for r in pair.replicas) == ["RUNNING", "RUNNING"]
+    assert {r.node_id for r in pair.replicas} == nodes
+    assert all(r.node_address and r.pid > 0 for r in pair.replicas)

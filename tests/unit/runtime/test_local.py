@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 import threading
 import time
 from collections.abc import AsyncGenerator, Sequence
@@ -12,6 +14,7 @@ from typing import Any
 import pytest
 
 from clarion.config import Settings
+from clarion.domain.placement import Replica, ServedVersion
 from clarion.domain.values import Input, InputKind, Output
 from clarion.errors import ModelLoading, PredictionFailed
 from clarion.metrics import Metrics
@@ -240,3 +243,20 @@ def test_a_finished_stream_frees_its_place_before_its_final_output_is_read(
         await pool.close()
 
     asyncio.run(scenario())
+
+
+def test_served_lists_each_loaded_version_with_this_process_as_its_replica(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> list[ServedVersion]:
+        pool = _pool(tmp_path)
+        assert await pool.served() == []
+        await pool.load(_version("c", model_id="model-c"))
+        try:
+            return await pool.served()
+        finally:
+            await pool.close()
+
+    (served,) = asyncio.run(scenario())
+    assert (served.model_id, served.version_id) == ("model-c", "c".ljust(32, "0"))
+    assert served.replicas == (Replica("RUNNING", "", socket.gethostname(), os.getpid()),)

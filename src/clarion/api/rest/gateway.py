@@ -9,7 +9,8 @@ the ``status`` object in the body carries the outcome and the HTTP status mirror
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import asdict
 from typing import Any
 
 from google.protobuf.message import Message
@@ -27,6 +28,7 @@ from clarion.api.rest.auth import KeyedRoutes, RequireKey, caller
 from clarion.api.rest.proto_json import message_dict
 from clarion.api.rest.routes import Route, build_request, build_routes
 from clarion.auth import Principal
+from clarion.domain.placement import ServedVersion
 from clarion.errors import (
     ClarionError,
     InvalidRequest,
@@ -172,6 +174,7 @@ def build_rest_app(
     readiness: Callable[[], dict[str, bool]],
     metrics: Callable[[], bytes],
     admission: Admission,
+    served: Callable[[], Awaitable[Sequence[ServedVersion]]],
     open_routes: Sequence[BaseRoute] = (),
     keyed: Sequence[KeyedRoutes] = (),
 ) -> Starlette:
@@ -179,12 +182,21 @@ def build_rest_app(
 
     ``/healthz``, ``/readyz`` and ``open_routes`` need no key; ``/metrics``, the ``keyed``
     routes (``/v1``) and every Clarifai route do. The Clarifai API answers every other path.
+    ``/readyz`` with a key (``clarion status``) also lists each served model version's
+    replicas and where they run (``served``); a wrong key is refused as on any route.
     """
 
-    async def readyz(_request: Request) -> Response:
+    async def readyz(request: Request) -> Response:
         checks = readiness()
         ready = all(checks.values())
-        body = {"status": "ready" if ready else "not ready", "checks": checks}
+        body: dict[str, Any] = {"status": "ready" if ready else "not ready", "checks": checks}
+        authorization = request.headers.get("authorization")
+        if authorization is not None:
+            try:
+                admission.authenticate(authorization)
+                body["models"] = [asdict(version) for version in await served()]
+            except ClarionError as exc:
+                return error_response(None, exc)
         return JSONResponse(body, status_code=200 if ready else 503)
 
     async def metrics_endpoint(_request: Request) -> Response:

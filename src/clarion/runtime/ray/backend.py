@@ -29,12 +29,13 @@ from ray import serve
 from ray.serve.handle import DeploymentHandle, DeploymentResponse, DeploymentResponseGenerator
 
 from clarion.config import Settings
+from clarion.domain.placement import ServedVersion
 from clarion.domain.values import Input, Output
-from clarion.errors import PredictionFailed
+from clarion.errors import InternalError, PredictionFailed
 from clarion.runtime.backend import Deployment, Params
 from clarion.runtime.local import ChangedFiles
 from clarion.runtime.observer import NoObserver
-from clarion.runtime.ray.cluster import connect
+from clarion.runtime.ray.cluster import connect, replicas
 from clarion.runtime.ray.errors import clarion_error
 from clarion.runtime.ray.options import deployment_options
 from clarion.runtime.ray.replica import ModelReplica, ReplicaStats
@@ -180,6 +181,16 @@ class RayBackend:
             for state, count in deployment.replica_states.items()
             if state == "RUNNING"
         )
+
+    async def served(self) -> list[ServedVersion]:
+        """Every application on the cluster with its replicas; the model id is known for
+        the versions this front end has called."""
+        try:
+            placed = await asyncio.to_thread(replicas)
+        except Exception as exc:  # the controller unreachable: say so, do not fail the caller
+            raise InternalError(f"The Ray cluster did not list its replicas: {exc}") from exc
+        known = {app.version.version_id: app.version.model_id for app in self._apps.entries()}
+        return [ServedVersion(known.get(name, ""), name, placed[name]) for name in sorted(placed)]
 
     async def close(self) -> None:
         """Delete the applications this backend deployed. The process stays joined to the

@@ -7,15 +7,20 @@ on this host). Token authentication is Ray's own: ``RAY_AUTH_MODE=token`` and
 ``RAY_AUTH_TOKEN_PATH`` (or ``RAY_AUTH_TOKEN``) in the environment, as on every node.
 
     connect("auto")     # once per process; it stays joined until it exits
+    replicas()          # {application name: its replicas and their nodes}
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 import ray
 from ray import serve
+from ray.serve.context import _get_global_client
+
+from clarion.domain.placement import Replica
 
 log = logging.getLogger(__name__)
 
@@ -35,3 +40,33 @@ def connect(address: str) -> None:
         )
         log.info("joined the Ray cluster at %s in %.1f s", address, time.monotonic() - started)
     serve.start(proxy_location="Disabled")
+
+
+def replicas() -> dict[str, tuple[Replica, ...]]:
+    """Every Serve application on the cluster and the replicas of its deployments.
+
+    Read from the Serve controller's instance details (what the Ray dashboard's Serve page
+    shows), which name each replica's node; :func:`ray.serve.status` only counts them.
+    """
+    client = _get_global_client(raise_if_no_controller_running=False)
+    if client is None:  # Serve is not running: nothing is deployed
+        return {}
+    details: dict[str, Any] = client.get_serve_details()
+    found: dict[str, tuple[Replica, ...]] = {}
+    for name, app in (details.get("applications") or {}).items():
+        found[name] = tuple(
+            Replica(
+                state=_name(replica.get("state", "")),
+                node_id=str(replica.get("node_id") or ""),
+                node_address=str(replica.get("node_ip") or ""),
+                pid=int(replica.get("pid") or 0),
+            )
+            for deployment in (app.get("deployments") or {}).values()
+            for replica in deployment.get("replicas") or ()
+        )
+    return found
+
+
+def _name(state: Any) -> str:
+    """A replica state's name: the details hold Serve's ``ReplicaState`` enum members."""
+    return str(getattr(state, "value", state))

@@ -26,6 +26,7 @@ def _client(core: Core, limit: int) -> TestClient:
         lambda: {"registry": True},
         core.metrics.render,
         core.admission,
+        core.backend.served,
         open_routes=Playground(grpc_port=1, tls=False).routes(),
         keyed=[openai.keyed_routes()],
     )
@@ -140,3 +141,15 @@ def test_both_apis_read_bodies_through_the_one_reader_and_limit(core: Core, pat:
     assert clarifai.status_code == 400 and clarifai.json()["status"]["details"] == expected
     openai = client.post("/v1/embeddings", content=body, headers=headers)
     assert openai.status_code == 400 and openai.json()["error"]["message"] == expected
+
+
+def test_readyz_with_a_key_lists_the_served_versions_and_a_wrong_key_is_refused(
+    client: TestClient, pat: str
+) -> None:
+    assert "models" not in client.get("/readyz").json()
+    answer = client.get("/readyz", headers={"Authorization": f"Key {pat}"})
+    assert answer.status_code == 200
+    assert answer.json()["models"] == []  # nothing loaded in this core
+    refused = client.get("/readyz", headers=WRONG_KEY)
+    assert refused.status_code == 401
+    assert refused.content == _clarifai(11009, "API key not found", UNKNOWN)
