@@ -17,6 +17,7 @@ DOMAIN_MODULES = [
         "generation",
         "models",
         "output_config",
+        "placement",
         "prediction",
         "scaling",
         "values",
