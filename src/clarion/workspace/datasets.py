@@ -101,8 +101,7 @@ class DatasetService:
         input_ids: Sequence[str],
     ) -> list[StoredInput]:  # fmt: skip
         """Add inputs of the app to a dataset, all or none; the answer holds them."""
-        user_id, app_id = self._directory.writable_app(principal, user_id, app_id)
-        self._dataset(user_id, app_id, dataset_id)
+        user_id, app_id = self._writable_dataset(principal, user_id, app_id, dataset_id)
         ids = list(input_ids)
         if not 1 <= len(ids) <= MAX_INPUTS_PER_REQUEST or not all(ids):
             raise InvalidRequest(
@@ -120,8 +119,7 @@ class DatasetService:
     def list_dataset_inputs(
         self, principal: Principal, user_id: str, app_id: str, dataset_id: str, page: Page
     ) -> list[StoredInput]:
-        user_id, app_id = self._directory.readable_app(principal, user_id, app_id)
-        self._dataset(user_id, app_id, dataset_id)
+        user_id, app_id = self._readable_dataset(principal, user_id, app_id, dataset_id)
         return self._registry.list_dataset_inputs(
             user_id, app_id, dataset_id, page.offset, page.limit
         )
@@ -131,8 +129,7 @@ class DatasetService:
         input_ids: Sequence[str],
     ) -> None:  # fmt: skip
         """Take inputs out of a dataset (they stay in the app)."""
-        user_id, app_id = self._directory.writable_app(principal, user_id, app_id)
-        self._dataset(user_id, app_id, dataset_id)
+        user_id, app_id = self._writable_dataset(principal, user_id, app_id, dataset_id)
         ids = bounded_ids(input_ids, "input")
         self._registry.remove_dataset_inputs(user_id, app_id, dataset_id, ids)
 
@@ -143,8 +140,7 @@ class DatasetService:
         description: str = "",
     ) -> DatasetVersion:  # fmt: skip
         """Freeze the dataset's inputs and labels as they are now into a new version."""
-        user_id, app_id = self._directory.writable_app(principal, user_id, app_id)
-        self._dataset(user_id, app_id, dataset_id)
+        user_id, app_id = self._writable_dataset(principal, user_id, app_id, dataset_id)
         bounded_text(description, "A dataset version's description", MAX_DESCRIPTION)
         # Linking up to MAX_VERSION_INPUTS files and writing the snapshot: off the event loop.
         return await asyncio.to_thread(self._freeze, user_id, app_id, dataset_id, description)
@@ -178,8 +174,7 @@ class DatasetService:
     def list_versions(
         self, principal: Principal, user_id: str, app_id: str, dataset_id: str, page: Page
     ) -> list[DatasetVersion]:
-        user_id, app_id = self._directory.readable_app(principal, user_id, app_id)
-        self._dataset(user_id, app_id, dataset_id)
+        user_id, app_id = self._readable_dataset(principal, user_id, app_id, dataset_id)
         return self._registry.list_dataset_versions(
             user_id, app_id, dataset_id, page.offset, page.limit
         )
@@ -199,12 +194,27 @@ class DatasetService:
         self, principal: Principal, user_id: str, app_id: str, dataset_id: str,
         version_ids: Sequence[str],
     ) -> None:  # fmt: skip
-        user_id, app_id = self._directory.writable_app(principal, user_id, app_id)
-        self._dataset(user_id, app_id, dataset_id)
+        user_id, app_id = self._writable_dataset(principal, user_id, app_id, dataset_id)
         ids = bounded_ids(version_ids, "dataset version")
         self._version_files.remove(
             self._registry.delete_dataset_versions(user_id, app_id, dataset_id, ids)
         )
+
+    def _writable_dataset(
+        self, principal: Principal, user_id: str, app_id: str, dataset_id: str
+    ) -> tuple[str, str]:
+        """The app of a dataset the caller may change (checked to exist)."""
+        user_id, app_id = self._directory.writable_app(principal, user_id, app_id)
+        self._dataset(user_id, app_id, dataset_id)
+        return user_id, app_id
+
+    def _readable_dataset(
+        self, principal: Principal, user_id: str, app_id: str, dataset_id: str
+    ) -> tuple[str, str]:
+        """The app of a dataset the caller may read (checked to exist)."""
+        user_id, app_id = self._directory.readable_app(principal, user_id, app_id)
+        self._dataset(user_id, app_id, dataset_id)
+        return user_id, app_id
 
     def _dataset(self, user_id: str, app_id: str, dataset_id: str) -> Dataset:
         found = self._registry.get_dataset(user_id, app_id, dataset_id)
