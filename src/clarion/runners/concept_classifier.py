@@ -8,7 +8,8 @@ mutually exclusive (the artefact's ``softmax`` flag).
 The two parts are separate: :class:`ConceptHead` turns embeddings into scores, and
 :class:`ConceptClassifierRunner` puts a head behind its own copy of the base embedder (one
 process). On a Ray cluster the heads on one embedder share a deployment that calls the
-embedder's own (:mod:`clarion.runtime.ray.heads`), with the same :class:`ConceptHead`.
+embedder's own (:mod:`clarion.runtime.ray.heads`), with the same head
+(:meth:`ConceptClassifierRunner.read_head`).
 
     head = ConceptHead.read(Path(spec["artifact_path"]))
     outputs = head.apply(embedder.predict(inputs))      # Output(scores=...) per input
@@ -70,7 +71,8 @@ class ConceptHead:
 
 
 class ConceptClassifierRunner(Runner[None]):
-    """A head behind its own copy of the base embedder."""
+    """A head behind its own copy of the base embedder; a
+    :class:`~clarion.runtime.runner.HeadOnBase`, so a cluster can serve the head apart."""
 
     def __init__(self, base: Runner[None], artifact: Path) -> None:
         self._base = base
@@ -84,8 +86,11 @@ class ConceptClassifierRunner(Runner[None]):
         base = RUNNER_FACTORIES[spec["base_runner"]](spec["base_spec"], settings)
         return cls(base, Path(spec["artifact_path"]))
 
+    def read_head(self) -> ConceptHead:
+        return ConceptHead.read(self._artifact)
+
     def load(self) -> None:
-        self._head = ConceptHead.read(self._artifact)
+        self._head = self.read_head()
         self._base.load()
 
     def predict(self, inputs: Sequence[Input], params: None = None) -> list[Output]:

@@ -12,7 +12,7 @@ import pytest
 from clarion.domain.values import Input, InputKind, Output
 from clarion.errors import PredictionFailed, StatusCode
 from clarion.runners.concept_classifier import ConceptClassifierRunner, ConceptHead
-from clarion.runtime.runner import Runner
+from clarion.runtime.runner import HeadOnBase, Runner
 from clarion.training import save_artifact
 
 WEIGHTS = np.array([[1.0, 0.0, -1.0], [0.5, 2.0, 0.0]], dtype=np.float32)
@@ -61,9 +61,10 @@ def test_the_runner_is_its_head_behind_its_base(tmp_path: Path) -> None:
     path = tmp_path / "head.npz"
     save_artifact(path, WEIGHTS, BIAS)
     runner = ConceptClassifierRunner(_Letters(), path)
+    assert isinstance(runner, HeadOnBase)  # a cluster serves its head apart from the base
     runner.load()
     inputs = _texts("cab", "zoo", "fig")
-    direct = ConceptHead.read(path).apply(_Letters().predict(inputs))
+    direct = runner.read_head().apply(_Letters().predict(inputs))
     for mine, theirs in zip(runner.predict(inputs), direct, strict=True):
         assert mine.scores is not None and theirs.scores is not None
         np.testing.assert_array_equal(mine.scores, theirs.scores)
@@ -71,7 +72,8 @@ def test_the_runner_is_its_head_behind_its_base(tmp_path: Path) -> None:
 
 def test_a_missing_artefact_is_21313_naming_the_file(tmp_path: Path) -> None:
     path = tmp_path / "gone.npz"
-    for load in (lambda: ConceptHead.read(path), ConceptClassifierRunner(_Letters(), path).load):
+    runner = ConceptClassifierRunner(_Letters(), path)
+    for load in (runner.read_head, runner.load):
         with pytest.raises(PredictionFailed) as failed:
             load()
         assert failed.value.code == StatusCode.MODEL_PREDICTION_FAILED

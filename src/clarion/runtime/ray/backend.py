@@ -128,7 +128,7 @@ class RayBackend:
         options = deployment_options(version, self._settings)
         if version.runner == HEADS:
             heads = cast(serve.Deployment, serve.deployment(HeadsReplica)).options(**options)
-            app = heads.bind(version.spec["base_application"])
+            app = heads.bind(version.spec["base_application"], self._factories, self._settings)
         else:
             app = (
                 cast(serve.Deployment, serve.deployment(ModelReplica))

@@ -1,4 +1,5 @@
-"""Which Serve application serves a version: its own, or its base embedder's heads."""
+"""Which Serve application serves a version: its own, or for a head on a base embedder that
+embedder's shared heads application."""
 
 from __future__ import annotations
 
