@@ -4,12 +4,13 @@ output config, a missing artefact's error) are those of one process on the same 
 
 One Clarion server runs on the cluster: it trains a model twice, a mutually exclusive one and
 one whose artefact is then removed, answers predictions, concurrent ones too; then a server
-of one process on the same home answers the same predictions.
+of one process on the same home answers the same predictions. Last, a fresh Ray backend's
+first call on a head deploys the embedder with the heads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,11 @@ from clarion.auth import PUBLIC_USER, KeyManager
 from clarion.catalog import PUBLIC_APP
 from clarion.client import App, ClarionApiError, Model
 from clarion.config import Settings
+from clarion.domain.values import Input, InputKind
 from clarion.registry import Registry
+from clarion.runners import RUNNER_FACTORIES
+from clarion.runtime import Backend, Deployment, LocalBackend
+from clarion.runtime.ray.backend import RayBackend
 from clarion.runtime.ray.replica import ReplicaStats
 from clarion.server_thread import ServerThread
 from tests.conftest import make_settings
@@ -135,14 +140,15 @@ def _answers(app: App, versions: dict[str, str]) -> Answers:
     return answers
 
 
-def _minilm_id(settings: Settings) -> str:
+def _deployment(settings: Settings, user_id: str, app_id: str, model_id: str) -> Deployment:
+    """The newest usable version of a model, as the runtime serves it."""
     registry = Registry.open(settings.resolved_database_url)
     try:
-        model = registry.get_model(PUBLIC_USER, PUBLIC_APP, MINILM)
+        model = registry.get_model(user_id, app_id, model_id)
         assert model is not None
         version = registry.get_version(model)
         assert version is not None
-        return version.id
+        return Deployment.of(model, version)
     finally:
         registry.close()
 
@@ -203,7 +209,7 @@ def on_ray(home: Path, ray_cluster: RayCluster) -> OnRay:
         app = App("concepts", pat=pat, base_url=server.grpc_url).create()
         versions = _train(app, settings)
         answers = _answers(app, versions)
-        minilm = _minilm_id(settings)
+        minilm = _deployment(settings, PUBLIC_USER, PUBLIC_APP, MINILM).version_id
         before = len(_stats(minilm).batch_sizes)
         _at_once(app, versions, pat, server.grpc_url)
         batches = _stats(minilm).batch_sizes[before:]
@@ -212,11 +218,11 @@ def on_ray(home: Path, ray_cluster: RayCluster) -> OnRay:
 
 
 @pytest.fixture(scope="module")
-def in_one_process(home: Path, on_ray: OnRay) -> Iterator[Answers]:
+def in_one_process(home: Path, on_ray: OnRay) -> Answers:
     """The same predictions from a server of one process, after the cluster's stopped."""
     with ServerThread(make_settings(home)) as server:
         app = App("concepts", pat=on_ray.pat, base_url=server.grpc_url)
-        yield _answers(app, on_ray.versions)
+        return _answers(app, on_ray.versions)
 
 
 def test_heads_answer_as_in_one_process(on_ray: OnRay, in_one_process: Answers) -> None:
@@ -252,3 +258,29 @@ def test_the_embedder_batches_the_heads_and_direct_calls_together(on_ray: OnRay)
     assert sum(on_ray.batches) == 4 * CONCURRENT
     assert max(on_ray.batches) > 1
     assert sum(on_ray.heads.batch_sizes[-3 * CONCURRENT :]) == 3 * CONCURRENT
+
+
+def test_a_fresh_front_end_deploys_the_embedder_with_the_first_head(
+    home: Path, on_ray: OnRay, in_one_process: Answers, ray_cluster: RayCluster
+) -> None:
+    settings = make_settings(home, ray_address=ray_cluster.address, load_wait_s=180.0)
+    topic = _deployment(settings, "alice", "concepts", "topic")
+    assert topic.version_id == on_ray.versions["topic2"]
+    inputs = [Input(f"t{i}", InputKind.TEXT, text=t) for i, t in enumerate(HELD_OUT)]
+    assert _replicas() == {}  # the cluster's server deleted its applications when it stopped
+
+    async def scores(backend: Backend) -> list[Any]:
+        try:
+            outputs = await backend.predict(topic, inputs)
+            if isinstance(backend, RayBackend):
+                deployed = {on_ray.minilm: 1, on_ray.minilm + "-heads": 1}
+                assert await asyncio.to_thread(_replicas) == deployed
+                assert await backend.running_replicas(topic) == 1
+            return [o.scores.tolist() for o in outputs if o.scores is not None]
+        finally:
+            await backend.close()
+
+    assert asyncio.run(scores(RayBackend(RUNNER_FACTORIES, settings))) == asyncio.run(
+        scores(LocalBackend(RUNNER_FACTORIES, settings))
+    )
+    assert _replicas() == {}
