@@ -9,6 +9,9 @@ parameters, :class:`GenerationParams` for text generation.
     class EchoRunner(Runner[None]):
         def predict(self, inputs, params=None):
             return [Output(text=i.text) for i in inputs]
+
+A runner that is a small trained head on a base embedder (a concept model) also implements
+:class:`HeadOnBase`, so that a cluster can serve its :class:`Head` apart from the embedder.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from clarion.config import Settings
 from clarion.domain.values import Input, Output
@@ -82,3 +85,20 @@ class Runner(ABC, Generic[P]):
 
 #: Builds a runner from a version's stored spec and the process settings.
 RunnerFactory = Callable[[dict[str, Any], Settings], Runner[Any]]
+
+
+class Head(Protocol):
+    """Outputs computed from a base embedder's outputs (a concept model's trained heads)."""
+
+    def apply(self, embedded: Sequence[Output]) -> list[Output]:
+        """One output per embedded input, in order."""
+
+
+@runtime_checkable
+class HeadOnBase(Protocol):
+    """A runner that is a :class:`Head` on a base embedder, whose runner and spec its
+    version's spec pins (``base_runner``, ``base_spec``, ``base_version_id``). On a cluster the
+    heads on one embedder share a deployment that calls the embedder's own."""
+
+    def read_head(self) -> Head:
+        """The head alone, without the base (failing as :meth:`Runner.load` would)."""

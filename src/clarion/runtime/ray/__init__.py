@@ -1,13 +1,18 @@
 """The Ray Serve backend: model versions as Serve deployments on a Ray cluster.
 
 Its modules that talk to Ray are imported only when ``CLARION_RAY_ADDRESS`` is set (they
-need ``clarion[ray]``); :mod:`~clarion.runtime.ray.options` needs no Ray:
+need ``clarion[ray]``); :mod:`~clarion.runtime.ray.options` and
+:mod:`~clarion.runtime.ray.routes` need no Ray:
 
 - :mod:`~clarion.runtime.ray.cluster`: joining the cluster, Serve without its proxies;
+- :mod:`~clarion.runtime.ray.routes`: which application serves a version (its own, or the
+  shared heads application of its base embedder);
 - :mod:`~clarion.runtime.ray.options`: a version's deployment options from its family and
   :class:`ScalingSettings`;
 - :mod:`~clarion.runtime.ray.replica`: :class:`ModelReplica`, the deployment class, one
   version served by a :class:`LocalBackend` inside the replica;
+- :mod:`~clarion.runtime.ray.heads`: :class:`HeadsReplica`, the deployment class of the
+  heads on one base embedder, multiplexed by version id, embedding through the embedder's;
 - :mod:`~clarion.runtime.ray.errors`: Ray's exceptions as Clarion errors;
 - :mod:`~clarion.runtime.ray.backend`: :class:`RayBackend`, the :class:`Backend`.
 """

@@ -4,12 +4,14 @@ A version is deployed on first use (or when preloaded) as an application named a
 version id, whose one deployment runs :class:`ModelReplica` with options from its family and
 scaling (:func:`deployment_options`). Requests that find it still deploying wait up to
 ``CLARION_LOAD_WAIT_S``, then answer 21355, as in one process (the same :class:`Residency`
-tracks the deploys; Serve's autoscaling replaces idle unloading).
+tracks the deploys; Serve's autoscaling replaces idle unloading). A trained concept model
+is the exception (:mod:`~clarion.runtime.ray.routes`): its head runs in the heads application
+of its base embedder, shared by every head on it, deployed with the embedder's own.
 
 - a cancelled caller (client gone, deadline passed) cancels the Ray request with the
   response's ``cancel()``, which reaches the replica's task; merely abandoning the awaiting
   task would leave the replica working;
-- errors keep their meaning across Ray (:func:`clarion_error`).
+- errors keep their meaning across Ray (:func:`~clarion.runtime.ray.errors.awaited`).
 
     backend = RayBackend(RUNNER_FACTORIES, settings)     # joins CLARION_RAY_ADDRESS
     outputs = await backend.predict(version, inputs)
@@ -36,9 +38,11 @@ from clarion.runtime.backend import Deployment, Params
 from clarion.runtime.local import ChangedFiles
 from clarion.runtime.observer import NoObserver
 from clarion.runtime.ray.cluster import connect, replicas
-from clarion.runtime.ray.errors import clarion_error
+from clarion.runtime.ray.errors import awaited, cancel, clarion_error
+from clarion.runtime.ray.heads import HeadsReplica, predict_head
 from clarion.runtime.ray.options import deployment_options
 from clarion.runtime.ray.replica import ModelReplica, ReplicaStats
+from clarion.runtime.ray.routes import HEADS, application_of, base_embedder
 from clarion.runtime.residency import Residency
 from clarion.runtime.runner import RunnerFactory
 
@@ -86,7 +90,18 @@ class RayBackend:
         return self._apps.versions()
 
     async def load(self, version: Deployment) -> None:
-        await self._apps.get(version, wait_s=None)
+        await self._application(version, wait_s=None)
+
+    async def _application(self, version: Deployment, wait_s: float | None) -> _Application:
+        """The deployed application that serves ``version``; for a trained concept model its
+        base embedder's is deployed first (the heads call it by name), both within ``wait_s``."""
+        base = base_embedder(version)
+        if base is not None:
+            started = time.monotonic()
+            await self._apps.get(base, wait_s)
+            if wait_s is not None:
+                wait_s = max(0.0, wait_s - (time.monotonic() - started))
+        return await self._apps.get(application_of(version), wait_s)
 
     async def _deploy(self, version: Deployment) -> _Application:
         started = time.monotonic()
@@ -112,11 +127,15 @@ class RayBackend:
 
     def _run(self, version: Deployment) -> DeploymentHandle[Any]:
         options = deployment_options(version, self._settings)
-        app = (
-            cast(serve.Deployment, serve.deployment(ModelReplica))
-            .options(**options)
-            .bind(version, self._factories, self._settings, self._changed_files)
-        )
+        if version.runner == HEADS:
+            heads = cast(serve.Deployment, serve.deployment(HeadsReplica)).options(**options)
+            app = heads.bind(version.spec["base_application"], self._factories, self._settings)
+        else:
+            app = (
+                cast(serve.Deployment, serve.deployment(ModelReplica))
+                .options(**options)
+                .bind(version, self._factories, self._settings, self._changed_files)
+            )
         return serve.run(app, name=self.app_name(version), route_prefix=None)
 
     async def _delete(self, app: _Application) -> None:
@@ -132,20 +151,24 @@ class RayBackend:
         *,
         deadline: float | None = None,
     ) -> list[Output]:
-        app = await self._apps.get(version, self._settings.load_wait_s)
+        app = await self._application(version, self._settings.load_wait_s)
         timeout_s = None
         if deadline is not None:
             timeout_s = max(0.0, deadline - asyncio.get_running_loop().time())
-        response = cast(
-            "DeploymentResponse[Any]", app.handle.predict.remote(list(inputs), params, timeout_s)
-        )
-        outputs: list[Output] = await _awaited(response, version)
+        if app.version.runner == HEADS:
+            response = predict_head(app.handle, version, inputs, params, timeout_s)
+        else:
+            response = cast(
+                "DeploymentResponse[Any]",
+                app.handle.predict.remote(list(inputs), params, timeout_s),
+            )
+        outputs: list[Output] = await awaited(response, version.version_id)
         return outputs
 
     async def stream(
         self, version: Deployment, item: Input, params: Params = None
     ) -> AsyncGenerator[Output, None]:
-        app = await self._apps.get(version, self._settings.load_wait_s)
+        app = await self._application(version, self._settings.load_wait_s)
         pieces = cast(
             "DeploymentResponseGenerator[Output]",
             app.handle.options(stream=True).stream.remote(item, params),
@@ -160,19 +183,19 @@ class RayBackend:
             raise clarion_error(exc, version.version_id) from None
         finally:
             if not finished:  # the consumer went away: stop the replica's generation
-                _cancel(pieces)
+                cancel(pieces)
 
     async def replica_stats(self, version: Deployment) -> ReplicaStats:
         """One replica's stats (whichever Serve routes this call to)."""
-        app = await self._apps.get(version, self._settings.load_wait_s)
+        app = await self._application(version, self._settings.load_wait_s)
         response = cast("DeploymentResponse[Any]", app.handle.stats.remote())
-        stats: ReplicaStats = await _awaited(response, version)
+        stats: ReplicaStats = await awaited(response, version.version_id)
         return stats
 
     async def running_replicas(self, version: Deployment) -> int:
         """How many replicas of ``version`` are running now (0 when it is not deployed)."""
         status = await asyncio.to_thread(serve.status)
-        app = status.applications.get(self.app_name(version))
+        app = status.applications.get(self.app_name(application_of(version)))
         if app is None:
             return 0
         return sum(
@@ -201,18 +224,3 @@ class RayBackend:
         await asyncio.gather(*self._deploying.values(), return_exceptions=True)
         for name in unfinished:
             await asyncio.to_thread(serve.delete, name)
-
-
-async def _awaited(response: DeploymentResponse[Any], version: Deployment) -> Any:
-    try:
-        return await response
-    except asyncio.CancelledError:
-        _cancel(response)
-        raise
-    except Exception as exc:
-        raise clarion_error(exc, version.version_id) from None
-
-
-def _cancel(response: DeploymentResponse[Any] | DeploymentResponseGenerator[Any]) -> None:
-    """Cancel the Ray request: the replica's task gets ``CancelledError``."""
-    response.cancel()  # type: ignore[no-untyped-call]

@@ -7,16 +7,20 @@
 - A deployment that failed to start, or any other failure of the call, is
   :class:`PredictionFailed` (21313) naming the version.
 
-    try:
-        return await response
-    except Exception as exc:
-        raise clarion_error(exc, version_id) from None
+    outputs = await awaited(response, version_id)   # a Clarion error, or the result
+
+A caller cancelled while it awaits cancels the Ray request too (:func:`cancel`): merely
+abandoning the awaiting task would leave the replica working.
 """
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 from ray.exceptions import RayTaskError
 from ray.serve.exceptions import BackPressureError, DeploymentUnavailableError
+from ray.serve.handle import DeploymentResponse, DeploymentResponseGenerator
 
 from clarion.errors import ClarionError, ModelBusy, PredictionFailed
 
@@ -36,3 +40,20 @@ def clarion_error(exc: BaseException, version_id: str) -> BaseException:
     if isinstance(exc, RayTaskError):
         return PredictionFailed(f"Model version {version_id} failed: {cause!r}")
     return exc
+
+
+async def awaited(response: DeploymentResponse[Any], version_id: str) -> Any:
+    """The result of a Serve call on ``version_id``, or the Clarion error it failed with; a
+    cancelled caller cancels the call."""
+    try:
+        return await response
+    except asyncio.CancelledError:
+        cancel(response)
+        raise
+    except Exception as exc:
+        raise clarion_error(exc, version_id) from None
+
+
+def cancel(response: DeploymentResponse[Any] | DeploymentResponseGenerator[Any]) -> None:
+    """Cancel the Ray request: the replica's task gets ``CancelledError``."""
+    response.cancel()  # type: ignore[no-untyped-call]

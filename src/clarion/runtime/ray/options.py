@@ -2,8 +2,10 @@
 
 Pure values (no Ray import), so they are checked without a cluster:
 
-- ``ray_actor_options``: ``num_cpus`` = the LLM engine's threads (``CLARION_LLM_THREADS``) or
-  1, ``memory`` = the version's measured peak (spec ``memory_mib``) when it has one;
+- ``ray_actor_options``: ``num_cpus`` = the LLM engine's threads (``CLARION_LLM_THREADS``),
+  a quarter for a heads application (its replicas wait on the embedder's and multiply a
+  matrix), else 1; ``memory`` = the version's measured peak (spec ``memory_mib``) when it has
+  one;
 - ``max_ongoing_requests``: at least the batch size (so concurrent requests reach the
   replica's dynamic batcher together), the LLM's engine slots for a chat model;
 - ``max_queued_requests``: bounded; a request beyond it is refused (21354);
@@ -22,6 +24,7 @@ from typing import Any
 from clarion.config import Settings
 from clarion.domain.scaling import ScalingSettings
 from clarion.runtime.backend import Deployment
+from clarion.runtime.ray.routes import HEADS
 
 #: The runner family of chat models: one replica's concurrency is its engine's slots.
 LLM_FAMILY = "llm-llamacpp"
@@ -31,6 +34,8 @@ DEFAULT_LLM_SLOTS = 8
 #: these bounds (it must span more than one of Serve's 10 s reports).
 MIN_LOOK_BACK_S = 12.0
 MAX_LOOK_BACK_S = 30.0
+#: The CPUs a replica of a heads application asks for.
+HEADS_CPUS = 0.25
 
 
 def family_scaling(version: Deployment, settings: Settings) -> ScalingSettings:
@@ -61,6 +66,8 @@ def deployment_options(version: Deployment, settings: Settings) -> dict[str, Any
     actor: dict[str, Any] = {"num_cpus": 1}
     if version.runner == LLM_FAMILY and settings.llm_threads:
         actor["num_cpus"] = settings.llm_threads
+    if version.runner == HEADS:
+        actor["num_cpus"] = HEADS_CPUS
     memory_mib = version.spec.get("memory_mib")
     if memory_mib is not None:
         actor["memory"] = int(memory_mib) * 1024 * 1024

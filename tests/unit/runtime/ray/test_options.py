@@ -63,3 +63,10 @@ def test_the_averaging_window_stays_within_serves_bounds() -> None:
         scaling = ScalingSettings(max_replicas=2, scale_down_delay_seconds=delay)
         options = deployment_options(_version("image-onnx", scaling), _settings())
         assert options["autoscaling_config"]["look_back_period_s"] == window
+
+
+def test_a_heads_application_asks_for_a_quarter_cpu_and_takes_a_whole_batch() -> None:
+    heads = _version("concept-heads", base_application="b" * 32)
+    options = deployment_options(heads, _settings(batch_max_size=32))
+    assert options["ray_actor_options"] == {"num_cpus": 0.25}
+    assert options["max_ongoing_requests"] == 32 and options["num_replicas"] == 1
