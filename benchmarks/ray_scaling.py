@@ -83,7 +83,7 @@ def _replicas(server: Served, version_id: str) -> list[dict[str, object]]:
     return []
 
 
-def _scale(server: Served, replicas: int, wait_s: float = 300) -> tuple[str, list[str]]:
+def _scale(server: Served, replicas: int, wait_s: float = 180) -> tuple[str, list[str]]:
     """Set MiniLM's replicas and wait until that many run; (version id, their node ids)."""
     with Model(model_id=MINILM, pat=server.pat, base_url=f"127.0.0.1:{server.grpc_port}") as m:
         version_id = m.deploy(ScalingSettings(min_replicas=replicas, max_replicas=replicas)).id
@@ -105,11 +105,11 @@ def _throughput(server: Served, texts: list[str], rounds: int, repeats: int) -> 
     return statistics.median(rates)
 
 
-def _deploy_every_built_in(server: Served) -> None:
+def _deploy(server: Served, models: dict[str, str]) -> None:
     metadata = (("authorization", f"Key {server.pat}"),)
     with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:
         v2 = V2Client(channel)
-        for model_id, kind in BUILT_INS.items():
+        for model_id, kind in models.items():
             request = service_pb2.PostModelOutputsRequest(model_id=model_id)
             request.user_app_id.user_id, request.user_app_id.app_id = "clarion", "main"
             if kind == "text":
@@ -122,8 +122,13 @@ def _deploy_every_built_in(server: Served) -> None:
 
 
 def run(
-    ray_address: str, rounds: int = 16, repeats: int = 3, results_dir: Path = RESULTS_DIR
+    ray_address: str,
+    rounds: int = 16,
+    repeats: int = 3,
+    models: dict[str, str] = BUILT_INS,
+    results_dir: Path = RESULTS_DIR,
 ) -> str:
+    """``models``: the models deployed for the second memory figure (id: input kind)."""
     texts = sentences(64, seed=3)
     idle = ray_rss_bytes()
     env = {"CLARION_RAY_ADDRESS": ray_address, "CLARION_LOAD_WAIT_S": "600"}
@@ -132,7 +137,7 @@ def run(
         one = _throughput(server, texts, rounds, repeats)
         _, two_nodes = _scale(server, 2)
         two = _throughput(server, texts, rounds, repeats)
-        _deploy_every_built_in(server)
+        _deploy(server, models)
         time.sleep(2.0)
         every = ray_rss_bytes()
         front_end = server.rss_bytes()
@@ -146,8 +151,8 @@ def run(
             for n in (4, 8)
         ),
         ["memory: idle cluster", "Ray processes on this host", f"{idle / mib:.0f} MiB", ""],
-        ["memory: every built-in deployed", "Ray processes on this host", f"{every / mib:.0f} MiB",
-         ""],
+        [f"memory: {', '.join(models) or 'nothing more'} deployed", "Ray processes on this host",
+         f"{every / mib:.0f} MiB", ""],
         ["memory: the front end", f"version {version_id[:8]}", f"{front_end / mib:.0f} MiB", ""],
     ]  # fmt: skip
     return write_table(
