@@ -51,6 +51,12 @@ class Metrics:
             ["model", "version"],
             registry=self.registry,
         )
+        self.in_flight = Gauge(
+            "clarion_in_flight_inputs",
+            "Inputs a model version has admitted: running or waiting for it.",
+            ["model", "version"],
+            registry=self.registry,
+        )
         self.loaded_models = Gauge(
             "clarion_loaded_models", "Model versions loaded in memory.", registry=self.registry
         )
@@ -83,6 +89,9 @@ class RuntimeMetrics:
 
     def on_queue_depth(self, version: Deployment, depth: int) -> None:
         self._metrics.queue_depth.labels(version.model_id, version.version_id).set(depth)
+
+    def on_in_flight(self, version: Deployment, count: int) -> None:
+        self._metrics.in_flight.labels(version.model_id, version.version_id).set(count)
 
     def on_tokens(self, version: Deployment, count: int) -> None:
         self._metrics.generated_tokens.labels(version.model_id, version.version_id).inc(count)

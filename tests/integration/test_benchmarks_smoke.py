@@ -96,6 +96,8 @@ def test_soak_benchmark_runs(tmp_path: Path) -> None:
     (total,) = [line for line in table.splitlines() if line.startswith("| **all** |")]
     assert total.split(" | ")[1] == "26" and total.split(" | ")[3] == "0"  # none unexpected
     assert "server RSS" in table and (tmp_path / "soak.md").exists()
+    (held,) = [line for line in table.splitlines() if line.startswith("| places held")]
+    assert held.split(" | ")[2:4] == ["0 inputs admitted", "0"]  # every place came back
 
 
 @pytest.mark.skipif(

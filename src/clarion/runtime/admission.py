@@ -7,18 +7,20 @@ with gate.admitted(len(inputs)):    # ModelBusy (21354) when it would pass the l
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from clarion.errors import ModelBusy
 
 
 class InFlight:
-    """Counts a version's inputs in flight; refuses more than ``limit`` (0: no limit)."""
+    """Counts a version's inputs in flight; refuses more than ``limit`` (0: no limit).
+    ``on_change`` hears the new count after each change (a metrics gauge)."""
 
-    def __init__(self, limit: int = 0) -> None:
+    def __init__(self, limit: int = 0, on_change: Callable[[int], None] | None = None) -> None:
         self.limit = limit
         self.count = 0
+        self._on_change = on_change
 
     def admit(self, count: int) -> None:
         if self.limit and self.count + count > self.limit:
@@ -27,9 +29,13 @@ class InFlight:
                 f"{self.limit} at once; retry shortly."
             )
         self.count += count
+        if self._on_change is not None:
+            self._on_change(self.count)
 
     def release(self, count: int) -> None:
         self.count -= count
+        if self._on_change is not None:
+            self._on_change(self.count)
 
     @contextmanager
     def admitted(self, count: int) -> Iterator[None]:

@@ -104,9 +104,10 @@ class LocalBackend:
     async def _load(self, version: Deployment) -> _Loaded:
         runner = await self._shared.run(self._build, version)
         own = ModelThreads(runner.threads, f"clarion-{version.runner}") if runner.threads else None
-        entry = _Loaded(
-            version, runner, own or self._shared, InFlight(runner.max_in_flight), own is not None
+        in_flight = InFlight(
+            runner.max_in_flight, lambda count: self._observer.on_in_flight(version, count)
         )
+        entry = _Loaded(version, runner, own or self._shared, in_flight, own is not None)
         if runner.batchable and self._settings.dynamic_batching:
             entry.batcher = DynamicBatcher(
                 lambda batch: self._call(entry, batch, None),

@@ -22,6 +22,9 @@ class RuntimeObserver(Protocol):
     def on_queue_depth(self, version: Deployment, depth: int) -> None:
         """Inputs now waiting in ``version``'s batcher."""
 
+    def on_in_flight(self, version: Deployment, count: int) -> None:
+        """Inputs of ``version`` now admitted (running or waiting), after each change."""
+
     def on_tokens(self, version: Deployment, count: int) -> None:
         """``version`` generated ``count`` more tokens."""
 
@@ -36,6 +39,9 @@ class NoObserver:
         pass
 
     def on_queue_depth(self, version: Deployment, depth: int) -> None:
+        pass
+
+    def on_in_flight(self, version: Deployment, count: int) -> None:
         pass
 
     def on_tokens(self, version: Deployment, count: int) -> None:

@@ -25,3 +25,14 @@ def test_no_limit_admits_everything_and_releases_on_errors() -> None:
     with pytest.raises(RuntimeError), gate.admitted(5):
         raise RuntimeError("the call failed")
     assert gate.count == 10_000
+
+
+def test_every_change_of_the_count_is_reported() -> None:
+    seen: list[int] = []
+    gate = InFlight(limit=4, on_change=seen.append)
+    with gate.admitted(3):
+        gate.admit(1)
+        gate.release(1)
+    with pytest.raises(ModelBusy):
+        gate.admit(5)  # refused: nothing changed, nothing reported
+    assert seen == [3, 4, 3, 0]

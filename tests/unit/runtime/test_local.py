@@ -163,6 +163,11 @@ def test_metrics_count_batches_and_loaded_models(tmp_path: Path) -> None:
         text = metrics.render().decode()
         assert 'clarion_batch_size_count{model="m-model"' in text
         assert "clarion_loaded_models 1.0" in text
+        # Both inputs were admitted, and their places are free again once they answered.
+        assert (
+            f'clarion_in_flight_inputs{{model="m-model",version="{"m".ljust(32, "0")}"}} 0.0'
+            in text
+        )
         await pool.close()
 
     asyncio.run(scenario())
