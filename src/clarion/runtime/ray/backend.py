@@ -1,19 +1,21 @@
 """The Ray backend: each model version a Ray Serve application, called through its handle.
 
-A version is deployed on first use (or when preloaded) as an application named after its
-version id, whose one deployment runs :class:`ModelReplica` with options from its family and
-scaling (:func:`deployment_options`). Requests that find it still deploying wait up to
-``CLARION_LOAD_WAIT_S``, then answer 21355, as in one process (the same :class:`Residency`
-tracks the deploys; Serve's autoscaling replaces idle unloading).
+A version runs as an application named after its version id, whose one deployment runs
+:class:`ModelReplica` with options from its family and scaling (:func:`deployment_options`).
+This front end never deploys it itself: on the version's first use (or when preloaded) it
+records the demand and waits for the application to run; the elected :class:`Reconciler`
+(this front end or another on the same registry) deploys it. Requests that find it still
+deploying wait up to ``CLARION_LOAD_WAIT_S``, then answer 21355, as in one process (the
+same :class:`Residency` tracks the waits; Serve's autoscaling replaces idle unloading).
 
 - a cancelled caller (client gone, deadline passed) cancels the Ray request with the
   response's ``cancel()``, which reaches the replica's task; merely abandoning the awaiting
   task would leave the replica working;
 - errors keep their meaning across Ray (:func:`clarion_error`).
 
-    backend = RayBackend(RUNNER_FACTORIES, settings)     # joins CLARION_RAY_ADDRESS
+    backend = RayBackend(RUNNER_FACTORIES, settings, demand=demand, election=election)
     outputs = await backend.predict(version, inputs)
-    await backend.close()                                # deletes what it deployed
+    await backend.close()                  # applications stay for the other front ends
 """
 
 from __future__ import annotations
@@ -36,8 +38,9 @@ from clarion.runtime.local import ChangedFiles
 from clarion.runtime.observer import NoObserver
 from clarion.runtime.ray.cluster import connect
 from clarion.runtime.ray.errors import clarion_error
-from clarion.runtime.ray.options import deployment_options
-from clarion.runtime.ray.replica import ModelReplica, ReplicaStats
+from clarion.runtime.ray.plan import app_name
+from clarion.runtime.ray.reconciler import Demand, Election, Reconciler
+from clarion.runtime.ray.replica import ReplicaStats
 from clarion.runtime.residency import Residency
 from clarion.runtime.runner import RunnerFactory
 
@@ -55,31 +58,39 @@ class _Application:
         return 0
 
 
+#: How often a version waited for is looked up in Serve's status.
+POLL_S = 0.25
+#: Serve's status of an application that runs, and of one whose deploy failed.
+RUNNING = "RUNNING"
+DEPLOY_FAILED = "DEPLOY_FAILED"
+
+
 class RayBackend:
-    """Serves model versions as Ray Serve applications on the cluster at ``ray_address``."""
+    """Serves model versions as Ray Serve applications on the cluster at ``ray_address``.
+
+    ``demand`` is shared by the front ends on one registry; ``election`` picks the one of
+    them that deploys (None: this one, the only front end)."""
 
     def __init__(
         self,
         factories: Mapping[str, RunnerFactory],
         settings: Settings,
         changed_files: ChangedFiles | None = None,
+        *,
+        demand: Demand,
+        election: Election | None = None,
     ) -> None:
         connect(settings.ray_address)
-        self._factories = dict(factories)
         self._settings = settings
-        self._changed_files = changed_files
+        self._demand = demand
         tracking = replace(settings, idle_unload_s=0.0, memory_budget_mb=0)
         self._apps: Residency[_Application] = Residency(
-            self._deploy, self._delete, tracking, NoObserver()
+            self._attach, self._detach, tracking, NoObserver()
         )
-        #: Deploys under way in threads (a cancelled load leaves its thread running).
-        self._deploying: dict[str, asyncio.Future[DeploymentHandle[Any]]] = {}
+        self.reconciler = Reconciler(demand, election, factories, settings, changed_files)
+        self.reconciler.start()
 
-    @staticmethod
-    def app_name(version: Deployment) -> str:
-        return version.version_id
-
-    # deploying -----------------------------------------------------------------------
+    # finding applications ------------------------------------------------------------
 
     def deployed_versions(self) -> list[str]:
         return self._apps.versions()
@@ -87,39 +98,32 @@ class RayBackend:
     async def load(self, version: Deployment) -> None:
         await self._apps.get(version, wait_s=None)
 
-    async def _deploy(self, version: Deployment) -> _Application:
+    async def _attach(self, version: Deployment) -> _Application:
+        """Record the demand for ``version`` and wait for its application to run."""
         started = time.monotonic()
-        name = self.app_name(version)
-        deploying = self._deploying.get(name)
-        if deploying is None:
-            deploying = asyncio.ensure_future(asyncio.to_thread(self._run, version))
-            self._deploying[name] = deploying
-            deploying.add_done_callback(lambda _: self._deploying.pop(name, None))
-        try:
-            handle = await asyncio.shield(deploying)
-        except Exception as exc:
-            await asyncio.to_thread(serve.delete, self.app_name(version))
-            raise PredictionFailed(
-                f"model version {version.version_id} failed to deploy on the Ray cluster: {exc}"
-            ) from exc
+        await asyncio.to_thread(self._demand.want, version)
+        self.reconciler.wake()
+        name = app_name(version)
+        while True:
+            status = (await asyncio.to_thread(serve.status)).applications.get(name)
+            if status is not None and status.status == RUNNING:
+                break
+            if status is not None and status.status == DEPLOY_FAILED:
+                raise PredictionFailed(
+                    f"model version {version.version_id} failed to deploy on the Ray "
+                    f"cluster: {status.message}"
+                )
+            await asyncio.sleep(POLL_S)
+        handle = await asyncio.to_thread(serve.get_app_handle, name)
         log.info(
-            "deployed model version %s on Ray in %.1f s",
+            "model version %s runs on Ray (waited %.1f s)",
             version.version_id,
             time.monotonic() - started,
         )
         return _Application(version, handle)
 
-    def _run(self, version: Deployment) -> DeploymentHandle[Any]:
-        options = deployment_options(version, self._settings)
-        app = (
-            cast(serve.Deployment, serve.deployment(ModelReplica))
-            .options(**options)
-            .bind(version, self._factories, self._settings, self._changed_files)
-        )
-        return serve.run(app, name=self.app_name(version), route_prefix=None)
-
-    async def _delete(self, app: _Application) -> None:
-        await asyncio.to_thread(serve.delete, self.app_name(app.version))
+    async def _detach(self, app: _Application) -> None:
+        """Nothing to undo here: only the reconciler deletes applications."""
 
     # calling -------------------------------------------------------------------------
 
@@ -171,7 +175,7 @@ class RayBackend:
     async def running_replicas(self, version: Deployment) -> int:
         """How many replicas of ``version`` are running now (0 when it is not deployed)."""
         status = await asyncio.to_thread(serve.status)
-        app = status.applications.get(self.app_name(version))
+        app = status.applications.get(app_name(version))
         if app is None:
             return 0
         return sum(
@@ -182,14 +186,12 @@ class RayBackend:
         )
 
     async def close(self) -> None:
-        """Delete the applications this backend deployed. The process stays joined to the
-        cluster until it exits: Serve's handles keep background tasks that a later
-        ``ray.init`` in the same process would find stale."""
+        """Stop waiting and reconciling (giving up the lead); the applications stay on the
+        cluster for the other front ends. The process stays joined to the cluster until it
+        exits: Serve's handles keep background tasks that a later ``ray.init`` in the same
+        process would find stale."""
         await self._apps.close()
-        unfinished = list(self._deploying)
-        await asyncio.gather(*self._deploying.values(), return_exceptions=True)
-        for name in unfinished:
-            await asyncio.to_thread(serve.delete, name)
+        await asyncio.to_thread(self.reconciler.stop)
 
 
 async def _awaited(response: DeploymentResponse[Any], version: Deployment) -> Any:
