@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import pickle
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -24,21 +25,25 @@ from clarion.errors import (
     Throttled,
     TrainingRefused,
 )
-from clarion.runtime import Deployment
-from clarion.runtime.ray.backend import RayBackend
+from clarion.registry import Registry
 from tests.conftest import make_settings
 from tests.integration.ray.conftest import RayCluster
-from tests.integration.ray.toy import FACTORIES
+from tests.integration.ray.versions import ray_backend, toy_version
 
 pytestmark = pytest.mark.slow
 
 
 def _settings(tmp_path: Path, cluster: RayCluster, **overrides: object) -> Settings:
-    return make_settings(tmp_path / "home", ray_address=cluster.address, **overrides)
+    settings = make_settings(tmp_path / "home", ray_address=cluster.address, **overrides)
+    settings.home.mkdir(parents=True)
+    return settings
 
 
-def _toy(version_id: str, scaling: ScalingSettings | None = None, **spec: object) -> Deployment:
-    return Deployment("toy", version_id.ljust(32, "0"), "toy", dict(spec), scaling)
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[Registry]:
+    registry = Registry.open(f"sqlite:///{tmp_path / 'registry.db'}")
+    yield registry
+    registry.close()
 
 
 def _text(text: str) -> Input:
@@ -67,13 +72,16 @@ def test_domain_values_and_errors_pickle() -> None:
         assert vars(copy) == vars(error)
 
 
-def test_errors_busy_and_loading_keep_their_codes(tmp_path: Path, ray_cluster: RayCluster) -> None:
+def test_errors_busy_and_loading_keep_their_codes(
+    tmp_path: Path, ray_cluster: RayCluster, registry: Registry
+) -> None:
     settings = _settings(tmp_path, ray_cluster, load_wait_s=0.5)
 
     async def scenario() -> None:
-        backend = RayBackend(FACTORIES, settings)
+        backend = ray_backend(settings, registry)
         try:
-            echo = _toy("echo", ScalingSettings(max_ongoing_requests=1, max_queued_requests=1))
+            bounded = ScalingSettings(max_ongoing_requests=1, max_queued_requests=1)
+            echo = toy_version(registry, "echo", bounded)
             await backend.load(echo)
             assert [o.text for o in await backend.predict(echo, [_text("hi")])] == ["HI"]
             with pytest.raises(InvalidParameter) as bad:
@@ -87,7 +95,7 @@ def test_errors_busy_and_loading_keep_their_codes(tmp_path: Path, ray_cluster: R
             assert busy and all(isinstance(r, ModelBusy | list) for r in results), results
             assert busy[0].code == 21354
 
-            loading = _toy("loading", load_s=8)
+            loading = toy_version(registry, "loading", load_s=8)
             with pytest.raises(ModelLoading) as still:
                 await backend.predict(loading, [_text("hi")])
             assert still.value.code == 21355
@@ -99,13 +107,15 @@ def test_errors_busy_and_loading_keep_their_codes(tmp_path: Path, ray_cluster: R
     asyncio.run(scenario())
 
 
-def test_two_replicas_run_on_the_two_nodes(tmp_path: Path, ray_cluster: RayCluster) -> None:
+def test_two_replicas_run_on_the_two_nodes(
+    tmp_path: Path, ray_cluster: RayCluster, registry: Registry
+) -> None:
     settings = _settings(tmp_path, ray_cluster)
 
     async def scenario() -> set[str]:
-        backend = RayBackend(FACTORIES, settings)
+        backend = ray_backend(settings, registry)
         try:
-            version = _toy("pair", ScalingSettings(min_replicas=2, max_replicas=2))
+            version = toy_version(registry, "pair", ScalingSettings(min_replicas=2, max_replicas=2))
             await backend.load(version)
             nodes: set[str] = set()
             for _ in range(10):
