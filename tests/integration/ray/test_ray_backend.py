@@ -1,5 +1,6 @@
 """The Ray backend's contract on a real two-node cluster, with a toy runner family:
 errors keep their codes across Ray, back-pressure is 21354, a version still deploying 21355,
+one that failed to deploy 21313 with the replica's error,
 domain values and errors survive pickling, and two replicas run on the two nodes."""
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from clarion.errors import (
     ModelBusy,
     ModelLoading,
     ModelNotReady,
+    PredictionFailed,
     StatusCode,
     Throttled,
     TrainingRefused,
@@ -101,6 +103,27 @@ def test_errors_busy_and_loading_keep_their_codes(
             assert still.value.code == 21355
             await backend.load(loading)
             assert [o.text for o in await backend.predict(loading, [_text("a")])] == ["A"]
+        finally:
+            await backend.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_version_that_fails_to_deploy_answers_its_error(
+    tmp_path: Path, ray_cluster: RayCluster, registry: Registry
+) -> None:
+    settings = _settings(tmp_path, ray_cluster)
+
+    async def scenario() -> None:
+        backend = ray_backend(settings, registry)
+        try:
+            broken = toy_version(registry, "broken", broken="the weights are missing")
+            for _ in range(2):  # the failure stays; it is not deployed again and again
+                with pytest.raises(PredictionFailed) as failed:
+                    await backend.load(broken)
+                assert failed.value.code == 21313
+                assert "failed to deploy on the Ray cluster" in str(failed.value)
+                assert "the weights are missing" in str(failed.value)
         finally:
             await backend.close()
 

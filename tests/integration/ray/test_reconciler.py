@@ -103,9 +103,11 @@ def test_one_front_end_reconciles_and_the_other_takes_over(
             # what is asked next.
             await first.load(later)
             await first.close()
+            stopped = time.monotonic()
             closed.append(first)
             assert later.version_id in _applications()
             await _until(lambda: second.reconciler.leading, "the second front end leads")
+            print(f"the second front end led {time.monotonic() - stopped:.1f} s after")
             assert [o.text for o in await second.predict(later, [_text("b")])] == ["B"]
             await second.load(third)
             assert [o.text for o in await second.predict(third, [_text("c")])] == ["C"]

@@ -1,7 +1,8 @@
 """The Ray Serve backend: model versions as Serve deployments on a Ray cluster.
 
 Its modules that talk to Ray are imported only when ``CLARION_RAY_ADDRESS`` is set (they
-need ``clarion[ray]``); :mod:`~clarion.runtime.ray.options` needs no Ray:
+need ``clarion[ray]``); :mod:`~clarion.runtime.ray.options` and
+:mod:`~clarion.runtime.ray.plan` need no Ray:
 
 - :mod:`~clarion.runtime.ray.cluster`: joining the cluster, Serve without its proxies;
 - :mod:`~clarion.runtime.ray.options`: a version's deployment options from its family and
@@ -9,7 +10,11 @@ need ``clarion[ray]``); :mod:`~clarion.runtime.ray.options` needs no Ray:
 - :mod:`~clarion.runtime.ray.replica`: :class:`ModelReplica`, the deployment class, one
   version served by a :class:`LocalBackend` inside the replica;
 - :mod:`~clarion.runtime.ray.errors`: Ray's exceptions as Clarion errors;
-- :mod:`~clarion.runtime.ray.backend`: :class:`RayBackend`, the :class:`Backend`.
+- :mod:`~clarion.runtime.ray.plan`: what one reconcile pass deploys and deletes (no Ray);
+- :mod:`~clarion.runtime.ray.reconciler`: :class:`Reconciler`, the elected front end's loop
+  that makes the cluster match the demand, and the ``Demand`` and ``Election`` it uses;
+- :mod:`~clarion.runtime.ray.backend`: :class:`RayBackend`, the :class:`Backend`: records
+  demand and waits for applications, never deploys itself.
 """
 
 import os

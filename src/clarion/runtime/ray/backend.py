@@ -29,6 +29,7 @@ from typing import Any, cast
 
 from ray import serve
 from ray.serve.handle import DeploymentHandle, DeploymentResponse, DeploymentResponseGenerator
+from ray.serve.schema import ApplicationStatusOverview
 
 from clarion.config import Settings
 from clarion.domain.values import Input, Output
@@ -111,7 +112,7 @@ class RayBackend:
             if status is not None and status.status == DEPLOY_FAILED:
                 raise PredictionFailed(
                     f"model version {version.version_id} failed to deploy on the Ray "
-                    f"cluster: {status.message}"
+                    f"cluster: {_failure(status)}"
                 )
             await asyncio.sleep(POLL_S)
         handle = await asyncio.to_thread(serve.get_app_handle, name)
@@ -192,6 +193,17 @@ class RayBackend:
         process would find stale."""
         await self._apps.close()
         await asyncio.to_thread(self.reconciler.stop)
+
+
+def _failure(status: ApplicationStatusOverview) -> str:
+    """What made a deploy fail: the last line of each deployment's message (the replica's
+    error), else the application's."""
+    reasons = [
+        lines[-1]
+        for deployment in status.deployments.values()
+        if (lines := [line for line in deployment.message.splitlines() if line.strip()])
+    ]
+    return "; ".join(reasons) or status.message
 
 
 async def _awaited(response: DeploymentResponse[Any], version: Deployment) -> Any:

@@ -121,12 +121,12 @@ class Reconciler:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
-            self.leading = self._election is None or self._election.lead()
-            if self.leading:
-                try:
+            try:
+                self.leading = self._election is None or self._election.lead()
+                if self.leading:
                     self.reconcile()
-                except Exception as exc:  # the registry or the cluster: try again next pass
-                    log.warning("reconciling the Ray cluster failed: %s", exc)
+            except Exception as exc:  # the registry or the cluster: try again next pass
+                log.warning("reconciling the Ray cluster failed: %s", exc)
             self._wake.wait(RECONCILE_S if self.leading else ELECT_S)
             self._wake.clear()
 
