@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from clarion.registry import Registry
-from clarion.registry.election import RECONCILER_LOCK, AdvisoryLock
+from clarion.registry.election import RECONCILER_LOCK, SERVER_KEEPALIVES, AdvisoryLock
 from tests.postgres import postgres_url
 
 __all__ = ["postgres_url"]  # the fixture, shared with the other tests on PostgreSQL
@@ -67,3 +67,18 @@ def test_a_leader_whose_connection_dies_loses_the_lead_to_the_next(
     finally:
         first.resign()
         second.resign()
+
+
+def test_the_server_finds_a_vanished_leader_by_its_keepalives(registry: Registry) -> None:
+    election = registry.reconciler_election()
+    assert isinstance(election, AdvisoryLock)
+    try:
+        assert election.lead()
+        connection = election._connection  # the lock's own session, where they are set
+        assert connection is not None
+        shown = {
+            name: connection.execute(text(f"SHOW {name}")).scalar() for name in SERVER_KEEPALIVES
+        }
+        assert shown == {name: str(value) for name, value in SERVER_KEEPALIVES.items()}
+    finally:
+        election.resign()
