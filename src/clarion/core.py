@@ -20,6 +20,7 @@ from clarion.atomic import private_dir
 from clarion.auth import BOOTSTRAP_USER, PUBLIC_USER, KeyManager
 from clarion.catalog import register_builtins
 from clarion.catalog.builtin import changed_files
+from clarion.cluster_demand import RegistryDemand
 from clarion.config import Settings
 from clarion.directory import ModelDirectory
 from clarion.errors import ClarionError
@@ -72,7 +73,7 @@ class Core:
         limits = KeyLimits(settings.key_rate, settings.key_burst, settings.key_max_generations)
         directory = ModelDirectory(registry, settings.cache_s)
         metrics = Metrics()
-        backend = _backend(settings, metrics)
+        backend = _backend(settings, metrics, registry)
         fetcher = UrlFetcher(settings)
         decoder = InputDecoder(settings, fetcher)
         predictor = PredictService(directory, decoder, backend, settings.request_timeout_s, limits)
@@ -149,9 +150,10 @@ class Core:
         self.registry.close()
 
 
-def _backend(settings: Settings, metrics: Metrics) -> Backend:
+def _backend(settings: Settings, metrics: Metrics, registry: Registry) -> Backend:
     """The Ray backend when a Ray address is configured (only then is Ray imported), else
-    runners in this process."""
+    runners in this process. On Ray the front ends sharing the registry record their demand
+    there and elect the one that deploys."""
 
     def changed(spec: dict[str, Any]) -> Sequence[str]:
         return changed_files(spec, settings)
@@ -159,5 +161,11 @@ def _backend(settings: Settings, metrics: Metrics) -> Backend:
     if settings.ray_address:
         from clarion.runtime.ray.backend import RayBackend
 
-        return RayBackend(RUNNER_FACTORIES, settings, changed_files=changed)
+        return RayBackend(
+            RUNNER_FACTORIES,
+            settings,
+            changed_files=changed,
+            demand=RegistryDemand(registry),
+            election=registry.reconciler_election(),
+        )
     return LocalBackend(RUNNER_FACTORIES, settings, metrics.runtime_observer(), changed)

@@ -1,20 +1,23 @@
 """What several Clarion servers on one registry share beyond the workspace: how each model
-version scales, which servers are alive (their heartbeats), and which server runs each
+version scales, which versions the front ends want deployed on a Ray cluster (the demand the
+reconciler serves), which servers are alive (their heartbeats), and which server runs each
 training.
 
     registry.set_scaling(version.id, ScalingSettings(min_replicas=0, max_replicas=4))
+    registry.want_version(version.id)        # a front end's first use of it on the cluster
     registry.heartbeat("9f2c...", "host-a")
     registry.orphaned_trainings(codes, "9f2c...", stale_before=cutoff)
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict
 from datetime import UTC, datetime
+from typing import TypeVar
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from clarion.domain.models import Model, ModelVersion
@@ -27,14 +30,20 @@ from clarion.registry.schema import (
     ModelVersionRow,
     TrainingOwnerRow,
     TrainingRow,
+    VersionDemandRow,
     VersionScalingRow,
 )
+
+T = TypeVar("T")
 
 
 class ClusterStore:
     """Scaling settings, front-end heartbeats and training owners."""
 
     def _session(self) -> AbstractContextManager[Session]:
+        raise NotImplementedError
+
+    def _ensure(self, work: Callable[[Session], T]) -> T:
         raise NotImplementedError
 
     # scaling -------------------------------------------------------------------------
@@ -82,6 +91,53 @@ class ClusterStore:
                 (mapping.model(m), mapping.versions(s, [v], m.model_id)[0])
                 for v, m in s.execute(query)
             ]
+
+    # demand: the versions wanted on a Ray cluster ------------------------------------
+
+    def want_version(self, version_id: str) -> None:
+        """Record that a front end wants ``version_id`` deployed (now, again or first)."""
+
+        def work(s: Session) -> None:
+            row = s.get(VersionDemandRow, version_id)
+            if row is None:
+                s.add(VersionDemandRow(version_id=version_id))
+            else:
+                row.requested_at = datetime.now(UTC)
+
+        self._ensure(work)
+
+    def demanded_versions(self) -> list[tuple[Model, ModelVersion]]:
+        """The wanted versions that exist, with their models, first asked for first."""
+        with self._session() as s:
+            query = (
+                select(ModelVersionRow, ModelRow)
+                .join(VersionDemandRow, VersionDemandRow.version_id == ModelVersionRow.id)
+                .join(ModelRow, ModelRow.pk == ModelVersionRow.model_pk)
+                .order_by(VersionDemandRow.requested_at, ModelVersionRow.id)
+            )
+            return [
+                (mapping.model(m), mapping.versions(s, [v], m.model_id)[0])
+                for v, m in s.execute(query)
+            ]
+
+    def demand_gone(self) -> list[str]:
+        """Wanted version ids whose version no longer exists (it, its model or its app was
+        deleted)."""
+        with self._session() as s:
+            query = (
+                select(VersionDemandRow.version_id)
+                .outerjoin(ModelVersionRow, ModelVersionRow.id == VersionDemandRow.version_id)
+                .where(ModelVersionRow.id.is_(None))
+                .order_by(VersionDemandRow.version_id)
+            )
+            return list(s.scalars(query))
+
+    def forget_demand(self, version_ids: Sequence[str]) -> None:
+        if version_ids:
+            with self._session() as s:
+                s.execute(
+                    delete(VersionDemandRow).where(VersionDemandRow.version_id.in_(version_ids))
+                )
 
     # front ends and the trainings they run -------------------------------------------
 

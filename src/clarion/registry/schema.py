@@ -170,6 +170,18 @@ class FrontEndRow(Base):
     heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class VersionDemandRow(Base):
+    """A version some front end asked for on a Ray cluster (at its first use there, or when
+    preloaded): the reconciler keeps these deployed. Not a foreign key on purpose: the row
+    outlives its version so that the reconciler still knows to delete the version's
+    application, and then forgets the row."""
+
+    __tablename__ = "version_demand"
+
+    version_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class TrainingOwnerRow(Base):
     """Which server runs a version's training (apart from the training row so that
     registries made before owners existed gain it without a migration)."""

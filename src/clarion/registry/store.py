@@ -27,6 +27,7 @@ from clarion.errors import InternalError, StatusCode
 from clarion.registry import mapping
 from clarion.registry.cluster import ClusterStore
 from clarion.registry.datasets import DatasetStore
+from clarion.registry.election import AdvisoryLock
 from clarion.registry.records import KeyRecord
 from clarion.registry.schema import (
     ApiKeyRow,
@@ -130,6 +131,13 @@ class Registry(WorkspaceStore, DatasetStore, ClusterStore):
 
     def close(self) -> None:
         self._engine.dispose()
+
+    def reconciler_election(self) -> AdvisoryLock | None:
+        """How front ends on this registry elect the one that reconciles a Ray cluster: an
+        advisory lock on PostgreSQL; None on SQLite, whose single server always leads."""
+        if self._engine.dialect.name == "postgresql":
+            return AdvisoryLock(self._engine.url)
+        return None
 
     @contextmanager
     def _session(self) -> Iterator[Session]:

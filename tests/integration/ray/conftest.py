@@ -142,6 +142,17 @@ def _stop(processes: list[subprocess.Popen[bytes]], started: set[int]) -> set[in
     return _wait_gone(left, 10)
 
 
+@pytest.fixture(autouse=True)
+def _delete_applications() -> Iterator[None]:
+    """Applications outlive the front ends that asked for them: each test ends with none."""
+    yield
+    if ray.is_initialized():
+        from ray import serve
+
+        for name in serve.status().applications:
+            serve.delete(name)
+
+
 @pytest.fixture(scope="session")
 def ray_cluster() -> Iterator[RayCluster]:
     root = ROOT

@@ -1,11 +1,13 @@
 """The Ray backend's contract on a real two-node cluster, with a toy runner family:
 errors keep their codes across Ray, back-pressure is 21354, a version still deploying 21355,
+one that failed to deploy 21313 with the replica's error,
 domain values and errors survive pickling, and two replicas run on the two nodes."""
 
 from __future__ import annotations
 
 import asyncio
 import pickle
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,25 +23,30 @@ from clarion.errors import (
     ModelBusy,
     ModelLoading,
     ModelNotReady,
+    PredictionFailed,
     StatusCode,
     Throttled,
     TrainingRefused,
 )
-from clarion.runtime import Deployment
-from clarion.runtime.ray.backend import RayBackend
+from clarion.registry import Registry
 from tests.conftest import make_settings
 from tests.integration.ray.conftest import RayCluster
-from tests.integration.ray.toy import FACTORIES
+from tests.integration.ray.versions import ray_backend, toy_version
 
 pytestmark = pytest.mark.slow
 
 
 def _settings(tmp_path: Path, cluster: RayCluster, **overrides: object) -> Settings:
-    return make_settings(tmp_path / "home", ray_address=cluster.address, **overrides)
+    settings = make_settings(tmp_path / "home", ray_address=cluster.address, **overrides)
+    settings.home.mkdir(parents=True)
+    return settings
 
 
-def _toy(version_id: str, scaling: ScalingSettings | None = None, **spec: object) -> Deployment:
-    return Deployment("toy", version_id.ljust(32, "0"), "toy", dict(spec), scaling)
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[Registry]:
+    registry = Registry.open(f"sqlite:///{tmp_path / 'registry.db'}")
+    yield registry
+    registry.close()
 
 
 def _text(text: str) -> Input:
@@ -68,13 +75,16 @@ def test_domain_values_and_errors_pickle() -> None:
         assert vars(copy) == vars(error)
 
 
-def test_errors_busy_and_loading_keep_their_codes(tmp_path: Path, ray_cluster: RayCluster) -> None:
+def test_errors_busy_and_loading_keep_their_codes(
+    tmp_path: Path, ray_cluster: RayCluster, registry: Registry
+) -> None:
     settings = _settings(tmp_path, ray_cluster, load_wait_s=0.5)
 
     async def scenario() -> None:
-        backend = RayBackend(FACTORIES, settings)
+        backend = ray_backend(settings, registry)
         try:
-            echo = _toy("echo", ScalingSettings(max_ongoing_requests=1, max_queued_requests=1))
+            bounded = ScalingSettings(max_ongoing_requests=1, max_queued_requests=1)
+            echo = toy_version(registry, "echo", bounded)
             await backend.load(echo)
             assert [o.text for o in await backend.predict(echo, [_text("hi")])] == ["HI"]
             with pytest.raises(InvalidParameter) as bad:
@@ -88,7 +98,7 @@ def test_errors_busy_and_loading_keep_their_codes(tmp_path: Path, ray_cluster: R
             assert busy and all(isinstance(r, ModelBusy | list) for r in results), results
             assert busy[0].code == 21354
 
-            loading = _toy("loading", load_s=8)
+            loading = toy_version(registry, "loading", load_s=8)
             with pytest.raises(ModelLoading) as still:
                 await backend.predict(loading, [_text("hi")])
             assert still.value.code == 21355
@@ -100,13 +110,36 @@ def test_errors_busy_and_loading_keep_their_codes(tmp_path: Path, ray_cluster: R
     asyncio.run(scenario())
 
 
-def test_two_replicas_run_on_the_two_nodes(tmp_path: Path, ray_cluster: RayCluster) -> None:
+def test_a_version_that_fails_to_deploy_answers_its_error(
+    tmp_path: Path, ray_cluster: RayCluster, registry: Registry
+) -> None:
+    settings = _settings(tmp_path, ray_cluster)
+
+    async def scenario() -> None:
+        backend = ray_backend(settings, registry)
+        try:
+            broken = toy_version(registry, "broken", broken="the weights are missing")
+            for _ in range(2):  # the failure stays; it is not deployed again and again
+                with pytest.raises(PredictionFailed) as failed:
+                    await backend.load(broken)
+                assert failed.value.code == 21313
+                assert "failed to deploy on the Ray cluster" in str(failed.value)
+                assert "the weights are missing" in str(failed.value)
+        finally:
+            await backend.close()
+
+    asyncio.run(scenario())
+
+
+def test_two_replicas_run_on_the_two_nodes(
+    tmp_path: Path, ray_cluster: RayCluster, registry: Registry
+) -> None:
     settings = _settings(tmp_path, ray_cluster)
 
     async def scenario() -> tuple[set[str], list[ServedVersion]]:
-        backend = RayBackend(FACTORIES, settings)
+        backend = ray_backend(settings, registry)
         try:
-            version = _toy("pair", ScalingSettings(min_replicas=2, max_replicas=2))
+            version = toy_version(registry, "pair", ScalingSettings(min_replicas=2, max_replicas=2))
             await backend.load(version)
             nodes: set[str] = set()
             for _ in range(10):

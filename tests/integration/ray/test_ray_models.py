@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import aclosing
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from clarion.runtime.ray.backend import RayBackend
 from clarion.server_thread import ServerThread
 from tests.conftest import make_settings
 from tests.integration.ray.conftest import RayCluster
-from tests.integration.ray.toy import FACTORIES
+from tests.integration.ray.versions import ray_backend, toy_version
 
 pytestmark = pytest.mark.slow
 
@@ -48,18 +48,23 @@ def _settings(tmp_path: Path, cluster: RayCluster) -> Settings:
     return make_settings(tmp_path / "home", ray_address=cluster.address)
 
 
-def _builtin(settings: Settings, model_id: str) -> Deployment:
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[Registry]:
+    """The registry of the settings of ``_settings(tmp_path, ...)``."""
+    settings = make_settings(tmp_path / "home")
     settings.home.mkdir(parents=True, exist_ok=True)
     registry = Registry.open(settings.resolved_database_url)
-    try:
-        register_builtins(registry, settings)
-        for model in registry.list_models([PUBLIC_USER], Page(1, MAX_PER_PAGE)):
-            if model.model_id == model_id:
-                version = registry.get_version(model)
-                assert version is not None
-                return Deployment.of(model, version)
-    finally:
-        registry.close()
+    yield registry
+    registry.close()
+
+
+def _builtin(registry: Registry, settings: Settings, model_id: str) -> Deployment:
+    register_builtins(registry, settings)
+    for model in registry.list_models([PUBLIC_USER], Page(1, MAX_PER_PAGE)):
+        if model.model_id == model_id:
+            version = registry.get_version(model)
+            assert version is not None
+            return Deployment.of(model, version)
     raise AssertionError(f"{model_id} is not installed")
 
 
@@ -76,16 +81,16 @@ def _on(backend: Backend, scenario: Scenario) -> Any:
     return asyncio.run(run())
 
 
-def _ray(settings: Settings) -> RayBackend:
-    return RayBackend(RUNNER_FACTORIES, settings)
+def _ray(settings: Settings, registry: Registry) -> RayBackend:
+    return ray_backend(settings, registry, RUNNER_FACTORIES)
 
 
 def test_same_embeddings_and_scores_as_in_one_process(
-    tmp_path: Path, ray_cluster: RayCluster
+    tmp_path: Path, ray_cluster: RayCluster, registry: Registry
 ) -> None:
     settings = _settings(tmp_path, ray_cluster)
-    minilm = _builtin(settings, "all-minilm-l6-v2")
-    images = _builtin(settings, "general-image-recognition")
+    minilm = _builtin(registry, settings, "all-minilm-l6-v2")
+    images = _builtin(registry, settings, "general-image-recognition")
     texts = [Input(f"t{i}", InputKind.TEXT, text=f"sentence number {i}") for i in range(5)]
     cat = [Input("cat", InputKind.IMAGE, image=Image.fromarray(data.chelsea()))]
 
@@ -96,7 +101,7 @@ def test_same_embeddings_and_scores_as_in_one_process(
         return [o.embedding for o in embedded if o.embedding is not None], scored.scores
 
     local = _on(LocalBackend(RUNNER_FACTORIES, settings), outputs)
-    remote = _on(_ray(settings), outputs)
+    remote = _on(_ray(settings, registry), outputs)
     assert len(remote[0]) == len(texts)
     for mine, theirs in zip(local[0], remote[0], strict=True):
         np.testing.assert_allclose(theirs, mine, rtol=1e-5, atol=1e-6)
@@ -104,10 +109,10 @@ def test_same_embeddings_and_scores_as_in_one_process(
 
 
 def test_concurrent_requests_form_batches_inside_the_replica(
-    tmp_path: Path, ray_cluster: RayCluster
+    tmp_path: Path, ray_cluster: RayCluster, registry: Registry
 ) -> None:
     settings = _settings(tmp_path, ray_cluster)
-    minilm = _builtin(settings, "all-minilm-l6-v2")
+    minilm = _builtin(registry, settings, "all-minilm-l6-v2")
 
     async def scenario(backend: Backend) -> tuple[int, ...]:
         assert isinstance(backend, RayBackend)
@@ -117,7 +122,7 @@ def test_concurrent_requests_form_batches_inside_the_replica(
         assert all(r[0].embedding is not None for r in results)
         return (await backend.replica_stats(minilm)).batch_sizes
 
-    sizes = _on(_ray(settings), scenario)
+    sizes = _on(_ray(settings, registry), scenario)
     print(f"batch sizes in the replica: {sizes}")
     assert sum(sizes) == 32 and max(sizes) > 1
 
@@ -134,10 +139,10 @@ async def _settled(backend: RayBackend, version: Deployment) -> int:
 
 
 def test_an_llm_stream_arrives_piece_by_piece_and_cancelling_stops_it(
-    tmp_path: Path, ray_cluster: RayCluster
+    tmp_path: Path, ray_cluster: RayCluster, registry: Registry
 ) -> None:
     settings = _settings(tmp_path, ray_cluster)
-    chat = _builtin(settings, "smollm2-135m-instruct")
+    chat = _builtin(registry, settings, "smollm2-135m-instruct")
     prompt = Input("count", InputKind.TEXT, text=COUNTING)
 
     async def scenario(backend: Backend) -> None:
@@ -169,11 +174,11 @@ def test_an_llm_stream_arrives_piece_by_piece_and_cancelling_stops_it(
         (answer,) = await backend.predict(chat, [Input("hi", InputKind.TEXT, text="hi")], short)
         assert answer.text  # the slot is free again
 
-    _on(_ray(settings), scenario)
+    _on(_ray(settings, registry), scenario)
 
 
 def test_autoscaling_goes_one_two_one_under_a_bounded_load(
-    tmp_path: Path, ray_cluster: RayCluster
+    tmp_path: Path, ray_cluster: RayCluster, registry: Registry
 ) -> None:
     settings = _settings(tmp_path, ray_cluster)
     scaling = ScalingSettings(
@@ -184,7 +189,7 @@ def test_autoscaling_goes_one_two_one_under_a_bounded_load(
         scale_up_delay_seconds=0.5,
         scale_down_delay_seconds=2,
     )
-    version = Deployment("toy", "scaled".ljust(32, "0"), "toy", {}, scaling)
+    version = toy_version(registry, "scaled", scaling)
     slow = [Input("slow", InputKind.TEXT, text="slow")]
 
     async def scenario(backend: Backend) -> list[int]:
@@ -210,7 +215,7 @@ def test_autoscaling_goes_one_two_one_under_a_bounded_load(
             seen.append(await backend.running_replicas(version))
         return seen
 
-    seen = _on(RayBackend(FACTORIES, settings), scenario)
+    seen = _on(ray_backend(settings, registry), scenario)
     print(f"running replicas over time: {seen}")
     assert seen[0] == 1 and 2 in seen and seen[-1] == 1
 

@@ -16,11 +16,12 @@ from clarion.runtime.runner import Runner
 
 
 class ToyRunner(Runner[None]):
-    """Echoes its inputs; ``spec["load_s"]`` delays loading, a text ``slow`` takes 2 s and
-    a text ``bad`` raises 21202."""
+    """Echoes its inputs; ``spec["load_s"]`` delays loading, ``spec["broken"]`` makes loading
+    fail with that message, a text ``slow`` takes 2 s and a text ``bad`` raises 21202."""
 
     def __init__(self, spec: dict[str, Any]) -> None:
         self._load_s = float(spec.get("load_s", 0))
+        self._broken = str(spec.get("broken", ""))
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any], settings: Settings) -> ToyRunner:
@@ -28,6 +29,8 @@ class ToyRunner(Runner[None]):
 
     def load(self) -> None:
         time.sleep(self._load_s)
+        if self._broken:
+            raise RuntimeError(self._broken)
 
     def predict(self, inputs: Sequence[Input], params: None = None) -> list[Output]:
         if any(i.text == "bad" for i in inputs):

@@ -133,3 +133,27 @@ def test_other_errors_are_not_retried(registry: Registry) -> None:
     with pytest.raises(ValueError):
         registry._ensure(failing)
     assert calls == [1]
+
+
+def test_demand_lists_wanted_versions_first_asked_first_and_then_the_deleted_ones(
+    registry: Registry,
+) -> None:
+    model = _model(registry)
+    first = registry.ensure_version(model, "b" * 32, runner="r", spec={})
+    second = registry.ensure_version(model, "a" * 32, runner="r", spec={})
+    registry.want_version(first.id)
+    registry.want_version(second.id)
+    registry.want_version(first.id)  # asked again: asked last now
+    scaling = ScalingSettings(min_replicas=0, max_replicas=2)
+    registry.set_scaling(second.id, scaling)
+    wanted = registry.demanded_versions()
+    assert [v.id for _, v in wanted] == [second.id, first.id]
+    assert wanted[0][0].model_id == "m" and wanted[0][1].scaling == scaling
+    assert registry.demand_gone() == []
+
+    registry.delete_version(first.id)
+    assert [v.id for _, v in registry.demanded_versions()] == [second.id]
+    assert registry.demand_gone() == [first.id]
+    registry.forget_demand([first.id])
+    assert registry.demand_gone() == []
+    assert registry.reconciler_election() is None  # SQLite: its one server leads

@@ -1,21 +1,24 @@
 """The Ray backend: each model version a Ray Serve application, called through its handle.
 
-A version is deployed on first use (or when preloaded) as an application named after its
-version id, whose one deployment runs :class:`ModelReplica` with options from its family and
-scaling (:func:`deployment_options`). Requests that find it still deploying wait up to
-``CLARION_LOAD_WAIT_S``, then answer 21355, as in one process (the same :class:`Residency`
-tracks the deploys; Serve's autoscaling replaces idle unloading). A trained concept model
-is the exception (:mod:`~clarion.runtime.ray.routes`): its head runs in the heads application
-of its base embedder, shared by every head on it, deployed with the embedder's own.
+A version runs as an application named after its version id, whose one deployment runs
+:class:`ModelReplica` with options from its family and scaling (:func:`deployment_options`).
+This front end never deploys it itself: on the version's first use (or when preloaded) it
+records the demand and waits for the application to run; the elected :class:`Reconciler`
+(this front end or another on the same registry) deploys it. Requests that find it still
+deploying wait up to ``CLARION_LOAD_WAIT_S``, then answer 21355, as in one process (the
+same :class:`Residency` tracks the waits; Serve's autoscaling replaces idle unloading). A
+trained concept model is the exception (:mod:`~clarion.runtime.ray.routes`): its head runs
+in the heads application of its base embedder, shared by every head on it, which the
+reconciler deploys with the embedder's own.
 
 - a cancelled caller (client gone, deadline passed) cancels the Ray request with the
   response's ``cancel()``, which reaches the replica's task; merely abandoning the awaiting
   task would leave the replica working;
 - errors keep their meaning across Ray (:func:`~clarion.runtime.ray.errors.awaited`).
 
-    backend = RayBackend(RUNNER_FACTORIES, settings)     # joins CLARION_RAY_ADDRESS
+    backend = RayBackend(RUNNER_FACTORIES, settings, demand=demand, election=election)
     outputs = await backend.predict(version, inputs)
-    await backend.close()                                # deletes what it deployed
+    await backend.close()                  # applications stay for the other front ends
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import Any, cast
 
 from ray import serve
 from ray.serve.handle import DeploymentHandle, DeploymentResponse, DeploymentResponseGenerator
+from ray.serve.schema import ApplicationStatusOverview
 
 from clarion.config import Settings
 from clarion.domain.placement import ServedVersion
@@ -39,9 +43,10 @@ from clarion.runtime.local import ChangedFiles
 from clarion.runtime.observer import NoObserver
 from clarion.runtime.ray.cluster import connect, replicas
 from clarion.runtime.ray.errors import awaited, cancel, clarion_error
-from clarion.runtime.ray.heads import HeadsReplica, predict_head
-from clarion.runtime.ray.options import deployment_options
-from clarion.runtime.ray.replica import ModelReplica, ReplicaStats
+from clarion.runtime.ray.heads import predict_head
+from clarion.runtime.ray.plan import app_name
+from clarion.runtime.ray.reconciler import Demand, Election, Reconciler
+from clarion.runtime.ray.replica import ReplicaStats
 from clarion.runtime.ray.routes import HEADS, application_of, base_embedder
 from clarion.runtime.residency import Residency
 from clarion.runtime.runner import RunnerFactory
@@ -60,31 +65,41 @@ class _Application:
         return 0
 
 
+#: How often a version waited for is looked up in Serve's status.
+POLL_S = 0.25
+#: Serve's status of an application that runs, and of one whose deploy failed.
+RUNNING = "RUNNING"
+DEPLOY_FAILED = "DEPLOY_FAILED"
+
+
 class RayBackend:
-    """Serves model versions as Ray Serve applications on the cluster at ``ray_address``."""
+    """Serves model versions as Ray Serve applications on the cluster at ``ray_address``.
+
+    ``demand`` is shared by the front ends on one registry; ``election`` picks the one of
+    them that deploys (None: this one, the only front end)."""
 
     def __init__(
         self,
         factories: Mapping[str, RunnerFactory],
         settings: Settings,
         changed_files: ChangedFiles | None = None,
+        *,
+        demand: Demand,
+        election: Election | None = None,
     ) -> None:
         connect(settings.ray_address)
-        self._factories = dict(factories)
         self._settings = settings
-        self._changed_files = changed_files
+        self._demand = demand
         tracking = replace(settings, idle_unload_s=0.0, memory_budget_mb=0)
         self._apps: Residency[_Application] = Residency(
-            self._deploy, self._delete, tracking, NoObserver()
+            self._attach, self._detach, tracking, NoObserver()
         )
-        #: Deploys under way in threads (a cancelled load leaves its thread running).
-        self._deploying: dict[str, asyncio.Future[DeploymentHandle[Any]]] = {}
+        #: Versions whose demand this front end has recorded.
+        self._wanted: set[str] = set()
+        self.reconciler = Reconciler(demand, election, factories, settings, changed_files)
+        self.reconciler.start()
 
-    @staticmethod
-    def app_name(version: Deployment) -> str:
-        return version.version_id
-
-    # deploying -----------------------------------------------------------------------
+    # finding applications ------------------------------------------------------------
 
     def deployed_versions(self) -> list[str]:
         return self._apps.versions()
@@ -93,8 +108,13 @@ class RayBackend:
         await self._application(version, wait_s=None)
 
     async def _application(self, version: Deployment, wait_s: float | None) -> _Application:
-        """The deployed application that serves ``version``; for a trained concept model its
-        base embedder's is deployed first (the heads call it by name), both within ``wait_s``."""
+        """The running application that serves ``version``, its demand recorded on first use;
+        for a trained concept model its base embedder's runs too (the heads call it by name),
+        both within ``wait_s``."""
+        if version.version_id not in self._wanted:
+            await asyncio.to_thread(self._demand.want, version)
+            self._wanted.add(version.version_id)
+            self.reconciler.wake()
         base = base_embedder(version)
         if base is not None:
             started = time.monotonic()
@@ -103,43 +123,31 @@ class RayBackend:
                 wait_s = max(0.0, wait_s - (time.monotonic() - started))
         return await self._apps.get(application_of(version), wait_s)
 
-    async def _deploy(self, version: Deployment) -> _Application:
+    async def _attach(self, version: Deployment) -> _Application:
+        """Wait for the application of ``version`` (a version, or a heads application) to
+        run."""
         started = time.monotonic()
-        name = self.app_name(version)
-        deploying = self._deploying.get(name)
-        if deploying is None:
-            deploying = asyncio.ensure_future(asyncio.to_thread(self._run, version))
-            self._deploying[name] = deploying
-            deploying.add_done_callback(lambda _: self._deploying.pop(name, None))
-        try:
-            handle = await asyncio.shield(deploying)
-        except Exception as exc:
-            await asyncio.to_thread(serve.delete, self.app_name(version))
-            raise PredictionFailed(
-                f"model version {version.version_id} failed to deploy on the Ray cluster: {exc}"
-            ) from exc
+        name = app_name(version)
+        while True:
+            status = (await asyncio.to_thread(serve.status)).applications.get(name)
+            if status is not None and status.status == RUNNING:
+                break
+            if status is not None and status.status == DEPLOY_FAILED:
+                raise PredictionFailed(
+                    f"model version {version.version_id} failed to deploy on the Ray "
+                    f"cluster: {_failure(status)}"
+                )
+            await asyncio.sleep(POLL_S)
+        handle = await asyncio.to_thread(serve.get_app_handle, name)
         log.info(
-            "deployed model version %s on Ray in %.1f s",
+            "model version %s runs on Ray (waited %.1f s)",
             version.version_id,
             time.monotonic() - started,
         )
         return _Application(version, handle)
 
-    def _run(self, version: Deployment) -> DeploymentHandle[Any]:
-        options = deployment_options(version, self._settings)
-        if version.runner == HEADS:
-            heads = cast(serve.Deployment, serve.deployment(HeadsReplica)).options(**options)
-            app = heads.bind(version.spec["base_application"], self._factories, self._settings)
-        else:
-            app = (
-                cast(serve.Deployment, serve.deployment(ModelReplica))
-                .options(**options)
-                .bind(version, self._factories, self._settings, self._changed_files)
-            )
-        return serve.run(app, name=self.app_name(version), route_prefix=None)
-
-    async def _delete(self, app: _Application) -> None:
-        await asyncio.to_thread(serve.delete, self.app_name(app.version))
+    async def _detach(self, app: _Application) -> None:
+        """Nothing to undo here: only the reconciler deletes applications."""
 
     # calling -------------------------------------------------------------------------
 
@@ -195,7 +203,7 @@ class RayBackend:
     async def running_replicas(self, version: Deployment) -> int:
         """How many replicas of ``version`` are running now (0 when it is not deployed)."""
         status = await asyncio.to_thread(serve.status)
-        app = status.applications.get(self.app_name(application_of(version)))
+        app = status.applications.get(app_name(application_of(version)))
         if app is None:
             return 0
         return sum(
@@ -216,11 +224,20 @@ class RayBackend:
         return [ServedVersion(known.get(name, ""), name, placed[name]) for name in sorted(placed)]
 
     async def close(self) -> None:
-        """Delete the applications this backend deployed. The process stays joined to the
-        cluster until it exits: Serve's handles keep background tasks that a later
-        ``ray.init`` in the same process would find stale."""
+        """Stop waiting and reconciling (giving up the lead); the applications stay on the
+        cluster for the other front ends. The process stays joined to the cluster until it
+        exits: Serve's handles keep background tasks that a later ``ray.init`` in the same
+        process would find stale."""
         await self._apps.close()
-        unfinished = list(self._deploying)
-        await asyncio.gather(*self._deploying.values(), return_exceptions=True)
-        for name in unfinished:
-            await asyncio.to_thread(serve.delete, name)
+        await asyncio.to_thread(self.reconciler.stop)
+
+
+def _failure(status: ApplicationStatusOverview) -> str:
+    """What made a deploy fail: the last line of each deployment's message (the replica's
+    error), else the application's."""
+    reasons = [
+        lines[-1]
+        for deployment in status.deployments.values()
+        if (lines := [line for line in deployment.message.splitlines() if line.strip()])
+    ]
+    return "; ".join(reasons) or status.message

@@ -9,6 +9,8 @@ Pure values (no Ray import), so they are checked without a cluster:
 - ``max_ongoing_requests``: at least the batch size (so concurrent requests reach the
   replica's dynamic batcher together), the LLM's engine slots for a chat model;
 - ``max_queued_requests``: bounded; a request beyond it is refused (21354);
+- ``max_constructor_retry_count``: a replica that fails to load is tried
+  :data:`CONSTRUCTOR_TRIES` times, then the deploy fails;
 - a fixed ``num_replicas`` when ``min_replicas == max_replicas``, else an
   ``autoscaling_config`` (``min_replicas`` 0 scales to zero after
   ``scale_to_zero_delay_seconds`` without use).
@@ -36,6 +38,9 @@ MIN_LOOK_BACK_S = 12.0
 MAX_LOOK_BACK_S = 30.0
 #: The CPUs a replica of a heads application asks for.
 HEADS_CPUS = 0.25
+#: Replica starts that may fail in a row before Serve gives the deploy up (DEPLOY_FAILED):
+#: a model that fails to load (missing files, too little memory) fails again.
+CONSTRUCTOR_TRIES = 3
 
 
 def family_scaling(version: Deployment, settings: Settings) -> ScalingSettings:
@@ -77,6 +82,7 @@ def deployment_options(version: Deployment, settings: Settings) -> dict[str, Any
         "max_ongoing_requests": scaling.max_ongoing_requests,
         "max_queued_requests": scaling.max_queued_requests,
         "graceful_shutdown_timeout_s": settings.shutdown_grace_s,
+        "max_constructor_retry_count": CONSTRUCTOR_TRIES,
     }
     if scaling.min_replicas == scaling.max_replicas:
         options["num_replicas"] = scaling.max_replicas

@@ -11,9 +11,12 @@ Pure values (no Ray import), so they are checked without a cluster:
 
     app = application_of(version)        # what to deploy and call for ``version``
     base = base_embedder(version)        # None, or the embedder its head calls
+    apps = applications(wanted)          # what the reconciler runs for the wanted versions
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from clarion.runtime.backend import Deployment
 
@@ -47,3 +50,18 @@ def application_of(version: Deployment) -> Deployment:
     application for a head on a base, else the version itself."""
     base = base_embedder(version)
     return version if base is None else heads_application(base)
+
+
+def applications(wanted: Sequence[Deployment]) -> list[Deployment]:
+    """The applications that serve ``wanted``, each once, in deploy order: a version is its
+    own; a head on a base needs its embedder's and the heads application on it. An embedder
+    that is itself wanted keeps its own scaling settings; one needed only by heads has its
+    family's defaults."""
+    found = {version.version_id: version for version in wanted if base_embedder(version) is None}
+    for version in wanted:
+        base = base_embedder(version)
+        if base is not None:
+            found.setdefault(base.version_id, base)
+            heads = heads_application(base)
+            found.setdefault(heads.version_id, heads)
+    return list(found.values())

@@ -3,10 +3,17 @@ embedder's shared heads application."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+from clarion.domain.scaling import ScalingSettings
 from clarion.runtime import Deployment
-from clarion.runtime.ray.routes import application_of, base_embedder, heads_application
+from clarion.runtime.ray.routes import (
+    application_of,
+    applications,
+    base_embedder,
+    heads_application,
+)
 
 MINILM = Deployment("all-minilm-l6-v2", "b" * 32, "text-embedding-onnx", {"model_path": "/m"})
 
@@ -50,3 +57,20 @@ def test_heads_on_another_embedder_get_their_own_application() -> None:
     )  # fmt: skip
     assert application_of(on_images).version_id == images.version_id + "-heads"
     assert application_of(on_images) != application_of(_concept("4" * 32))
+
+
+def test_the_reconciler_runs_each_wanted_version_and_for_heads_their_embedder_and_heads_once() -> (
+    None
+):
+    scaled = replace(MINILM, scaling=ScalingSettings(min_replicas=2, max_replicas=2))
+    other = Deployment("chat", "d" * 32, "llama-cpp", {})
+    wanted = [_concept("1" * 32), other, _concept("2" * 32), scaled]
+    apps = applications(wanted)
+    assert [a.version_id for a in apps] == [
+        other.version_id,
+        MINILM.version_id,
+        MINILM.version_id + "-heads",
+    ]
+    # the embedder itself is in demand: its own scaling, not the family's defaults
+    assert apps[1].scaling == scaled.scaling
+    assert applications([_concept("3" * 32)])[0].scaling is None

@@ -1,0 +1,185 @@
+"""The one front end that deploys: it makes the Ray cluster's applications match the demand.
+
+Every Ray-backed front end records the versions it needs in the shared :class:`Demand` (the
+registry) and runs a :class:`Reconciler` thread, but only the elected one acts: with an
+:class:`Election` (an advisory lock on PostgreSQL) each front end tries to lead every
+:data:`ELECT_S` seconds, and the leader reconciles every :data:`RECONCILE_S` seconds (at
+once when this process records new demand); with none (SQLite: a single server) this front
+end always leads. A pass reads the demand (for a trained concept model: its base embedder's
+application and the heads application on it, :func:`~clarion.runtime.ray.routes.applications`)
+and the cluster's applications and carries out :func:`~clarion.runtime.ray.plan.plan`:
+deploys start in threads of their own (at most :data:`MAX_DEPLOYING` at once, so a large
+model's deploy never holds up a delete or a scaling change), deletes and forgetting run in
+the pass.
+
+Nothing is deleted when a reconciler stops: other front ends may serve through the
+applications, and the next leader finds them in place.
+
+    reconciler = Reconciler(demand, election, RUNNER_FACTORIES, settings)
+    reconciler.start()
+    reconciler.wake()      # new demand: reconcile now
+    reconciler.stop()      # waits for deploys under way, then gives the lead up
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Protocol, cast
+
+from ray import serve
+
+from clarion.config import Settings
+from clarion.runtime.backend import Deployment
+from clarion.runtime.local import ChangedFiles
+from clarion.runtime.ray.heads import HeadsReplica
+from clarion.runtime.ray.options import deployment_options
+from clarion.runtime.ray.plan import app_name, fingerprint, plan
+from clarion.runtime.ray.replica import ModelReplica
+from clarion.runtime.ray.routes import HEADS, applications
+from clarion.runtime.runner import RunnerFactory
+
+log = logging.getLogger(__name__)
+
+#: How often the leader reconciles.
+RECONCILE_S = 1.0
+#: How often a front end that does not lead tries to take the lead.
+ELECT_S = 2.0
+#: Deploys under way at once.
+MAX_DEPLOYING = 2
+
+
+class Demand(Protocol):
+    """The versions the front ends want on the cluster (kept in the registry)."""
+
+    def want(self, version: Deployment) -> None:
+        """Record that this front end needs ``version`` deployed."""
+
+    def wanted(self) -> list[Deployment]:
+        """The demanded versions that exist, with their current scaling, in deploy order."""
+
+    def gone(self) -> list[str]:
+        """Demanded version ids whose version no longer exists."""
+
+    def forget(self, version_ids: Sequence[str]) -> None:
+        """Drop the demand for ``version_ids`` (their applications are gone)."""
+
+
+class Election(Protocol):
+    """Leadership among the front ends on one registry; called from one thread."""
+
+    def lead(self) -> bool:
+        """Take the lead if it is free; whether this process leads now."""
+
+    def resign(self) -> None:
+        """Give the lead up."""
+
+
+class Reconciler:
+    """Deploys and deletes Clarion's Serve applications while this front end leads."""
+
+    def __init__(
+        self,
+        demand: Demand,
+        election: Election | None,
+        factories: Mapping[str, RunnerFactory],
+        settings: Settings,
+        changed_files: ChangedFiles | None = None,
+    ) -> None:
+        self._demand = demand
+        self._election = election
+        self._factories = dict(factories)
+        self._settings = settings
+        self._changed_files = changed_files
+        #: Application name -> the fingerprint it was last run with by this reconciler.
+        self._applied: dict[str, str] = {}
+        self._deploying: dict[str, Future[None]] = {}
+        self._pool = ThreadPoolExecutor(MAX_DEPLOYING, thread_name_prefix="clarion-deploy")
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="clarion-reconciler", daemon=True)
+        #: Whether this front end led at its latest try.
+        self.leading = False
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Reconcile now rather than at the next period (when leading)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """End the loop, wait for the deploys under way, then give the lead up. Applications
+        stay on the cluster."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        self._pool.shutdown(wait=True)
+        if self._election is not None:
+            self._election.resign()
+        self.leading = False
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.leading = self._election is None or self._election.lead()
+                if self.leading:
+                    self.reconcile()
+            except Exception as exc:  # the registry or the cluster: try again next pass
+                log.warning("reconciling the Ray cluster failed: %s", exc)
+            self._wake.wait(RECONCILE_S if self.leading else ELECT_S)
+            self._wake.clear()
+
+    def reconcile(self) -> None:
+        """One pass: make the cluster's applications match the demand."""
+        for name in [n for n, f in self._deploying.items() if f.done()]:
+            del self._deploying[name]
+        wanted = applications(self._demand.wanted())
+        gone = self._demand.gone()
+        cluster = set(serve.status().applications)
+        actions = plan(
+            wanted, gone, cluster, self._applied, set(self._deploying), self._settings,
+            slots=MAX_DEPLOYING - len(self._deploying),
+        )  # fmt: skip
+        for name in actions.delete:
+            serve.delete(name)
+            self._applied.pop(name, None)
+            log.info("deleted the Ray application of removed model version %s", name)
+        self._demand.forget(actions.forget)
+        for version in actions.deploy:
+            name = app_name(version)
+            self._applied[name] = fingerprint(version, self._settings)
+            self._deploying[name] = self._pool.submit(self._deploy, version)
+
+    def _deploy(self, version: Deployment) -> None:
+        """Run ``version``'s application with its current options (a thread of the pool).
+        A failure stays visible in the application's status, where requests read it."""
+        started = time.monotonic()
+        # A stable code version: Serve then changes replica counts and autoscaling of a
+        # running application in place instead of replacing its replicas.
+        options = deployment_options(version, self._settings)
+        if version.runner == HEADS:
+            heads = cast(serve.Deployment, serve.deployment(HeadsReplica)).options(**options)
+            heads = heads.options(version=version.version_id, _internal=True)
+            app = heads.bind(version.spec["base_application"], self._factories, self._settings)
+        else:
+            replica = (
+                cast(serve.Deployment, serve.deployment(ModelReplica))
+                .options(**options)
+                .options(version=version.version_id, _internal=True)
+            )
+            app = replica.bind(version, self._factories, self._settings, self._changed_files)
+        try:
+            serve.run(app, name=app_name(version), route_prefix=None)
+        except Exception as exc:
+            log.warning("model version %s failed to deploy on Ray: %s", version.version_id, exc)
+            return
+        log.info(
+            "deployed model version %s on Ray in %.1f s",
+            version.version_id,
+            time.monotonic() - started,
+        )
