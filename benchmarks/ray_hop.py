@@ -2,10 +2,11 @@
 
     RAY_AUTH_MODE=token RAY_AUTH_TOKEN_PATH=... python -m benchmarks.ray_hop --ray-address ADDR
 
-``ADDR`` is a running Ray cluster (e.g. the head started as in the README's "Run on a Ray
-cluster"); the benchmark deploys MiniLM there through a Clarion server and deletes it at the
-end. Both servers run the same model with the same batcher (in the Ray replica for the
-second); one client measures p50 and p99 latency, 16 concurrent clients the throughput.
+``ADDR`` is a running Ray cluster of the benchmark's own (e.g. the head started as in the
+README's "Run on a Ray cluster"); the benchmark deploys MiniLM there through a Clarion
+server and deletes every Serve application before and after. Both servers run the same
+model with the same batcher (in the Ray replica for the second); one client measures p50 and
+p99 latency, 16 concurrent clients the throughput.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from benchmarks.batching import _load
 from benchmarks.common import RESULTS_DIR, percentile, sentences, served, write_table
+from benchmarks.ray_cluster import delete_applications
 
 
 def _measure(env: dict[str, str], texts: list[str], rounds: int, repeats: int) -> list[float]:
@@ -42,7 +44,9 @@ def run(
 ) -> str:
     texts = sentences(64, seed=2)
     local = _measure({}, texts, rounds, repeats)
+    delete_applications(ray_address)
     ray = _measure({"CLARION_RAY_ADDRESS": ray_address}, texts, rounds, repeats)
+    delete_applications(ray_address)
     rows = [
         ["one process", f"{local[0]:.2f}", f"{local[1]:.2f}", f"{local[2]:.0f}", "1.00"],
         ["Ray backend", f"{ray[0]:.2f}", f"{ray[1]:.2f}", f"{ray[2]:.0f}",

@@ -13,8 +13,8 @@ Ray cluster", with enough logical CPUs for every built-in model (one per replica
 - the resident memory of the Ray processes on this host: the idle cluster, and with every
   built-in model deployed (each answered one request), plus the front end's own.
 
-The front end deletes nothing it deployed when it stops; the benchmark deletes the
-applications at the end.
+The cluster should be the benchmark's own: every Serve application on it is deleted before
+the idle figure and at the end (applications outlive the front ends that asked for them).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from clarifai_grpc.grpc.api import service_pb2
 
 from benchmarks.batching import _load
 from benchmarks.common import RESULTS_DIR, Served, sentences, served, write_table
+from benchmarks.ray_cluster import delete_applications, ray_rss_bytes
 from clarion.client import Model
 from clarion.client.channel import V2Client
 from clarion.domain.scaling import ScalingSettings
@@ -49,25 +50,6 @@ PIXEL = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d7"
     "63f8cfc0000003010100c9fe92ef0000000049454e44ae426082"
 )
-
-
-def ray_rss_bytes() -> int:
-    """The resident memory of every Ray process on this host (GCS, raylets, agents, Serve's
-    controller and replicas, idle workers)."""
-    total = 0
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            status = (proc / "status").read_text()
-        except OSError:
-            continue  # gone meanwhile, or not ours to read
-        if command.startswith("ray::") or "/site-packages/ray/" in command:
-            for line in status.splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-    return total
 
 
 def _replicas(server: Served, version_id: str) -> list[dict[str, object]]:
@@ -130,6 +112,7 @@ def run(
 ) -> str:
     """``models``: the models deployed for the second memory figure (id: input kind)."""
     texts = sentences(64, seed=3)
+    delete_applications(ray_address)
     idle = ray_rss_bytes()
     env = {"CLARION_RAY_ADDRESS": ray_address, "CLARION_LOAD_WAIT_S": "600"}
     with served(CLARION_PRELOAD=MINILM, **env) as server:
@@ -141,6 +124,7 @@ def run(
         time.sleep(2.0)
         every = ray_rss_bytes()
         front_end = server.rss_bytes()
+    delete_applications(ray_address)
     mib = 1024 * 1024
     rows = [
         ["1 replica", ", ".join(one_node), f"{one:.0f}", "1.00"],
