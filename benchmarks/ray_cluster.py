@@ -6,6 +6,7 @@ asked for them, so each benchmark deletes every Serve application before and aft
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
@@ -43,3 +44,12 @@ def ray_rss_bytes() -> int:
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1]) * 1024
     return total
+
+
+def arguments(description: str | None) -> argparse.Namespace:
+    """The command line both Ray benchmarks take."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--ray-address", required=True)
+    parser.add_argument("--rounds", type=int, default=16)
+    parser.add_argument("--repeats", type=int, default=3)
+    return parser.parse_args()

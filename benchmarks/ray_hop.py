@@ -11,14 +11,13 @@ p99 latency, 16 concurrent clients the throughput.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import statistics
 from pathlib import Path
 
 from benchmarks.batching import _load
 from benchmarks.common import RESULTS_DIR, percentile, sentences, served, write_table
-from benchmarks.ray_cluster import delete_applications
+from benchmarks.ray_cluster import arguments, delete_applications
 
 
 def _measure(env: dict[str, str], texts: list[str], rounds: int, repeats: int) -> list[float]:
@@ -63,12 +62,8 @@ def run(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--ray-address", required=True)
-    parser.add_argument("--rounds", type=int, default=16)
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
-    run(args.ray_address, args.rounds, args.repeats)
+    args = arguments(__doc__)
+    print(run(args.ray_address, args.rounds, args.repeats))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ the idle figure and at the end (applications outlive the front ends that asked f
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import statistics
 import time
@@ -31,7 +30,7 @@ from clarifai_grpc.grpc.api import service_pb2
 
 from benchmarks.batching import _load
 from benchmarks.common import RESULTS_DIR, Served, sentences, served, write_table
-from benchmarks.ray_cluster import delete_applications, ray_rss_bytes
+from benchmarks.ray_cluster import arguments, delete_applications, ray_rss_bytes
 from clarion.client import Model
 from clarion.client.channel import V2Client
 from clarion.domain.scaling import ScalingSettings
@@ -149,11 +148,7 @@ def run(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--ray-address", required=True)
-    parser.add_argument("--rounds", type=int, default=16)
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
+    args = arguments(__doc__)
     print(run(args.ray_address, args.rounds, args.repeats))
 
 
