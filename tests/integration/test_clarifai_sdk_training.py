@@ -23,7 +23,7 @@ from clarion.auth import KeyManager
 from clarion.registry import Registry
 from clarion.server_thread import ServerThread
 from tests.conftest import make_settings
-from tests.integration.test_custom_models import (
+from tests.labelled_texts import (
     COOKING,
     HELD_OUT,
     MORE_COOKING,

@@ -16,29 +16,10 @@ from clarion.client import App, ClarionApiError
 from clarion.registry import Registry
 from clarion.server_thread import ServerThread
 from tests.conftest import make_settings
+from tests.labelled_texts import COOKING, HELD_OUT, MORE_COOKING, MORE_SPORTS, SPORTS
 from tests.photos import photo_variants
 
 pytestmark = pytest.mark.slow
-
-SPORTS = [
-    "The striker scored a goal in the final minute.",
-    "The tennis match went to five sets.",
-    "He ran the marathon in under three hours.",
-    "The team won the championship game.",
-    "She swam fifty laps in the pool.",
-    "The pitcher threw a perfect game.",
-]
-COOKING = [
-    "Simmer the sauce for twenty minutes.",
-    "Chop the onions and fry them in butter.",
-    "Bake the bread at two hundred degrees.",
-    "Whisk the eggs with sugar until fluffy.",
-    "Season the soup with salt and pepper.",
-    "Roast the vegetables with olive oil.",
-]
-MORE_SPORTS = ["The cyclist won the mountain stage.", "The boxer knocked out his rival."]
-MORE_COOKING = ["Knead the dough and let it rise.", "Grill the fish with lemon and herbs."]
-HELD_OUT = ["The goalkeeper saved a penalty kick.", "Stir the risotto until it is creamy."]
 
 
 def _labelled(texts: list[str], concept: str, other: str, prefix: str) -> list[resources_pb2.Input]:

@@ -15,7 +15,7 @@ from clarion.client import App
 from clarion.registry import Registry
 from clarion.server_thread import ServerThread
 from tests.conftest import make_settings
-from tests.integration.test_custom_models import COOKING, SPORTS
+from tests.labelled_texts import COOKING, SPORTS
 
 pytestmark = pytest.mark.slow
 

@@ -34,21 +34,13 @@ from clarion.server_thread import ServerThread
 from tests.conftest import make_settings
 from tests.integration.ray.conftest import RayCluster
 from tests.integration.ray.versions import ray_backend
+from tests.labelled_texts import COOKING as ALL_COOKING
+from tests.labelled_texts import SPORTS as ALL_SPORTS
 
 pytestmark = pytest.mark.slow
 
-SPORTS = [
-    "The striker scored a goal in the final minute.",
-    "The tennis match went to five sets.",
-    "He ran the marathon in under three hours.",
-    "The team won the championship game.",
-]
-COOKING = [
-    "Simmer the sauce for twenty minutes.",
-    "Chop the onions and fry them in butter.",
-    "Bake the bread at two hundred degrees.",
-    "Whisk the eggs with sugar until fluffy.",
-]
+SPORTS = ALL_SPORTS[:4]
+COOKING = ALL_COOKING[:4]
 MORE = [("The cyclist won the mountain stage.", "sports"), ("Knead the dough.", "cooking")]
 HAPPY = ["What a wonderful sunny day!", "I love this, it is great.", "We laughed all evening."]
 SAD = ["I miss my old friends.", "The news made me cry.", "It was a lonely, grey week."]
