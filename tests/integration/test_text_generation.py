@@ -139,7 +139,7 @@ def test_beam_search_beats_or_ties_greedy_and_differs(client: V2Client, metadata
     ]
     differed = False
     for prompt in prompts:
-        greedy = _one(client, metadata, prompt, do_sample=False, max_tokens=12)
+        greedy = _one(client, metadata, prompt, do_sample=False, max_tokens=12, logprobs=True)
         beam = _one(client, metadata, prompt, num_beams=4, max_tokens=12)
         assert _meta(beam)["logprob"] >= _meta(greedy)["logprob"] - 1e-3, prompt
         differed = differed or beam.data.text.raw != greedy.data.text.raw
@@ -316,3 +316,16 @@ def test_clarion_sdk_generate_and_predict_with_params(server: ServerThread) -> N
         with pytest.raises(ClarionApiError) as info:
             model.predict_by_bytes(b"x", inference_params={"top_p": 7})
         assert info.value.code == status_code_pb2.MODEL_INVALID_ARGUMENT
+
+
+def test_log_probabilities_are_computed_only_when_asked_for(
+    client: V2Client, metadata: Metadata
+) -> None:
+    """Without ``logprobs`` the engine ranks no vocabulary per token and the metadata holds no
+    ``logprob``; with it, the same greedy answer comes with its total log-probability."""
+    prompt = "Name the largest planet of the Solar System."
+    plain = _one(client, metadata, prompt, do_sample=False, max_tokens=10)
+    scored = _one(client, metadata, prompt, do_sample=False, max_tokens=10, logprobs=True)
+    assert "logprob" not in _meta(plain)
+    assert scored.data.text.raw == plain.data.text.raw
+    assert _meta(scored)["logprob"] < 0

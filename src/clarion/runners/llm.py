@@ -13,6 +13,8 @@ engine's parallel slots. How the parameters map (see :class:`GenerationParams`):
 - ``reasoning_effort`` medium or high first runs a reasoning pass of at most
   :data:`REASONING_BUDGETS` tokens and then answers with those notes in the prompt; the
   reasoning is returned apart from the answer;
+- token log-probabilities are asked of the engine only when ``logprobs`` is set (beam search
+  asks for its own): for each token the engine would rank the whole vocabulary;
 - ``max_tokens`` is capped by what is left of the slot's context after the prompt; a prompt
   that fills the context is refused with 30105.
 
@@ -218,9 +220,10 @@ class LlmRunner(Runner[GenerationParams]):
         request: dict[str, Any] = {
             "prompt": prepared.tokens,
             "n_predict": prepared.max_tokens,
-            "logprobs": max(1, params.top_logprobs),
             "cache_prompt": True,
         }
+        if params.logprobs:  # the engine ranks the whole vocabulary for each token then
+            request["logprobs"] = max(1, params.top_logprobs)
         if stop and params.json_schema is not None:
             request["json_schema"] = params.json_schema
         if params.greedy:
