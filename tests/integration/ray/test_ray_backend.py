@@ -3,11 +3,14 @@ errors keep their codes across Ray, back-pressure is 21354, a version still depl
 one scaled to zero 21355 after the load wait (and a replica then starts), while a request
 slower than the load wait on a running replica is not cut, one that failed to deploy 21313
 with the replica's error,
-domain values and errors survive pickling, and two replicas run on the two nodes."""
+a deploy that fails before Serve makes the application 21313 with its reason at once and is
+tried again only after a back-off (at once when its settings change), domain values and
+errors survive pickling, and two replicas run on the two nodes."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import pickle
 import time
 from collections.abc import Iterator
@@ -15,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from ray import serve
 
 from clarion.config import Settings
 from clarion.domain.placement import ServedVersion
@@ -184,6 +188,62 @@ def test_a_version_that_fails_to_deploy_answers_its_error(
                 assert failed.value.code == 21313
                 assert "failed to deploy on the Ray cluster" in str(failed.value)
                 assert "the weights are missing" in str(failed.value)
+        finally:
+            await backend.close()
+
+    asyncio.run(scenario())
+
+
+class _Unsendable:
+    """A runner factory that cannot be pickled to a replica: every deploy with it fails in
+    ``serve.run``, before Serve makes the application."""
+
+    def __call__(self, spec: dict[str, object], settings: Settings) -> None:
+        raise AssertionError("never called")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("this runner factory cannot leave its process")
+
+
+def _tries(caplog: pytest.LogCaptureFixture) -> int:
+    """The deploys the reconciler tried that failed (it logs each one)."""
+    return sum("failed to deploy on Ray" in r.getMessage() for r in caplog.records)
+
+
+def test_a_deploy_that_fails_before_serve_makes_the_application_backs_off(
+    tmp_path: Path, ray_cluster: RayCluster, registry: Registry, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, "clarion.runtime.ray.reconciler")
+    settings = _settings(tmp_path, ray_cluster, load_wait_s=60)
+
+    async def scenario() -> None:
+        backend = ray_backend(settings, registry, {"toy": _Unsendable()})  # type: ignore[dict-item]
+        try:
+            version = toy_version(registry, "unsent")
+            started = time.monotonic()
+            for _ in range(2):  # at once, not after the load wait
+                with pytest.raises(PredictionFailed) as failed:
+                    await backend.load(version)
+                assert failed.value.code == 21313
+                assert "failed to deploy on the Ray cluster" in failed.value.details
+                assert failed.value.details.endswith(
+                    "Could not serialize the deployment init args: "
+                    "this runner factory cannot leave its process"
+                ), failed.value.details
+            assert time.monotonic() - started < 10
+            first = time.monotonic()
+            await asyncio.sleep(7)  # tries at 0, 2 and 6 s; one each second without back-off
+            tries = _tries(caplog)
+            print(f"{tries} tries in {time.monotonic() - first:.1f} s")
+            assert 2 <= tries <= 4, tries
+            assert version.version_id not in serve.status().applications
+
+            # New settings are tried at once (the back-off would wait until 14 s).
+            registry.set_scaling(version.version_id, ScalingSettings(max_queued_requests=3))
+            changed = time.monotonic()
+            while _tries(caplog) == tries:
+                assert time.monotonic() - changed < 4, "the new settings were not tried"
+                await asyncio.sleep(0.1)
         finally:
             await backend.close()
 

@@ -7,11 +7,13 @@ records the demand and waits for the application to run; the elected :class:`Rec
 (this front end or another on the same registry) deploys it. Requests that find it still
 deploying wait up to ``CLARION_LOAD_WAIT_S``, then answer 21355, as in one process (the
 same :class:`Residency` tracks the waits; Serve's autoscaling replaces idle unloading); so
-do those that find it running but scaled to zero, whose replica no replica takes within
-what is left of that wait (:func:`~clarion.runtime.ray.errors.assigned`). A
-trained concept model is the exception (:mod:`~clarion.runtime.ray.routes`): its head runs
-in the heads application of its base embedder, shared by every head on it, which the
-reconciler deploys with the embedder's own.
+do those that find it running but scaled to zero, when no replica takes them within what
+is left of that wait (:func:`~clarion.runtime.ray.errors.assigned`). Those that find its
+deploy failed answer 21313 with the reason: the application's status, or, for a deploy
+this front end's reconciler tried that failed before Serve made the application, the
+reconciler's record (:meth:`Reconciler.failure`). A trained concept model is the exception
+(:mod:`~clarion.runtime.ray.routes`): its head runs in the heads application of its base
+embedder, shared by every head on it, which the reconciler deploys with the embedder's own.
 
 - a cancelled caller (client gone, deadline passed) cancels the Ray request with the
   response's ``cancel()``, which reaches the replica's task; merely abandoning the awaiting
@@ -138,6 +140,13 @@ class RayBackend:
                 raise PredictionFailed(
                     f"model version {version.version_id} failed to deploy on the Ray "
                     f"cluster: {_failure(status)}"
+                )
+            # A deploy this front end tried failed before Serve made the application.
+            reason = None if status is not None else self.reconciler.failure(name)
+            if reason is not None:
+                raise PredictionFailed(
+                    f"model version {version.version_id} failed to deploy on the Ray "
+                    f"cluster: {reason}"
                 )
             await asyncio.sleep(POLL_S)
         handle = await asyncio.to_thread(serve.get_app_handle, name)

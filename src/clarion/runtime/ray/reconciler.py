@@ -10,7 +10,9 @@ application and the heads application on it, :func:`~clarion.runtime.ray.routes.
 and the cluster's applications and carries out :func:`~clarion.runtime.ray.plan.plan`:
 deploys start in threads of their own (at most :data:`MAX_DEPLOYING` at once, so a large
 model's deploy never holds up a delete or a scaling change), deletes and forgetting run in
-the pass.
+the pass. A deploy that fails is tried again with the same options only after a back-off
+(2 s, doubling up to 60 s: :class:`~clarion.runtime.ray.failures.DeployFailures`), whose
+reason this front end's requests answer meanwhile (:meth:`Reconciler.failure`).
 
 Nothing is deleted when a reconciler stops: other front ends may serve through the
 applications, and the next leader finds them in place.
@@ -35,6 +37,7 @@ from ray import serve
 from clarion.config import Settings
 from clarion.runtime.backend import Deployment
 from clarion.runtime.local import ChangedFiles
+from clarion.runtime.ray.failures import DeployFailures
 from clarion.runtime.ray.heads import HeadsReplica
 from clarion.runtime.ray.options import deployment_options
 from clarion.runtime.ray.plan import app_name, fingerprint, plan
@@ -97,6 +100,7 @@ class Reconciler:
         #: Application name -> the fingerprint it was last run with by this reconciler.
         self._applied: dict[str, str] = {}
         self._deploying: dict[str, Future[None]] = {}
+        self._failures = DeployFailures()
         self._pool = ThreadPoolExecutor(MAX_DEPLOYING, thread_name_prefix="clarion-deploy")
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -110,6 +114,11 @@ class Reconciler:
     def wake(self) -> None:
         """Reconcile now rather than at the next period (when leading)."""
         self._wake.set()
+
+    def failure(self, name: str) -> str | None:
+        """Why this reconciler's last deploy of the application ``name`` failed, while it
+        waits to try again (None: no failure stands, or another front end reconciles)."""
+        return self._failures.reason(name)
 
     def stop(self) -> None:
         """End the loop, wait for the deploys under way, then give the lead up. Applications
@@ -141,9 +150,10 @@ class Reconciler:
         wanted = applications(self._demand.wanted())
         gone = self._demand.gone()
         cluster = set(serve.status().applications)
+        held = self._failures.held({app_name(v): fingerprint(v, self._settings) for v in wanted})
         actions = plan(
             wanted, gone, cluster, self._applied, set(self._deploying), self._settings,
-            slots=MAX_DEPLOYING - len(self._deploying),
+            slots=MAX_DEPLOYING - len(self._deploying), held=held,
         )  # fmt: skip
         for name in actions.delete:
             serve.delete(name)
@@ -157,29 +167,56 @@ class Reconciler:
 
     def _deploy(self, version: Deployment) -> None:
         """Run ``version``'s application with its current options (a thread of the pool).
-        A failure stays visible in the application's status, where requests read it."""
+        A failure in its replicas stays visible in the application's status, where requests
+        read it; any other is recorded, and the same options are tried again only after a
+        back-off."""
         started = time.monotonic()
+        name = app_name(version)
+        options = fingerprint(version, self._settings)
+        try:
+            serve.run(self._application(version), name=name, route_prefix=None)
+        except Exception as exc:
+            reason = _reason(exc)
+            delay_s = self._failures.failed(name, options, reason)
+            log.warning(
+                "model version %s failed to deploy on Ray (next try in %g s): %s",
+                version.version_id,
+                delay_s,
+                reason,
+            )
+            return
+        self._failures.succeeded(name)
+        log.info(
+            "deployed model version %s on Ray in %.1f s",
+            version.version_id,
+            time.monotonic() - started,
+        )
+
+    def _application(self, version: Deployment) -> serve.Application:
+        """``version``'s Serve application, bound to its options and arguments."""
         # A stable code version: Serve then changes replica counts and autoscaling of a
         # running application in place instead of replacing its replicas.
         options = deployment_options(version, self._settings)
         if version.runner == HEADS:
             heads = cast(serve.Deployment, serve.deployment(HeadsReplica)).options(**options)
             heads = heads.options(version=version.version_id, _internal=True)
-            app = heads.bind(version.spec["base_application"], self._factories, self._settings)
-        else:
-            replica = (
-                cast(serve.Deployment, serve.deployment(ModelReplica))
-                .options(**options)
-                .options(version=version.version_id, _internal=True)
-            )
-            app = replica.bind(version, self._factories, self._settings, self._changed_files)
-        try:
-            serve.run(app, name=app_name(version), route_prefix=None)
-        except Exception as exc:
-            log.warning("model version %s failed to deploy on Ray: %s", version.version_id, exc)
-            return
-        log.info(
-            "deployed model version %s on Ray in %.1f s",
-            version.version_id,
-            time.monotonic() - started,
+            return heads.bind(version.spec["base_application"], self._factories, self._settings)
+        replica = (
+            cast(serve.Deployment, serve.deployment(ModelReplica))
+            .options(**options)
+            .options(version=version.version_id, _internal=True)
         )
+        return replica.bind(version, self._factories, self._settings, self._changed_files)
+
+
+def _reason(exc: BaseException) -> str:
+    """A failed deploy's reason in one line: the first line of its message and of each of
+    its causes'. Serve's messages can run to pages that print the replica's arguments (the
+    settings, with the bootstrap key), which neither the log nor a client should get."""
+    parts: list[str] = []
+    cause: BaseException | None = exc
+    while cause is not None and len(parts) < 3:
+        lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+        parts.append(lines[0].rstrip(":") if lines else type(cause).__name__)
+        cause = cause.__cause__
+    return ": ".join(parts)
