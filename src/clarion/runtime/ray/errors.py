@@ -106,12 +106,11 @@ async def assigned(
 
 
 async def _taken(response: DeploymentResponse[Any] | DeploymentResponseGenerator[Any]) -> None:
-    """Resolves when Serve's router has assigned the request to a replica (that accepted
-    it): Serve's ``_to_object_ref`` calls wait for exactly that."""
-    if isinstance(response, DeploymentResponseGenerator):
-        await response._to_object_ref_gen()
-    else:
-        await response._to_object_ref()
+    """Resolves when Serve's router has assigned the request to a replica that accepted it.
+    Serve 2.60's ``_to_object_ref()`` and ``_to_object_ref_gen()`` wait for this with the
+    same call, but refuse responses that are not by reference (gRPC between handles and
+    replicas); this wait works either way, and the response keeps what it fetched."""
+    await response._fetch_future_result_async()
 
 
 def cancel(response: DeploymentResponse[Any] | DeploymentResponseGenerator[Any]) -> None:

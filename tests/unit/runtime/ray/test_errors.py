@@ -45,7 +45,7 @@ class _Response:
         self.take = asyncio.Event()
         self.cancelled = False
 
-    async def _to_object_ref(self) -> object:
+    async def _fetch_future_result_async(self) -> object:
         await self.take.wait()
         return object()
 
