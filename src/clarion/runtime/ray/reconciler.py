@@ -53,6 +53,14 @@ RECONCILE_S = 1.0
 ELECT_S = 2.0
 #: Deploys under way at once.
 MAX_DEPLOYING = 2
+#: How often a deploy under way looks up its application's status.
+POLL_S = 0.25
+#: Held while an application is built and sent to Serve. Serve 2.60 pickles a deployment's
+#: classes with process-wide state (cloudpickle's set of modules pickled by value, added to
+#: and removed from around each one), so two deploys built at once in threads of one process
+#: can fail each other ("... is not registered for pickle by value"); their waits for their
+#: replicas run side by side.
+_SENDING = threading.Lock()
 
 
 class Demand(Protocol):
@@ -174,7 +182,10 @@ class Reconciler:
         name = app_name(version)
         options = fingerprint(version, self._settings)
         try:
-            serve.run(self._application(version), name=name, route_prefix=None)
+            with _SENDING:
+                target = serve.RunTarget(self._application(version), name, route_prefix=None)
+                serve.run_many([target], wait_for_applications_running=False)
+            _wait_running(name)
         except Exception as exc:
             reason = _reason(exc)
             delay_s = self._failures.failed(name, options, reason)
@@ -220,3 +231,17 @@ def _reason(exc: BaseException) -> str:
         parts.append(lines[0].rstrip(":") if lines else type(cause).__name__)
         cause = cause.__cause__
     return ": ".join(parts)
+
+
+def _wait_running(name: str) -> None:
+    """Wait until the application ``name`` runs; raise when its deploy failed (its replicas
+    did not start) or it is gone, as ``serve.run`` does."""
+    while True:
+        status = serve.status().applications.get(name)
+        if status is None:
+            raise RuntimeError(f"the application {name} is gone while it deployed")
+        if status.status == "RUNNING":
+            return
+        if status.status == "DEPLOY_FAILED":
+            raise RuntimeError(f"Deploying application {name} failed: {status.message}")
+        time.sleep(POLL_S)
