@@ -88,7 +88,10 @@ async def assigned(
     and this raises :class:`ModelLoading`; when replicas run (all busy: the request is
     queued behind theirs), it waits on. Serve's errors pass through as they are (the caller
     maps them with :func:`clarion_error`); a cancelled caller cancels the request."""
-    taken = asyncio.ensure_future(_taken(response))
+    # Resolves once the router has assigned the request to a replica that accepted it: the
+    # wait Serve 2.60's ``_to_object_ref()`` makes, without its refusal of responses that
+    # are not by reference; the response keeps what it fetched for the awaits after.
+    taken = asyncio.ensure_future(response._fetch_future_result_async())
     try:
         done, _ = await asyncio.wait({taken}, timeout=max(0.0, wait_s))
         if not done and await asyncio.to_thread(running, app) == 0 and not taken.done():
@@ -103,14 +106,6 @@ async def assigned(
         raise
     finally:
         taken.cancel()
-
-
-async def _taken(response: DeploymentResponse[Any] | DeploymentResponseGenerator[Any]) -> None:
-    """Resolves when Serve's router has assigned the request to a replica that accepted it.
-    Serve 2.60's ``_to_object_ref()`` and ``_to_object_ref_gen()`` wait for this with the
-    same call, but refuse responses that are not by reference (gRPC between handles and
-    replicas); this wait works either way, and the response keeps what it fetched."""
-    await response._fetch_future_result_async()
 
 
 def cancel(response: DeploymentResponse[Any] | DeploymentResponseGenerator[Any]) -> None:

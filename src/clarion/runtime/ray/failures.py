@@ -10,7 +10,10 @@ Each failure is kept with the options it was tried with and its reason:
 - the record is dropped when the version's options change (its scaling settings), when it
   is no longer demanded, and when a deploy of it succeeds, so the next try is at once;
 - requests on this front end waiting for the application read the reason (21313) rather
-  than waiting the whole load wait.
+  than waiting the whole load wait, once the deploy failed :data:`REPORTED_AFTER` times in
+  a row: a single failure can be a passing one (Serve 2.60's client keeps process-wide
+  pickling state that its own threads change, and a deploy built meanwhile can fail), and
+  its retry 2 s later usually succeeds without a request hearing of it.
 
 A failure after Serve made the application (its replicas fail to start) shows in the
 application's status (``DEPLOY_FAILED``), which is what requests read for it.
@@ -18,7 +21,7 @@ application's status (``DEPLOY_FAILED``), which is what requests read for it.
     failures = DeployFailures()                       # or DeployFailures(clock=fake)
     delay_s = failures.failed("a1b2...", fingerprint, "the options were refused")
     held = failures.held({"a1b2...": fingerprint})   # {"a1b2..."} until the retry is due
-    failures.reason("a1b2...")                        # what requests answer meanwhile
+    failures.reason("a1b2...")                        # what requests answer (once repeated)
     failures.succeeded("a1b2...")
 """
 
@@ -33,6 +36,8 @@ from dataclasses import dataclass
 FIRST_RETRY_S = 2.0
 #: The longest wait between two tries of one failing deploy.
 MAX_RETRY_S = 60.0
+#: Failures in a row after which requests answer the reason.
+REPORTED_AFTER = 2
 
 
 def retry_delay_s(failures: int) -> float:
@@ -86,7 +91,10 @@ class DeployFailures:
             return {name for name, f in self._failures.items() if f.retry_at > now}
 
     def reason(self, name: str) -> str | None:
-        """Why the last deploy of ``name`` failed, while its failure stands."""
+        """Why the last deploy of ``name`` failed, while its failure stands and has
+        repeated (:data:`REPORTED_AFTER`)."""
         with self._lock:
             failure = self._failures.get(name)
-            return None if failure is None else failure.reason
+            if failure is None or failure.count < REPORTED_AFTER:
+                return None
+            return failure.reason

@@ -12,7 +12,8 @@ deploys start in threads of their own (at most :data:`MAX_DEPLOYING` at once, so
 model's deploy never holds up a delete or a scaling change), deletes and forgetting run in
 the pass. A deploy that fails is tried again with the same options only after a back-off
 (2 s, doubling up to 60 s: :class:`~clarion.runtime.ray.failures.DeployFailures`), whose
-reason this front end's requests answer meanwhile (:meth:`Reconciler.failure`).
+reason this front end's requests answer meanwhile once it repeats
+(:meth:`Reconciler.failure`).
 
 Nothing is deleted when a reconciler stops: other front ends may serve through the
 applications, and the next leader finds them in place.
@@ -55,11 +56,13 @@ ELECT_S = 2.0
 MAX_DEPLOYING = 2
 #: How often a deploy under way looks up its application's status.
 POLL_S = 0.25
-#: Held while an application is built and sent to Serve. Serve 2.60 pickles a deployment's
-#: classes with process-wide state (cloudpickle's set of modules pickled by value, added to
-#: and removed from around each one), so two deploys built at once in threads of one process
-#: can fail each other ("... is not registered for pickle by value"); their waits for their
-#: replicas run side by side.
+#: Held while an application is built and sent to Serve. Serve 2.60 builds its configs with
+#: process-wide state (cloudpickle's set of modules pickled by value, added to and removed
+#: from around each one), so two deploys built at once in threads of one process can fail
+#: each other ("... is not registered for pickle by value"); their waits for their replicas
+#: run side by side. Serve's own threads (a handle's router reading its deployment's config)
+#: can still meet a deploy this way, which is why requests hear only of a failure that
+#: repeats (:data:`~clarion.runtime.ray.failures.REPORTED_AFTER`).
 _SENDING = threading.Lock()
 
 
@@ -124,8 +127,8 @@ class Reconciler:
         self._wake.set()
 
     def failure(self, name: str) -> str | None:
-        """Why this reconciler's last deploy of the application ``name`` failed, while it
-        waits to try again (None: no failure stands, or another front end reconciles)."""
+        """Why this reconciler's deploys of the application ``name`` keep failing (None: no
+        failure stands or it has not repeated yet, or another front end reconciles)."""
         return self._failures.reason(name)
 
     def stop(self) -> None:
