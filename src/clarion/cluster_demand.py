@@ -8,7 +8,7 @@ without deleting it, give it ``min_replicas`` 0 and it scales to zero when unuse
 
     demand = RegistryDemand(registry)
     backend = RayBackend(RUNNER_FACTORIES, settings, demand=demand,
-                         election=registry.reconciler_election())
+                         election=registry.reconciler_election(instance_id))
 """
 
 from __future__ import annotations

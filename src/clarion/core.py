@@ -7,6 +7,7 @@ await core.aclose()
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from clarion.catalog.builtin import changed_files
 from clarion.cluster_demand import RegistryDemand
 from clarion.config import Settings
 from clarion.directory import ModelDirectory
+from clarion.domain.placement import Reconciling
 from clarion.errors import ClarionError
 from clarion.front_end import FrontEnd, instance_id
 from clarion.input_files import InputFiles
@@ -73,11 +75,11 @@ class Core:
         limits = KeyLimits(settings.key_rate, settings.key_burst, settings.key_max_generations)
         directory = ModelDirectory(registry, settings.cache_s)
         metrics = Metrics()
-        backend = _backend(settings, metrics, registry)
+        front_end = FrontEnd(registry, instance_id(settings.home))
+        backend = _backend(settings, metrics, registry, front_end.instance_id)
         fetcher = UrlFetcher(settings)
         decoder = InputDecoder(settings, fetcher)
         predictor = PredictService(directory, decoder, backend, settings.request_timeout_s, limits)
-        front_end = FrontEnd(registry, instance_id(settings.home))
         trainer = Trainer(registry, backend, settings, front_end.instance_id)
         files = InputFiles(settings.files_dir / "inputs")
         workspace = WorkspaceService.assemble(
@@ -122,6 +124,10 @@ class Core:
                     loaded.append(model.model_id)
         return loaded
 
+    async def reconciling(self) -> Reconciling:
+        """Which front end reconciles the Ray cluster (none in one process)."""
+        return await asyncio.to_thread(self.front_end.reconciler, bool(self.settings.ray_address))
+
     def registry_ok(self) -> bool:
         try:
             self.registry.count_active_keys()
@@ -150,10 +156,10 @@ class Core:
         self.registry.close()
 
 
-def _backend(settings: Settings, metrics: Metrics, registry: Registry) -> Backend:
+def _backend(settings: Settings, metrics: Metrics, registry: Registry, instance_id: str) -> Backend:
     """The Ray backend when a Ray address is configured (only then is Ray imported), else
     runners in this process. On Ray the front ends sharing the registry record their demand
-    there and elect the one that deploys."""
+    there and elect the one that deploys (this one is ``instance_id`` in the election)."""
 
     def changed(spec: dict[str, Any]) -> Sequence[str]:
         return changed_files(spec, settings)
@@ -166,6 +172,6 @@ def _backend(settings: Settings, metrics: Metrics, registry: Registry) -> Backen
             settings,
             changed_files=changed,
             demand=RegistryDemand(registry),
-            election=registry.reconciler_election(),
+            election=registry.reconciler_election(instance_id),
         )
     return LocalBackend(RUNNER_FACTORIES, settings, metrics.runtime_observer(), changed)

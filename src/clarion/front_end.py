@@ -1,15 +1,18 @@
-"""This server among the others on one registry: its id and its heartbeat.
+"""This server among the others on one registry: its id, its heartbeat, and which of them
+reconciles the Ray cluster.
 
 Several Clarion servers (front ends, on one host or several) may share one PostgreSQL
 registry. Each has an id, made once and kept in its home (``$CLARION_HOME/instance-id``),
 and records a heartbeat in the registry every :data:`HEARTBEAT_S` seconds while it serves.
 A server whose last heartbeat is older than :data:`STALE_AFTER_S` counts as gone: a starting
 server marks only the trainings of gone servers (and its own, left by its previous run on
-the same home) as failed, never those of a live one.
+the same home) as failed, never those of a live one. On a Ray cluster one of them, elected,
+deploys the model versions; every front end can say which one (:meth:`FrontEnd.reconciler`).
 
     front_end = FrontEnd(registry, instance_id(settings.home))
     front_end.beat()
     task = asyncio.create_task(front_end.run())
+    front_end.reconciler(on_cluster=True)    # Reconciling("9f2c...", "host-a", True, ...)
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from clarion.atomic import write_atomically
+from clarion.domain.placement import Reconciling
 from clarion.errors import ClarionError
 from clarion.registry import Registry
 
@@ -47,10 +51,27 @@ class FrontEnd:
     def __init__(self, registry: Registry, instance_id: str) -> None:
         self.instance_id = instance_id
         self._registry = registry
-        self._host = socket.gethostname()
+        self.host = socket.gethostname()
 
     def beat(self) -> None:
-        self._registry.heartbeat(self.instance_id, self._host)
+        self._registry.heartbeat(self.instance_id, self.host)
+
+    def reconciler(self, on_cluster: bool) -> Reconciling:
+        """Which front end reconciles the Ray cluster (``on_cluster``: this server runs its
+        models there): the one holding the registry's election lock (on SQLite, this one).
+        A registry that does not answer is said, not raised."""
+        if not on_cluster:
+            return Reconciling("", "", False, "none: one process, no Ray cluster")
+        try:
+            leader = self._registry.reconciler_leader(self.instance_id)
+        except ClarionError as exc:
+            return Reconciling("", "", False, f"unknown: the registry did not answer ({exc})")
+        if leader is None:
+            return Reconciling("", "", False, "none now: a new one is being elected")
+        leader_id, host = leader
+        mine = leader_id == self.instance_id
+        where = f"{leader_id or 'a front end without an id'} on {host or 'an unknown host'}"
+        return Reconciling(leader_id, host, mine, f"this front end ({where})" if mine else where)
 
     @staticmethod
     def stale_before() -> datetime:

@@ -109,6 +109,7 @@ class ClarionServer:
             self.core.admission,
             self.core.backend.served,
             open_routes=playground.routes(),
+            reconciling=self.core.reconciling,
             keyed=[openai.keyed_routes()],
         )
         config = uvicorn.Config(

@@ -166,6 +166,7 @@ def test_serve_predict_over_the_network_and_keys(served: Served, tmp_path: Path)
     assert "clarion/main/all-minilm-l6-v2" in listed
     status = run(home, "status", "--rest-url", served.rest_url).stdout.splitlines()
     assert status[0] == "ready: registry ok, preloaded_models ok", status
+    assert status[1] == "reconciler: none: one process, no Ray cluster", status
     (minilm,) = [line.split() for line in status if line.startswith("all-minilm-l6-v2 ")]
     assert minilm[2:] == ["RUNNING", "-", socket.gethostname(), str(served.process.pid)], status
     playground = re.search(r"playground on (http://\S+)", "".join(served.lines))

@@ -46,3 +46,18 @@ def test_a_serving_front_end_beats_until_cancelled(
     asyncio.run(serve_a_while())
     assert registry.live_front_ends(before) == {"serving"}
     registry.close()
+
+
+def test_one_process_has_no_reconciler_and_on_sqlite_the_one_server_leads(
+    settings: Settings,
+) -> None:
+    registry = Registry.open(settings.resolved_database_url)
+    server = FrontEnd(registry, "me")
+    server.beat()
+    alone = server.reconciler(on_cluster=False)
+    assert (alone.instance_id, alone.this_front_end) == ("", False)
+    assert alone.detail == "none: one process, no Ray cluster"
+    leads = server.reconciler(on_cluster=True)
+    assert (leads.instance_id, leads.host, leads.this_front_end) == ("me", server.host, True)
+    assert leads.detail == f"this front end (me on {server.host})"
+    registry.close()

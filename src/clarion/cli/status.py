@@ -1,4 +1,5 @@
-"""``clarion status``: is a running server ready, and where does each served version run."""
+"""``clarion status``: is a running server ready, which front end reconciles the Ray cluster,
+and where does each served version run."""
 
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ from clarion.cli.common import pat_option, root_cert_option, saved_pat, settings
 @pat_option
 @root_cert_option
 def status(rest_url: str | None, pat: str | None, root_certificates_path: Path | None) -> None:
-    """Show a running server's readiness checks and each model version it serves: its
-    replicas, their state, and the node, address and process each one runs on.
+    """Show a running server's readiness checks, which front end reconciles the Ray cluster
+    (deploys the model versions), and each model version it serves: its replicas, their
+    state, and the node, address and process each one runs on.
 
     Exits with 1 when the server is not ready.
     """
@@ -41,6 +43,8 @@ def status(rest_url: str | None, pat: str | None, root_certificates_path: Path |
         raise click.ClickException(f"{url}/readyz refused: {body.get('status', body)}")
     checks = ", ".join(f"{name} {'ok' if ok else 'NOT OK'}" for name, ok in body["checks"].items())
     click.echo(f"{body['status']}: {checks}")
+    if "reconciler" in body:
+        click.echo(f"reconciler: {body['reconciler']['detail']}")
     _echo_models(body.get("models", []))
     if answer.status_code != 200:
         raise SystemExit(1)

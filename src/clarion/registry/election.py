@@ -34,13 +34,40 @@ SERVER_KEEPALIVES = {
     "tcp_keepalives_interval": 2,
     "tcp_keepalives_count": 3,
 }
+#: How the ``application_name`` of the lock's connection begins; the instance id follows
+#: (PostgreSQL keeps 63 bytes of it: the prefix and a 32-character id fit).
+APPLICATION_PREFIX = "clarion-reconciler "
+#: The session holding the lock, and its ``application_name``: a bigint advisory key is
+#: ``classid`` (its high half), ``objid`` (its low half) and ``objsubid`` 1, in this database.
+_HOLDER = text(
+    "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+    " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
+    " AND CAST(l.classid AS bigint) = :high AND CAST(l.objid AS bigint) = :low"
+    " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+
+
+def lock_holder(connection: Connection) -> str | None:
+    """The instance id of the front end holding the reconciler lock (empty for a session
+    that does not name one); None while no session holds it."""
+    row = connection.execute(
+        _HOLDER, {"high": RECONCILER_LOCK >> 32, "low": RECONCILER_LOCK & 0xFFFFFFFF}
+    ).first()
+    if row is None:
+        return None
+    name = str(row[0] or "")
+    return name.removeprefix(APPLICATION_PREFIX) if name.startswith(APPLICATION_PREFIX) else ""
 
 
 class AdvisoryLock:
-    """Leadership held as ``pg_try_advisory_lock(RECONCILER_LOCK)`` on a dedicated connection."""
+    """Leadership held as ``pg_try_advisory_lock(RECONCILER_LOCK)`` on a dedicated connection,
+    named after the front end ``instance_id``."""
 
-    def __init__(self, url: URL) -> None:
-        self._engine = create_engine(url, poolclass=NullPool)
+    def __init__(self, url: URL, instance_id: str = "") -> None:
+        name = APPLICATION_PREFIX + instance_id
+        self._engine = create_engine(
+            url, poolclass=NullPool, connect_args={"application_name": name}
+        )
         self._connection: Connection | None = None
         self._held = False
 

@@ -27,13 +27,14 @@ from clarion.errors import InternalError, StatusCode
 from clarion.registry import mapping
 from clarion.registry.cluster import ClusterStore
 from clarion.registry.datasets import DatasetStore
-from clarion.registry.election import AdvisoryLock
+from clarion.registry.election import AdvisoryLock, lock_holder
 from clarion.registry.records import KeyRecord
 from clarion.registry.schema import (
     ApiKeyRow,
     AppRow,
     Base,
     ConceptRow,
+    FrontEndRow,
     ModelRow,
     ModelVersionRow,
     TrainingOwnerRow,
@@ -132,12 +133,28 @@ class Registry(WorkspaceStore, DatasetStore, ClusterStore):
     def close(self) -> None:
         self._engine.dispose()
 
-    def reconciler_election(self) -> AdvisoryLock | None:
+    def reconciler_election(self, instance_id: str = "") -> AdvisoryLock | None:
         """How front ends on this registry elect the one that reconciles a Ray cluster: an
-        advisory lock on PostgreSQL; None on SQLite, whose single server always leads."""
+        advisory lock on PostgreSQL, its connection named after the front end
+        ``instance_id``; None on SQLite, whose single server always leads."""
         if self._engine.dialect.name == "postgresql":
-            return AdvisoryLock(self._engine.url)
+            return AdvisoryLock(self._engine.url, instance_id)
         return None
+
+    def reconciler_leader(self, this_instance: str) -> tuple[str, str] | None:
+        """The instance id and host (from its heartbeat; empty when unknown) of the front
+        end that reconciles a Ray cluster now: on PostgreSQL the one whose election
+        connection holds the lock (None while none does); on SQLite the one server,
+        ``this_instance``."""
+        with self._session() as s:
+            if self._engine.dialect.name == "postgresql":
+                leader = lock_holder(s.connection())
+                if leader is None:
+                    return None
+            else:
+                leader = this_instance
+            row = s.get(FrontEndRow, leader) if leader else None
+            return leader, "" if row is None else row.host
 
     @contextmanager
     def _session(self) -> Iterator[Session]:

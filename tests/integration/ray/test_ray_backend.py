@@ -1,17 +1,24 @@
 """The Ray backend's contract on a real two-node cluster, with a toy runner family:
 errors keep their codes across Ray, back-pressure is 21354, a version still deploying 21355,
-one that failed to deploy 21313 with the replica's error,
-domain values and errors survive pickling, and two replicas run on the two nodes."""
+one scaled to zero 21355 after the load wait (and a replica then starts), while a request
+slower than the load wait on a running replica is not cut, one that failed to deploy 21313
+with the replica's error,
+a deploy that fails before Serve makes the application 21313 with its reason at once and is
+tried again only after a back-off (at once when its settings change), domain values and
+errors survive pickling, and two replicas run on the two nodes."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import pickle
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from ray import serve
 
 from clarion.config import Settings
 from clarion.domain.placement import ServedVersion
@@ -29,6 +36,8 @@ from clarion.errors import (
     TrainingRefused,
 )
 from clarion.registry import Registry
+from clarion.runtime import Deployment
+from clarion.runtime.ray.backend import RayBackend
 from tests.conftest import make_settings
 from tests.integration.ray.conftest import RayCluster
 from tests.integration.ray.versions import ray_backend, toy_version
@@ -110,6 +119,60 @@ def test_errors_busy_and_loading_keep_their_codes(
     asyncio.run(scenario())
 
 
+async def _replicas_become(backend: RayBackend, version: Deployment, count: int) -> float:
+    """Wait until ``version`` runs ``count`` replicas; the seconds it took."""
+    started = time.monotonic()
+    while await backend.running_replicas(version) != count:
+        assert time.monotonic() - started < 90, f"never {count} running replicas"
+        await asyncio.sleep(0.25)
+    return time.monotonic() - started
+
+
+def test_a_version_scaled_to_zero_answers_21355_then_starts_a_replica(
+    tmp_path: Path, ray_cluster: RayCluster, registry: Registry
+) -> None:
+    settings = _settings(tmp_path, ray_cluster, load_wait_s=1.0)
+
+    async def scenario() -> None:
+        backend = ray_backend(settings, registry)
+        try:
+            scaling = ScalingSettings(
+                min_replicas=0, max_replicas=1, scale_down_delay_seconds=12,
+                scale_to_zero_delay_seconds=8,
+            )  # fmt: skip
+            version = toy_version(registry, "zero", scaling)
+            await backend.load(version)
+            print(f"scaled to zero in {await _replicas_become(backend, version, 0):.1f} s")
+
+            # No replica runs: each call waits the load wait, is cancelled, and answers 21355.
+            started = time.monotonic()
+            predicted = backend.predict(version, [_text("hi")])
+            streamed = anext(backend.stream(version, _text("hi")))
+            calls = asyncio.gather(predicted, streamed, return_exceptions=True)
+            results = await asyncio.wait_for(calls, 30)  # unbounded before: never answered
+            waited = time.monotonic() - started
+            assert all(isinstance(r, ModelLoading) for r in results), results
+            for loading in results:
+                assert isinstance(loading, ModelLoading) and loading.code == 21355
+                assert "starting its replicas on the Ray cluster" in loading.details
+                assert "retry" in loading.details
+            assert 1.0 <= waited < 10, waited
+
+            # They asked for a replica all the same; once it runs, requests are answered,
+            # one slower than the load wait included (a replica took it: it is not cut).
+            print(f"a replica ran {await _replicas_become(backend, version, 1):.1f} s later")
+            started = time.monotonic()
+            slow = await backend.predict(version, [_text("slow")])
+            assert [o.text for o in slow] == ["SLOW"]
+            pieces = [p async for p in backend.stream(version, _text("slow"))]
+            assert [p.text for p in pieces][:1] == ["SLOW"]
+            assert time.monotonic() - started >= 4.0
+        finally:
+            await backend.close()
+
+    asyncio.run(scenario())
+
+
 def test_a_version_that_fails_to_deploy_answers_its_error(
     tmp_path: Path, ray_cluster: RayCluster, registry: Registry
 ) -> None:
@@ -125,6 +188,62 @@ def test_a_version_that_fails_to_deploy_answers_its_error(
                 assert failed.value.code == 21313
                 assert "failed to deploy on the Ray cluster" in str(failed.value)
                 assert "the weights are missing" in str(failed.value)
+        finally:
+            await backend.close()
+
+    asyncio.run(scenario())
+
+
+class _Unsendable:
+    """A runner factory that cannot be pickled to a replica: every deploy with it fails in
+    ``serve.run``, before Serve makes the application."""
+
+    def __call__(self, spec: dict[str, object], settings: Settings) -> None:
+        raise AssertionError("never called")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("this runner factory cannot leave its process")
+
+
+def _tries(caplog: pytest.LogCaptureFixture) -> int:
+    """The deploys the reconciler tried that failed (it logs each one)."""
+    return sum("failed to deploy on Ray" in r.getMessage() for r in caplog.records)
+
+
+def test_a_deploy_that_fails_before_serve_makes_the_application_backs_off(
+    tmp_path: Path, ray_cluster: RayCluster, registry: Registry, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, "clarion.runtime.ray.reconciler")
+    settings = _settings(tmp_path, ray_cluster, load_wait_s=60)
+
+    async def scenario() -> None:
+        backend = ray_backend(settings, registry, {"toy": _Unsendable()})  # type: ignore[dict-item]
+        try:
+            version = toy_version(registry, "unsent")
+            started = time.monotonic()
+            for _ in range(2):  # at once, not after the load wait
+                with pytest.raises(PredictionFailed) as failed:
+                    await backend.load(version)
+                assert failed.value.code == 21313
+                assert "failed to deploy on the Ray cluster" in failed.value.details
+                assert failed.value.details.endswith(
+                    "Could not serialize the deployment init args: "
+                    "this runner factory cannot leave its process"
+                ), failed.value.details
+            assert time.monotonic() - started < 10
+            first = time.monotonic()
+            await asyncio.sleep(7)  # tries at 0, 2 and 6 s; one each second without back-off
+            tries = _tries(caplog)
+            print(f"{tries} tries in {time.monotonic() - first:.1f} s")
+            assert 2 <= tries <= 4, tries
+            assert version.version_id not in serve.status().applications
+
+            # New settings are tried at once (the back-off would wait until 14 s).
+            registry.set_scaling(version.version_id, ScalingSettings(max_queued_requests=3))
+            changed = time.monotonic()
+            while _tries(caplog) == tries:
+                assert time.monotonic() - changed < 4, "the new settings were not tried"
+                await asyncio.sleep(0.1)
         finally:
             await backend.close()
 

@@ -1,7 +1,8 @@
 """Two Ray-backed front ends on one PostgreSQL registry and a real two-node cluster: exactly
-one reconciles; a version first used through the other is deployed by the reconciler and
-answers; a scaling change applies while the version runs; deleting a version removes its
-application; when the reconciler stops, the other takes the lead and deploys."""
+one reconciles, and both name it; a version first used through the other is deployed by the
+reconciler and answers; a scaling change applies while the version runs; deleting a version
+removes its application; when the reconciler stops, the other takes the lead, deploys, and
+both name it."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ray import serve
 
 from clarion.domain.scaling import ScalingSettings
 from clarion.domain.values import Input, InputKind
+from clarion.front_end import FrontEnd
 from clarion.registry import Registry
 from clarion.runtime.ray.backend import RayBackend
 from tests.conftest import make_settings
@@ -65,13 +67,23 @@ def test_one_front_end_reconciles_and_the_other_takes_over(
     echo = toy_version(first_db, "echo")
     later = toy_version(first_db, "later")
     third = toy_version(first_db, "third")
+    fronts = [FrontEnd(first_db, "1" * 32), FrontEnd(second_db, "2" * 32)]
+    for front in fronts:
+        front.beat()
+
+    def leaders() -> list[tuple[str, str, bool]]:
+        """The reconciler each front end names (what `clarion status` prints)."""
+        named = [front.reconciler(on_cluster=True) for front in fronts]
+        return [(n.instance_id, n.host, n.this_front_end) for n in named]
 
     async def scenario() -> None:
-        first = ray_backend(settings[0], first_db)
+        first = ray_backend(settings[0], first_db, instance_id=fronts[0].instance_id)
         await _until(lambda: first.reconciler.leading, "the first front end leads")
-        second = ray_backend(settings[1], second_db)
+        second = ray_backend(settings[1], second_db, instance_id=fronts[1].instance_id)
         closed: list[RayBackend] = []
         try:
+            host = fronts[0].host
+            assert leaders() == [("1" * 32, host, True), ("1" * 32, host, False)]
             # The follower's first use: it records the demand, the leader deploys.
             await second.load(echo)
             assert [o.text for o in await second.predict(echo, [_text("hi")])] == ["HI"]
@@ -108,6 +120,7 @@ def test_one_front_end_reconciles_and_the_other_takes_over(
             assert later.version_id in _applications()
             await _until(lambda: second.reconciler.leading, "the second front end leads")
             print(f"the second front end led {time.monotonic() - stopped:.1f} s after")
+            assert leaders() == [("2" * 32, host, False), ("2" * 32, host, True)]
             assert [o.text for o in await second.predict(later, [_text("b")])] == ["B"]
             await second.load(third)
             assert [o.text for o in await second.predict(third, [_text("c")])] == ["C"]

@@ -5,8 +5,9 @@ It must be importable by Ray's worker processes (the cluster's PYTHONPATH names 
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from clarion.config import Settings
@@ -17,7 +18,8 @@ from clarion.runtime.runner import Runner
 
 class ToyRunner(Runner[None]):
     """Echoes its inputs; ``spec["load_s"]`` delays loading, ``spec["broken"]`` makes loading
-    fail with that message, a text ``slow`` takes 2 s and a text ``bad`` raises 21202."""
+    fail with that message, a text ``slow`` takes 2 s and a text ``bad`` raises 21202; it
+    streams an input as its one piece (``slow``: after 2 s)."""
 
     def __init__(self, spec: dict[str, Any]) -> None:
         self._load_s = float(spec.get("load_s", 0))
@@ -38,6 +40,13 @@ class ToyRunner(Runner[None]):
         if any(i.text == "slow" for i in inputs):
             time.sleep(2)
         return [Output(text=i.text.upper()) for i in inputs]
+
+    def stream(
+        self, item: Input, params: None, emit: Callable[[Output], bool], stop: threading.Event
+    ) -> Output:
+        (piece,) = self.predict([item])
+        emit(piece)
+        return Output()
 
 
 FACTORIES = {"toy": ToyRunner.from_spec}

@@ -29,12 +29,16 @@ def toy_version(
 
 
 def ray_backend(
-    settings: Settings, registry: Registry, factories: Mapping[str, RunnerFactory] = FACTORIES
+    settings: Settings,
+    registry: Registry,
+    factories: Mapping[str, RunnerFactory] = FACTORIES,
+    instance_id: str = "",
 ) -> RayBackend:
-    """A front end's Ray backend: its demand and its election on ``registry``."""
+    """A front end's Ray backend: its demand and its election (as ``instance_id``) on
+    ``registry``."""
     return RayBackend(
         factories,
         settings,
         demand=RegistryDemand(registry),
-        election=registry.reconciler_election(),
+        election=registry.reconciler_election(instance_id),
     )

@@ -28,7 +28,7 @@ from clarion.api.rest.auth import KeyedRoutes, RequireKey, caller
 from clarion.api.rest.proto_json import message_dict
 from clarion.api.rest.routes import Route, build_request, build_routes
 from clarion.auth import Principal
-from clarion.domain.placement import ServedVersion
+from clarion.domain.placement import Reconciling, ServedVersion
 from clarion.errors import (
     ClarionError,
     InvalidRequest,
@@ -177,13 +177,15 @@ def build_rest_app(
     served: Callable[[], Awaitable[Sequence[ServedVersion]]],
     open_routes: Sequence[BaseRoute] = (),
     keyed: Sequence[KeyedRoutes] = (),
+    reconciling: Callable[[], Awaitable[Reconciling]] | None = None,
 ) -> Starlette:
     """The ASGI app of the REST port, its keys checked once by :class:`RequireKey`.
 
     ``/healthz``, ``/readyz`` and ``open_routes`` need no key; ``/metrics``, the ``keyed``
     routes (``/v1``) and every Clarifai route do. The Clarifai API answers every other path.
     ``/readyz`` with a key (``clarion status``) also lists each served model version's
-    replicas and where they run (``served``); a wrong key is refused as on any route.
+    replicas and where they run (``served``), and which front end reconciles the Ray
+    cluster (``reconciling``); a wrong key is refused as on any route.
     """
 
     async def readyz(request: Request) -> Response:
@@ -195,6 +197,8 @@ def build_rest_app(
             try:
                 admission.authenticate(authorization)
                 body["models"] = [asdict(version) for version in await served()]
+                if reconciling is not None:
+                    body["reconciler"] = asdict(await reconciling())
             except ClarionError as exc:
                 return error_response(None, exc)
         return JSONResponse(body, status_code=200 if ready else 503)

@@ -2,7 +2,8 @@
 
 Its modules that talk to Ray are imported only when ``CLARION_RAY_ADDRESS`` is set (they
 need ``clarion[ray]``); :mod:`~clarion.runtime.ray.options`,
-:mod:`~clarion.runtime.ray.routes` and :mod:`~clarion.runtime.ray.plan` need no Ray:
+:mod:`~clarion.runtime.ray.routes`, :mod:`~clarion.runtime.ray.plan` and
+:mod:`~clarion.runtime.ray.failures` need no Ray:
 
 - :mod:`~clarion.runtime.ray.cluster`: joining the cluster, Serve without its proxies;
 - :mod:`~clarion.runtime.ray.routes`: which application serves a version (its own, or the
@@ -13,8 +14,10 @@ need ``clarion[ray]``); :mod:`~clarion.runtime.ray.options`,
   version served by a :class:`LocalBackend` inside the replica;
 - :mod:`~clarion.runtime.ray.heads`: :class:`HeadsReplica`, the deployment class of the
   heads on one base embedder, multiplexed by version id, embedding through the embedder's;
-- :mod:`~clarion.runtime.ray.errors`: Ray's exceptions as Clarion errors;
+- :mod:`~clarion.runtime.ray.errors`: Ray's exceptions as Clarion errors, and the load
+  wait of a request no replica takes (scaled to zero);
 - :mod:`~clarion.runtime.ray.plan`: what one reconcile pass deploys and deletes (no Ray);
+- :mod:`~clarion.runtime.ray.failures`: failed deploys and their back-off (no Ray);
 - :mod:`~clarion.runtime.ray.reconciler`: :class:`Reconciler`, the elected front end's loop
   that makes the cluster match the demand, and the ``Demand`` and ``Election`` it uses;
 - :mod:`~clarion.runtime.ray.backend`: :class:`RayBackend`, the :class:`Backend`: records

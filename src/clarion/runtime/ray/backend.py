@@ -6,10 +6,14 @@ This front end never deploys it itself: on the version's first use (or when prel
 records the demand and waits for the application to run; the elected :class:`Reconciler`
 (this front end or another on the same registry) deploys it. Requests that find it still
 deploying wait up to ``CLARION_LOAD_WAIT_S``, then answer 21355, as in one process (the
-same :class:`Residency` tracks the waits; Serve's autoscaling replaces idle unloading). A
-trained concept model is the exception (:mod:`~clarion.runtime.ray.routes`): its head runs
-in the heads application of its base embedder, shared by every head on it, which the
-reconciler deploys with the embedder's own.
+same :class:`Residency` tracks the waits; Serve's autoscaling replaces idle unloading); so
+do those that find it running but scaled to zero, when no replica takes them within what
+is left of that wait (:func:`~clarion.runtime.ray.errors.assigned`). Those that find its
+deploy failed answer 21313 with the reason: the application's status, or, for a deploy
+this front end's reconciler tried that failed before Serve made the application, the
+reconciler's record (:meth:`Reconciler.failure`). A trained concept model is the exception
+(:mod:`~clarion.runtime.ray.routes`): its head runs in the heads application of its base
+embedder, shared by every head on it, which the reconciler deploys with the embedder's own.
 
 - a cancelled caller (client gone, deadline passed) cancels the Ray request with the
   response's ``cancel()``, which reaches the replica's task; merely abandoning the awaiting
@@ -41,8 +45,8 @@ from clarion.errors import InternalError, PredictionFailed
 from clarion.runtime.backend import Deployment, Params
 from clarion.runtime.local import ChangedFiles
 from clarion.runtime.observer import NoObserver
-from clarion.runtime.ray.cluster import connect, replicas
-from clarion.runtime.ray.errors import awaited, cancel, clarion_error
+from clarion.runtime.ray.cluster import connect, replicas, running
+from clarion.runtime.ray.errors import assigned, awaited, cancel, clarion_error
 from clarion.runtime.ray.heads import predict_head
 from clarion.runtime.ray.plan import app_name
 from clarion.runtime.ray.reconciler import Demand, Election, Reconciler
@@ -137,6 +141,13 @@ class RayBackend:
                     f"model version {version.version_id} failed to deploy on the Ray "
                     f"cluster: {_failure(status)}"
                 )
+            # A deploy this front end tried failed before Serve made the application.
+            reason = None if status is not None else self.reconciler.failure(name)
+            if reason is not None:
+                raise PredictionFailed(
+                    f"model version {version.version_id} failed to deploy on the Ray "
+                    f"cluster: {reason}"
+                )
             await asyncio.sleep(POLL_S)
         handle = await asyncio.to_thread(serve.get_app_handle, name)
         log.info(
@@ -159,10 +170,12 @@ class RayBackend:
         *,
         deadline: float | None = None,
     ) -> list[Output]:
+        loop = asyncio.get_running_loop()
+        wait_until = loop.time() + self._settings.load_wait_s
         app = await self._application(version, self._settings.load_wait_s)
         timeout_s = None
         if deadline is not None:
-            timeout_s = max(0.0, deadline - asyncio.get_running_loop().time())
+            timeout_s = max(0.0, deadline - loop.time())
         if app.version.runner == HEADS:
             response = predict_head(app.handle, version, inputs, params, timeout_s)
         else:
@@ -170,12 +183,17 @@ class RayBackend:
                 "DeploymentResponse[Any]",
                 app.handle.predict.remote(list(inputs), params, timeout_s),
             )
-        outputs: list[Output] = await awaited(response, version.version_id)
+        left = wait_until - loop.time()
+        outputs: list[Output] = await awaited(
+            response, version.version_id, app=app_name(app.version), load_wait_s=left
+        )
         return outputs
 
     async def stream(
         self, version: Deployment, item: Input, params: Params = None
     ) -> AsyncGenerator[Output, None]:
+        loop = asyncio.get_running_loop()
+        wait_until = loop.time() + self._settings.load_wait_s
         app = await self._application(version, self._settings.load_wait_s)
         pieces = cast(
             "DeploymentResponseGenerator[Output]",
@@ -183,6 +201,9 @@ class RayBackend:
         )
         finished = False
         try:
+            await assigned(
+                pieces, app_name(app.version), version.version_id, wait_until - loop.time()
+            )
             async for piece in pieces:
                 yield piece
             finished = True
@@ -197,21 +218,15 @@ class RayBackend:
         """One replica's stats (whichever Serve routes this call to)."""
         app = await self._application(version, self._settings.load_wait_s)
         response = cast("DeploymentResponse[Any]", app.handle.stats.remote())
-        stats: ReplicaStats = await awaited(response, version.version_id)
+        wait_s = self._settings.load_wait_s
+        stats: ReplicaStats = await awaited(
+            response, version.version_id, app=app_name(app.version), load_wait_s=wait_s
+        )
         return stats
 
     async def running_replicas(self, version: Deployment) -> int:
         """How many replicas of ``version`` are running now (0 when it is not deployed)."""
-        status = await asyncio.to_thread(serve.status)
-        app = status.applications.get(app_name(application_of(version)))
-        if app is None:
-            return 0
-        return sum(
-            count
-            for deployment in app.deployments.values()
-            for state, count in deployment.replica_states.items()
-            if state == "RUNNING"
-        )
+        return await asyncio.to_thread(running, app_name(application_of(version)))
 
     async def served(self) -> list[ServedVersion]:
         """Every application on the cluster with its replicas; the model id is known for

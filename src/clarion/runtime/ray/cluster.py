@@ -8,6 +8,7 @@ on this host). Token authentication is Ray's own: ``RAY_AUTH_MODE=token`` and
 
     connect("auto")     # once per process; it stays joined until it exits
     replicas()          # {application name: its replicas and their nodes}
+    running("a1b2...")  # how many replicas of that application run now
 """
 
 from __future__ import annotations
@@ -65,6 +66,20 @@ def replicas() -> dict[str, tuple[Replica, ...]]:
             for replica in deployment.get("replicas") or ()
         )
     return found
+
+
+def running(app: str) -> int:
+    """How many replicas of the application ``app`` run now (0 when it is not deployed, or
+    scaled to zero)."""
+    status = serve.status().applications.get(app)
+    if status is None:
+        return 0
+    return sum(
+        count
+        for deployment in status.deployments.values()
+        for state, count in deployment.replica_states.items()
+        if state == "RUNNING"
+    )
 
 
 def _name(state: Any) -> str:

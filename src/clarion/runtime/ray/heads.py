@@ -14,7 +14,8 @@ and of direct embedding calls together. The head is the one-process runner's own
   it; a missing artefact is 21313, as in one process, and the next request tries again;
 - a retrained model is a new version id, so a new head; a deleted version's head is never
   asked for again and Serve evicts it in its turn;
-- a cancelled request cancels its call on the embedder.
+- a cancelled request cancels its call on the embedder; one that finds the embedder scaled
+  to zero and no replica of it started within ``CLARION_LOAD_WAIT_S`` answers 21355.
 
     response = predict_head(handle, version, inputs, params, timeout_s)
 """
@@ -85,7 +86,10 @@ class HeadsReplica:
         response = cast(
             "DeploymentResponse[Any]", self._embedder.predict.remote(list(inputs), None, left)
         )
-        embedded: list[Output] = await awaited(response, self._base)
+        wait_s = self._settings.load_wait_s  # the embedder may be scaled to zero
+        embedded: list[Output] = await awaited(
+            response, self._base, app=self._base, load_wait_s=wait_s
+        )
         return head.apply(embedded)
 
     def _read_head(self, version: Deployment) -> Head:

@@ -9,12 +9,14 @@ cluster's applications to the deploys and deletes that make them match (no Ray i
   which changes nothing on the cluster when its options are the same;
 - a version that failed to deploy is not tried again with the same options (requests see
   its failure) until its options change or another reconciler takes over;
+- one whose deploy failed before Serve made its application (``held``: see
+  :class:`~clarion.runtime.ray.failures.DeployFailures`) waits for its retry to be due;
 - a wanted version that no longer exists in the registry has its application deleted; once
   it is gone from the cluster, its demand is forgotten;
 - a version whose deploy is still under way is left alone, and at most ``slots`` deploys
   start per pass. Applications the demand does not name are never touched.
 
-    actions = plan(wanted, gone, cluster, applied, deploying, settings, slots=2)
+    actions = plan(wanted, gone, cluster, applied, deploying, settings, slots=2, held=set())
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ def plan(
     settings: Settings,
     *,
     slots: int,
+    held: Set[str] = frozenset(),
 ) -> Plan:
     """The actions of one pass.
 
@@ -64,11 +67,12 @@ def plan(
     demanded version ids whose version was deleted; ``cluster``: the names of the applications
     on the cluster; ``applied``: application name -> the fingerprint this reconciler last ran it
     with; ``deploying``: applications whose deploy is under way; ``slots``: how many
-    deploys may start now."""
+    deploys may start now; ``held``: applications whose failed deploy is not to be tried
+    again yet."""
     deploy = []
     for version in wanted:
         name = app_name(version)
-        if name in deploying:
+        if name in deploying or name in held:
             continue
         if name not in cluster or applied.get(name) != fingerprint(version, settings):
             deploy.append(version)

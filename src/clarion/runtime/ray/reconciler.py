@@ -10,7 +10,10 @@ application and the heads application on it, :func:`~clarion.runtime.ray.routes.
 and the cluster's applications and carries out :func:`~clarion.runtime.ray.plan.plan`:
 deploys start in threads of their own (at most :data:`MAX_DEPLOYING` at once, so a large
 model's deploy never holds up a delete or a scaling change), deletes and forgetting run in
-the pass.
+the pass. A deploy that fails is tried again with the same options only after a back-off
+(2 s, doubling up to 60 s: :class:`~clarion.runtime.ray.failures.DeployFailures`), whose
+reason this front end's requests answer meanwhile once it repeats
+(:meth:`Reconciler.failure`).
 
 Nothing is deleted when a reconciler stops: other front ends may serve through the
 applications, and the next leader finds them in place.
@@ -35,6 +38,7 @@ from ray import serve
 from clarion.config import Settings
 from clarion.runtime.backend import Deployment
 from clarion.runtime.local import ChangedFiles
+from clarion.runtime.ray.failures import DeployFailures
 from clarion.runtime.ray.heads import HeadsReplica
 from clarion.runtime.ray.options import deployment_options
 from clarion.runtime.ray.plan import app_name, fingerprint, plan
@@ -50,6 +54,16 @@ RECONCILE_S = 1.0
 ELECT_S = 2.0
 #: Deploys under way at once.
 MAX_DEPLOYING = 2
+#: How often a deploy under way looks up its application's status.
+POLL_S = 0.25
+#: Held while an application is built and sent to Serve. Serve 2.60 builds its configs with
+#: process-wide state (cloudpickle's set of modules pickled by value, added to and removed
+#: from around each one), so two deploys built at once in threads of one process can fail
+#: each other ("... is not registered for pickle by value"); their waits for their replicas
+#: run side by side. Serve's own threads (a handle's router reading its deployment's config)
+#: can still meet a deploy this way, which is why requests hear only of a failure that
+#: repeats (:data:`~clarion.runtime.ray.failures.REPORTED_AFTER`).
+_SENDING = threading.Lock()
 
 
 class Demand(Protocol):
@@ -97,6 +111,7 @@ class Reconciler:
         #: Application name -> the fingerprint it was last run with by this reconciler.
         self._applied: dict[str, str] = {}
         self._deploying: dict[str, Future[None]] = {}
+        self._failures = DeployFailures()
         self._pool = ThreadPoolExecutor(MAX_DEPLOYING, thread_name_prefix="clarion-deploy")
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -110,6 +125,11 @@ class Reconciler:
     def wake(self) -> None:
         """Reconcile now rather than at the next period (when leading)."""
         self._wake.set()
+
+    def failure(self, name: str) -> str | None:
+        """Why this reconciler's deploys of the application ``name`` keep failing (None: no
+        failure stands or it has not repeated yet, or another front end reconciles)."""
+        return self._failures.reason(name)
 
     def stop(self) -> None:
         """End the loop, wait for the deploys under way, then give the lead up. Applications
@@ -141,9 +161,10 @@ class Reconciler:
         wanted = applications(self._demand.wanted())
         gone = self._demand.gone()
         cluster = set(serve.status().applications)
+        held = self._failures.held({app_name(v): fingerprint(v, self._settings) for v in wanted})
         actions = plan(
             wanted, gone, cluster, self._applied, set(self._deploying), self._settings,
-            slots=MAX_DEPLOYING - len(self._deploying),
+            slots=MAX_DEPLOYING - len(self._deploying), held=held,
         )  # fmt: skip
         for name in actions.delete:
             serve.delete(name)
@@ -157,29 +178,73 @@ class Reconciler:
 
     def _deploy(self, version: Deployment) -> None:
         """Run ``version``'s application with its current options (a thread of the pool).
-        A failure stays visible in the application's status, where requests read it."""
+        A failure in its replicas stays visible in the application's status, where requests
+        read it; any other is recorded, and the same options are tried again only after a
+        back-off."""
         started = time.monotonic()
+        name = app_name(version)
+        options = fingerprint(version, self._settings)
+        try:
+            with _SENDING:
+                target = serve.RunTarget(self._application(version), name, route_prefix=None)
+                serve.run_many([target], wait_for_applications_running=False)
+            _wait_running(name)
+        except Exception as exc:
+            reason = _reason(exc)
+            delay_s = self._failures.failed(name, options, reason)
+            log.warning(
+                "model version %s failed to deploy on Ray (next try in %g s): %s",
+                version.version_id,
+                delay_s,
+                reason,
+            )
+            return
+        self._failures.succeeded(name)
+        log.info(
+            "deployed model version %s on Ray in %.1f s",
+            version.version_id,
+            time.monotonic() - started,
+        )
+
+    def _application(self, version: Deployment) -> serve.Application:
+        """``version``'s Serve application, bound to its options and arguments."""
         # A stable code version: Serve then changes replica counts and autoscaling of a
         # running application in place instead of replacing its replicas.
         options = deployment_options(version, self._settings)
         if version.runner == HEADS:
             heads = cast(serve.Deployment, serve.deployment(HeadsReplica)).options(**options)
             heads = heads.options(version=version.version_id, _internal=True)
-            app = heads.bind(version.spec["base_application"], self._factories, self._settings)
-        else:
-            replica = (
-                cast(serve.Deployment, serve.deployment(ModelReplica))
-                .options(**options)
-                .options(version=version.version_id, _internal=True)
-            )
-            app = replica.bind(version, self._factories, self._settings, self._changed_files)
-        try:
-            serve.run(app, name=app_name(version), route_prefix=None)
-        except Exception as exc:
-            log.warning("model version %s failed to deploy on Ray: %s", version.version_id, exc)
-            return
-        log.info(
-            "deployed model version %s on Ray in %.1f s",
-            version.version_id,
-            time.monotonic() - started,
+            return heads.bind(version.spec["base_application"], self._factories, self._settings)
+        replica = (
+            cast(serve.Deployment, serve.deployment(ModelReplica))
+            .options(**options)
+            .options(version=version.version_id, _internal=True)
         )
+        return replica.bind(version, self._factories, self._settings, self._changed_files)
+
+
+def _reason(exc: BaseException) -> str:
+    """A failed deploy's reason in one line: the first line of its message and of each of
+    its causes'. Serve's messages can run to pages that print the replica's arguments (the
+    settings, with the bootstrap key), which neither the log nor a client should get."""
+    parts: list[str] = []
+    cause: BaseException | None = exc
+    while cause is not None and len(parts) < 3:
+        lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+        parts.append(lines[0].rstrip(":") if lines else type(cause).__name__)
+        cause = cause.__cause__
+    return ": ".join(parts)
+
+
+def _wait_running(name: str) -> None:
+    """Wait until the application ``name`` runs; raise when its deploy failed (its replicas
+    did not start) or it is gone, as ``serve.run`` does."""
+    while True:
+        status = serve.status().applications.get(name)
+        if status is None:
+            raise RuntimeError(f"the application {name} is gone while it deployed")
+        if status.status == "RUNNING":
+            return
+        if status.status == "DEPLOY_FAILED":
+            raise RuntimeError(f"Deploying application {name} failed: {status.message}")
+        time.sleep(POLL_S)

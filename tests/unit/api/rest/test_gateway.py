@@ -29,6 +29,7 @@ def _client(core: Core, limit: int) -> TestClient:
         core.backend.served,
         open_routes=Playground(grpc_port=1, tls=False).routes(),
         keyed=[openai.keyed_routes()],
+        reconciling=core.reconciling,
     )
     return TestClient(app)
 
@@ -150,6 +151,11 @@ def test_readyz_with_a_key_lists_the_served_versions_and_a_wrong_key_is_refused(
     answer = client.get("/readyz", headers={"Authorization": f"Key {pat}"})
     assert answer.status_code == 200
     assert answer.json()["models"] == []  # nothing loaded in this core
+    assert answer.json()["reconciler"] == {
+        "instance_id": "", "host": "", "this_front_end": False,
+        "detail": "none: one process, no Ray cluster",
+    }  # fmt: skip
+    assert "reconciler" not in client.get("/readyz").json()
     refused = client.get("/readyz", headers=WRONG_KEY)
     assert refused.status_code == 401
     assert refused.content == _clarifai(11009, "API key not found", UNKNOWN)

@@ -74,3 +74,11 @@ def test_deploys_under_way_are_left_alone_and_new_ones_fit_the_free_slots() -> N
     assert _plan([a, b, c], set(), {}, deploying=frozenset({"a"}), slots=1) == Plan(deploy=(b,))
     assert _plan([a], set(), {}, gone=("a",), deploying=frozenset({"a"})) == Plan()
     assert _plan([a], set(), {}, slots=0) == Plan()
+
+
+def test_a_held_version_is_not_deployed_until_its_retry_is_due() -> None:
+    a, b = _version("a"), _version("b")  # a's deploy failed before Serve made it
+    assert plan([a, b], (), set(), {}, frozenset(), SETTINGS, slots=4, held={"a"}) == Plan(
+        deploy=(b,)
+    )
+    assert _plan([a, b], set(), {}) == Plan(deploy=(a, b))
