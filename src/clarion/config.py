@@ -56,7 +56,8 @@ class Settings:
     """
 
     home: Path = field(default_factory=lambda: Path("~/.clarion").expanduser())
-    database_url: str = ""
+    #: Kept out of ``repr`` (logs, error messages): it may carry the database password.
+    database_url: str = field(default="", repr=False)
     host: str = "127.0.0.1"
     grpc_port: int = 50051
     rest_port: int = 8000
@@ -88,7 +89,8 @@ class Settings:
     cache_s: float = 1.0
     llm_threads: int = 0
     llm_queue_size: int = 0
-    bootstrap_pat: str = ""
+    #: Kept out of ``repr``: a key.
+    bootstrap_pat: str = field(default="", repr=False)
     key_rate: float = 0.0
     key_burst: int = 0
     key_max_generations: int = 0

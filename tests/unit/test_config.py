@@ -32,3 +32,16 @@ def test_flags_override_environment_and_none_is_ignored() -> None:
 def test_bad_numbers_name_the_variable() -> None:
     with pytest.raises(ValueError, match="CLARION_GRPC_PORT"):
         Settings.from_env({"CLARION_GRPC_PORT": "abc"})
+
+
+def test_the_key_and_the_database_password_stay_out_of_the_settings_repr() -> None:
+    settings = Settings.from_env(
+        {
+            "CLARION_PAT": "f" * 32,
+            "CLARION_DATABASE_URL": "postgresql+psycopg://clarion:s3cret-pw@db/clarion",
+        }
+    )
+    assert settings.bootstrap_pat == "f" * 32
+    shown = repr(settings)
+    assert "f" * 32 not in shown and "s3cret-pw" not in shown
+    assert "home=" in shown
