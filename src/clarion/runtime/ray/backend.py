@@ -45,7 +45,14 @@ from clarion.errors import InternalError, PredictionFailed
 from clarion.runtime.backend import Deployment, Params
 from clarion.runtime.local import ChangedFiles
 from clarion.runtime.observer import NoObserver
-from clarion.runtime.ray.cluster import connect, replicas, running
+from clarion.runtime.ray.cluster import (
+    DEPLOY_FAILED,
+    POLL_S,
+    RUNNING,
+    connect,
+    replicas,
+    running,
+)
 from clarion.runtime.ray.errors import assigned, awaited, cancel, clarion_error
 from clarion.runtime.ray.heads import predict_head
 from clarion.runtime.ray.plan import app_name
@@ -67,13 +74,6 @@ class _Application:
 
     def memory_bytes(self) -> int:
         return 0
-
-
-#: How often a version waited for is looked up in Serve's status.
-POLL_S = 0.25
-#: Serve's status of an application that runs, and of one whose deploy failed.
-RUNNING = "RUNNING"
-DEPLOY_FAILED = "DEPLOY_FAILED"
 
 
 class RayBackend:

@@ -27,6 +27,12 @@ log = logging.getLogger(__name__)
 
 #: The Ray namespace Clarion's applications and actors live in.
 NAMESPACE = "clarion"
+#: Serve's status of an application that runs, and of one whose deploy failed (also the
+#: state of a replica that runs).
+RUNNING = "RUNNING"
+DEPLOY_FAILED = "DEPLOY_FAILED"
+#: How often a wait for an application to run looks up Serve's status.
+POLL_S = 0.25
 
 
 def connect(address: str) -> None:
@@ -78,7 +84,7 @@ def running(app: str) -> int:
         count
         for deployment in status.deployments.values()
         for state, count in deployment.replica_states.items()
-        if state == "RUNNING"
+        if state == RUNNING
     )
 
 

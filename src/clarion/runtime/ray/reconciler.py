@@ -38,6 +38,7 @@ from ray import serve
 from clarion.config import Settings
 from clarion.runtime.backend import Deployment
 from clarion.runtime.local import ChangedFiles
+from clarion.runtime.ray.cluster import DEPLOY_FAILED, POLL_S, RUNNING
 from clarion.runtime.ray.failures import DeployFailures
 from clarion.runtime.ray.heads import HeadsReplica
 from clarion.runtime.ray.options import deployment_options
@@ -54,8 +55,6 @@ RECONCILE_S = 1.0
 ELECT_S = 2.0
 #: Deploys under way at once.
 MAX_DEPLOYING = 2
-#: How often a deploy under way looks up its application's status.
-POLL_S = 0.25
 #: Held while an application is built and sent to Serve. Serve 2.60 builds its configs with
 #: process-wide state (cloudpickle's set of modules pickled by value, added to and removed
 #: from around each one), so two deploys built at once in threads of one process can fail
@@ -226,7 +225,7 @@ class Reconciler:
 def _reason(exc: BaseException) -> str:
     """A failed deploy's reason in one line: the first line of its message and of each of
     its causes'. Serve's messages can run to pages that print the replica's arguments (the
-    settings, with the bootstrap key), which neither the log nor a client should get."""
+    whole settings), which neither the log nor a client needs."""
     parts: list[str] = []
     cause: BaseException | None = exc
     while cause is not None and len(parts) < 3:
@@ -243,8 +242,8 @@ def _wait_running(name: str) -> None:
         status = serve.status().applications.get(name)
         if status is None:
             raise RuntimeError(f"the application {name} is gone while it deployed")
-        if status.status == "RUNNING":
+        if status.status == RUNNING:
             return
-        if status.status == "DEPLOY_FAILED":
+        if status.status == DEPLOY_FAILED:
             raise RuntimeError(f"Deploying application {name} failed: {status.message}")
         time.sleep(POLL_S)
