@@ -4,8 +4,11 @@ Each input becomes one request to the engine; the runtime runs each input as its
 the runner's threads (``threads``), so the inputs of a request run at the same time in the
 engine's parallel slots. How the parameters map (see :class:`GenerationParams`):
 
-- the prompt is the input text in the model's own chat template (with ``system_prompt`` as the
-  system turn), or ``prompt_template`` filled in and sent as raw text;
+- the prompt is the input text as a chat (with ``system_prompt`` as the system turn), which
+  the engine renders in the model's own template, tokenizes and fits to a slot's context; or
+  ``prompt_template`` filled in and sent as raw text. Only where the rendered prompt itself is
+  needed (a template, beam search, ``return_full_text``) is it rendered and tokenized here,
+  over the engine's socket: two calls before the first token that a plain chat does without;
 - ``do_sample`` false (or ``top_k`` 1, or ``temperature`` 0) is greedy decoding;
 - ``num_beams`` above 1 runs :func:`beam_search`, scoring each beam's next token with the
   engine's log-probabilities on token-id prompts (the slots' prompt cache keeps each step to
@@ -16,7 +19,7 @@ engine's parallel slots. How the parameters map (see :class:`GenerationParams`):
 - token log-probabilities are asked of the engine only when ``logprobs`` is set (beam search
   asks for its own): for each token the engine would rank the whole vocabulary;
 - ``max_tokens`` is capped by what is left of the slot's context after the prompt; a prompt
-  that fills the context is refused with 30105.
+  that fills the context is refused with 30105 (by the engine, for a chat).
 
 At most ``max_in_flight`` inputs are generating or waiting at once (the runtime refuses more
 with 21354).
@@ -35,9 +38,9 @@ from typing import Any
 from clarion.config import Settings
 from clarion.domain.generation import GenerationParams, ReasoningEffort
 from clarion.domain.values import Input, Output, TokenLogprob
-from clarion.errors import InputError, InputOverLimit, PredictionFailed
+from clarion.errors import InputError, PredictionFailed
 from clarion.runners.beam import beam_search
-from clarion.runners.llm_engine import Chunk, EngineConfig, LlamaEngine
+from clarion.runners.llm_engine import Chunk, EngineConfig, LlamaEngine, context_exceeded
 from clarion.runtime.runner import Runner
 
 #: Most tokens the reasoning pass may use, by effort.
@@ -51,11 +54,17 @@ _PLACEHOLDER = re.compile(r"\{(prompt|system_prompt)\}")
 
 @dataclass(frozen=True)
 class _Prepared:
-    """A rendered prompt, its tokens and the room left for the answer."""
+    """What the engine continues and the most tokens it may answer with.
 
-    text: str
-    tokens: list[int]
+    ``prompt`` holds the request's prompt fields: ``{"messages": [...]}`` for a chat, or
+    ``{"prompt": [token ids]}`` where the rendered prompt was needed; then ``text`` is that
+    prompt and ``tokens`` its token ids.
+    """
+
+    prompt: dict[str, Any]
     max_tokens: int
+    text: str = ""
+    tokens: tuple[int, ...] = ()
     reasoning: str | None = None
     reasoning_tokens: int = 0
 
@@ -168,10 +177,8 @@ class LlmRunner(Runner[GenerationParams]):
 
     # steps ---------------------------------------------------------------------------
 
-    def _render(self, item: Input, text: str, params: GenerationParams) -> str:
-        if params.prompt_template:
-            values = {"prompt": text, "system_prompt": params.system_prompt}
-            return _PLACEHOLDER.sub(lambda m: values[m.group(1)], params.prompt_template)
+    @staticmethod
+    def _turns(item: Input, text: str, params: GenerationParams) -> list[dict[str, str]]:
         turns = [{"role": m.role, "content": m.content} for m in item.messages]
         if not turns:
             turns = [{"role": "user", "content": text}]
@@ -180,45 +187,50 @@ class LlmRunner(Runner[GenerationParams]):
             turns[last_user] = {"role": "user", "content": text}
         if params.system_prompt and not any(t["role"] == "system" for t in turns):
             turns.insert(0, {"role": "system", "content": params.system_prompt})
-        return self.engine.render_chat(turns)
+        return turns
 
-    def _fit(self, prompt: str, wanted: int) -> tuple[list[int], int]:
-        tokens = self.engine.tokenize(prompt)
+    def _prompt(self, item: Input, text: str, params: GenerationParams) -> _Prepared:
+        """The chat itself, or the rendered prompt where it is needed."""
+        if params.prompt_template:
+            values = {"prompt": text, "system_prompt": params.system_prompt}
+            rendered = _PLACEHOLDER.sub(lambda m: values[m.group(1)], params.prompt_template)
+        elif params.num_beams > 1 or params.return_full_text:
+            rendered = self.engine.render_chat(self._turns(item, text, params))
+        else:
+            return _Prepared({"messages": self._turns(item, text, params)}, params.max_tokens)
+        tokens = tuple(self.engine.tokenize(rendered))
         room = self.context_per_request - len(tokens)
         if room < 1:
-            raise InputOverLimit(
-                f"The prompt is {len(tokens)} tokens; the model's context holds "
-                f"{self.context_per_request} tokens per request, prompt and answer together."
-            )
-        return tokens, min(wanted, room)
+            raise context_exceeded(len(tokens), self.context_per_request)
+        return _Prepared({"prompt": list(tokens)}, min(params.max_tokens, room), rendered, tokens)
 
     def _prepare(self, item: Input, params: GenerationParams, stop: threading.Event) -> _Prepared:
         text = item.text
         reasoning, reasoning_tokens = None, 0
         if params.reasoning_effort is not ReasoningEffort.LOW:
-            notes = self.engine.render_chat(
-                [
-                    {"role": "system", "content": REASONING_INSTRUCTION},
-                    {"role": "user", "content": text},
-                ]
-            )
-            tokens, room = self._fit(notes, REASONING_BUDGETS[params.reasoning_effort])
+            notes = [
+                {"role": "system", "content": REASONING_INSTRUCTION},
+                {"role": "user", "content": text},
+            ]
+            budget = REASONING_BUDGETS[params.reasoning_effort]
             reply = self.engine.complete_until(
-                self._request(_Prepared(notes, tokens, room), params, stop=False), stop
+                self._request(_Prepared({"messages": notes}, budget), params, stop=False), stop
             )
             reasoning = reply["choices"][0].get("text", "").strip()
             reasoning_tokens = int(reply.get("usage", {}).get("completion_tokens", 0))
             text = f"{text}\n\nYour notes from thinking it over:\n{reasoning}\n\nNow answer."
-        prompt = self._render(item, text, params)
-        tokens, room = self._fit(prompt, params.max_tokens)
-        return _Prepared(prompt, tokens, room, reasoning, reasoning_tokens)
+        return replace(
+            self._prompt(item, text, params),
+            reasoning=reasoning,
+            reasoning_tokens=reasoning_tokens,
+        )
 
     @staticmethod
     def _request(
         prepared: _Prepared, params: GenerationParams, stop: bool = True
     ) -> dict[str, Any]:
         request: dict[str, Any] = {
-            "prompt": prepared.tokens,
+            **prepared.prompt,
             "n_predict": prepared.max_tokens,
             "cache_prompt": True,
         }
@@ -262,7 +274,7 @@ class LlmRunner(Runner[GenerationParams]):
                 raise PredictionFailed("The beam search was stopped: its caller went away.")
             reply = self.engine.complete(
                 {
-                    "prompt": prepared.tokens + list(continuation),
+                    "prompt": [*prepared.tokens, *continuation],
                     "n_predict": 1,
                     "temperature": 0.0,
                     "top_k": 1,

@@ -4,7 +4,8 @@ The engine serves several requests at once in parallel slots (continuous batchin
 called in-process. It always opens an HTTP listener of its own; Clarion binds it to a Unix
 socket in a private directory (mode 0700) and sets an API key that only this process knows,
 so nothing else on the machine can reach it. Clarion itself uses that socket for the few
-things the in-process API lacks: rendering the chat template and (de)tokenizing.
+things the in-process API lacks: rendering the chat template and (de)tokenizing, where a
+request needs the rendered prompt itself (a chat is otherwise sent as its messages).
 
     engine = LlamaEngine(EngineConfig(model_path=path))
     engine.start()
@@ -25,9 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from clarion.errors import InputOverLimit, InvalidParameter, PredictionFailed
+from clarion.runners.engine_socket import EngineSocket
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class LlamaEngine:
         self.config = config
         self._server: Any = None
         self._socket_dir: str | None = None
-        self._http: httpx.Client | None = None
+        self._socket: EngineSocket | None = None
         self.end_of_turn_ids: frozenset[int] = frozenset()
         self._generated = 0
         self._generated_lock = threading.Lock()
@@ -94,13 +94,7 @@ class LlamaEngine:
         except RuntimeError as exc:
             raise PredictionFailed(f"the LLM engine failed to start: {exc}") from exc
         self._restore_sigint(sigint)
-        self._http = httpx.Client(
-            transport=httpx.HTTPTransport(uds=socket_path),
-            base_url="http://engine",
-            headers={"Authorization": f"Bearer {key}"},
-            timeout=60,
-            trust_env=False,
-        )
+        self._socket = EngineSocket(socket_path, key)
         self.end_of_turn_ids = frozenset(self.tokenize("".join(self.config.end_of_turn)))
 
     @staticmethod
@@ -119,8 +113,8 @@ class LlamaEngine:
         return os.path.join(self._socket_dir, "engine.sock")
 
     def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
+        if self._socket is not None:
+            self._socket.close()
         self._server = None
         if self._socket_dir is not None:
             shutil.rmtree(self._socket_dir, ignore_errors=True)
@@ -129,14 +123,8 @@ class LlamaEngine:
     # helpers over the private socket -------------------------------------------------
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        assert self._http is not None, "start() first"
-        try:
-            response = self._http.post(path, json=body)
-            response.raise_for_status()
-        except httpx.HTTPError as exc:
-            raise PredictionFailed(f"the LLM engine's {path} failed: {exc}") from exc
-        result: dict[str, Any] = response.json()
-        return result
+        assert self._socket is not None, "start() first"
+        return self._socket.post(path, body)
 
     def render_chat(self, messages: Sequence[dict[str, str]]) -> str:
         """The prompt the model's own chat template makes of ``messages``."""
@@ -155,26 +143,46 @@ class LlamaEngine:
         self, request: dict[str, Any], on_chunk: Callable[[Chunk], bool] | None = None
     ) -> Chunk:
         """One completion; with ``on_chunk`` it streams, and ``on_chunk`` returning False
-        stops generation (freeing the slot). Returns the reply, or the last chunk."""
+        stops generation (freeing the slot). Returns the reply, or the last chunk.
+
+        The request continues either a ``prompt`` (token ids or text) or a chat of
+        ``messages``, which the engine renders with the model's own template, tokenizes and
+        fits to a slot's context itself, with no call through the socket; ``logprobs`` is
+        the number of top alternatives for either. Replies come in the completion shape
+        (each choice's ``text``, ``logprobs``, ``finish_reason``; the ``usage``).
+        """
         assert self._server is not None, "start() first"
+        chat = "messages" in request
+        if chat:
+            request = _chat_request(request, stream=on_chunk is not None)
+        handle = self._server.handle_chat_completions if chat else self._server.handle_completions
         if on_chunk is None:
-            reply: Chunk = self._server.handle_completions(request)
+            reply: Chunk = handle(request)
             self._raise_for(reply)
+            reply = _as_completion(reply) if chat else reply
             self._count(int((reply.get("usage") or {}).get("completion_tokens", 0)))
             return reply
         last: Chunk = {}
+        finish_reason = None
 
         def callback(chunk: Chunk) -> bool:
-            nonlocal last
-            last = chunk
+            nonlocal last, finish_reason
             if "error" in chunk:
+                last = chunk
                 return True
+            if chat:  # the finish reason and the usage come in two chunks: merged in the last
+                chunk = _as_completion(chunk)
+                choices = chunk["choices"]
+                finish_reason = (choices[0]["finish_reason"] if choices else None) or finish_reason
+                if not choices:
+                    chunk["choices"] = [{"text": "", "finish_reason": finish_reason}]
+            last = chunk
             choice = (chunk.get("choices") or [{}])[0]
             content = (choice.get("logprobs") or {}).get("content") or []
             self._count(len(content) or (1 if choice.get("text") else 0))
             return not on_chunk(chunk)
 
-        self._server.handle_completions({**request, "stream": True}, callback)
+        handle({**request, "stream": True}, callback)
         self._raise_for(last)
         return last
 
@@ -209,7 +217,44 @@ class LlamaEngine:
         message = str(error.get("message", error)) if isinstance(error, dict) else str(error)
         kind = error.get("type", "") if isinstance(error, dict) else ""
         if kind == "exceed_context_size_error":
+            if "n_prompt_tokens" in error and "n_ctx" in error:
+                raise context_exceeded(int(error["n_prompt_tokens"]), int(error["n_ctx"]))
             raise InputOverLimit(f"The prompt is too long for the model: {message}")
         if kind == "invalid_request_error":
             raise InvalidParameter(f"The engine refused the request: {message}")
         raise PredictionFailed(f"The LLM engine failed: {message}")
+
+
+def context_exceeded(prompt_tokens: int, context: int) -> InputOverLimit:
+    """The refusal of a prompt that leaves no room for an answer in a slot's context."""
+    return InputOverLimit(
+        f"The prompt is {prompt_tokens} tokens; the model's context holds {context} tokens "
+        "per request, prompt and answer together."
+    )
+
+
+def _chat_request(request: dict[str, Any], stream: bool) -> dict[str, Any]:
+    """A completion request for the engine's chat route: its log-probabilities are a flag
+    and a count of alternatives, and a stream reports its usage at the end."""
+    chat = dict(request)
+    if "logprobs" in chat:
+        chat["top_logprobs"] = chat.pop("logprobs")
+        chat["logprobs"] = True
+    if stream:
+        chat["stream_options"] = {"include_usage": True}
+    return chat
+
+
+def _as_completion(reply: Chunk) -> Chunk:
+    """A chat reply or chunk in the completion shape (``text`` for each choice)."""
+    choices = []
+    for choice in reply.get("choices") or []:
+        said = choice.get("delta") or choice.get("message") or {}
+        choices.append(
+            {
+                "text": said.get("content") or "",
+                "logprobs": choice.get("logprobs"),
+                "finish_reason": choice.get("finish_reason"),
+            }
+        )
+    return {**reply, "choices": choices}
