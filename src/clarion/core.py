@@ -111,18 +111,21 @@ class Core:
         self.files.sweep(self.registry.input_files(), started - grace)
 
     async def preload(self) -> list[str]:
-        """Load the models named in ``CLARION_PRELOAD`` ("all" = every built-in model)."""
+        """Load the models named in ``CLARION_PRELOAD`` ("all" = every built-in model), all at
+        once: a big model's load (the default chat model's takes seconds) overlaps the small
+        ones' instead of adding to them."""
         wanted = self.settings.preload
         if not wanted:
             return []
-        loaded = []
+        chosen = []
         for model in self.registry.list_models([PUBLIC_USER], Page(1, MAX_PER_PAGE)):
             if "all" in wanted or model.model_id in wanted:
                 version = self.registry.get_version(model)
                 if version is not None:
-                    await self.backend.load(Deployment.of(model, version))
-                    loaded.append(model.model_id)
-        return loaded
+                    chosen.append(Deployment.of(model, version))
+        chosen.sort(key=lambda d: -int(d.spec.get("memory_mib", 0)))  # known big ones first
+        await asyncio.gather(*(self.backend.load(deployment) for deployment in chosen))
+        return [deployment.model_id for deployment in chosen]
 
     async def reconciling(self) -> Reconciling:
         """Which front end reconciles the Ray cluster (none in one process)."""

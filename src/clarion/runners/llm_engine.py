@@ -88,6 +88,9 @@ class LlamaEngine:
         params.hostnames = [socket_path]
         params.verbosity = 0
         params.warmup = False
+        # Clarion sizes the slots and their context itself; the engine's own fitting pass
+        # (which probes memory with a trial load) only costs time: about 0.6 s per start.
+        params.fit_params = False
         sigint = signal.getsignal(signal.SIGINT)
         try:
             self._server = xllamacpp.Server(params)
