@@ -10,7 +10,6 @@ Clarion model ids (``smollm2-135m-instruct`` for the built-in ones) or
 from __future__ import annotations
 
 import base64
-import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -20,11 +19,12 @@ import numpy as np
 import orjson
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from clarion import __version__
 from clarion.api.json_body import read_json_object
+from clarion.api.json_response import FastJSONResponse
 from clarion.api.openai.errors import error_body, from_validation, openai_error
 from clarion.api.openai.openapi import openapi_document
 from clarion.api.openai.responses import (
@@ -281,13 +281,6 @@ class OpenAIApi:
         return StreamingResponse(stream(), media_type="text/event-stream")
 
 
-class FastJSONResponse(JSONResponse):
-    """JSON written by orjson, which also writes numpy vectors directly (embeddings)."""
-
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
-
-
 class _Meta:
     """The id, creation time and model name every response and chunk repeats."""
 
@@ -298,4 +291,4 @@ class _Meta:
 
 
 def _sse(payload: dict[str, Any]) -> bytes:
-    return b"data: " + json.dumps(payload).encode() + b"\n\n"
+    return b"data: " + orjson.dumps(payload) + b"\n\n"

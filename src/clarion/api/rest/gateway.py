@@ -8,7 +8,6 @@ the ``status`` object in the body carries the outcome and the HTTP status mirror
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import asdict
 from typing import Any
@@ -24,6 +23,7 @@ from starlette.routing import Route as StarletteRoute
 from clarion.api.clarifai import convert
 from clarion.api.clarifai.handlers import ClarifaiHandlers
 from clarion.api.json_body import read_json
+from clarion.api.json_response import FastJSONResponse, json_line
 from clarion.api.rest.auth import KeyedRoutes, RequireKey, caller
 from clarion.api.rest.proto_json import message_dict
 from clarion.api.rest.routes import Route, build_request, build_routes
@@ -65,7 +65,7 @@ def message_response(message: Message, http: int | None = None) -> JSONResponse:
         outputs = getattr(message, "outputs", ())
         http = response_http_status(code, (o.status.code for o in outputs))
     headers = _retry_headers(message)
-    return JSONResponse(_with_concept_values(body), status_code=http, headers=headers)
+    return FastJSONResponse(_with_concept_values(body), status_code=http, headers=headers)
 
 
 def _retry_headers(message: Message) -> dict[str, str] | None:
@@ -161,7 +161,7 @@ class RestGateway:
 
 def _line(response: Message) -> bytes:
     body = message_dict(response)
-    return json.dumps({"result": _with_concept_values(body)}).encode() + b"\n"
+    return json_line({"result": _with_concept_values(body)})
 
 
 async def healthz(_request: Request) -> Response:
