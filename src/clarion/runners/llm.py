@@ -54,15 +54,12 @@ _PLACEHOLDER = re.compile(r"\{(prompt|system_prompt)\}")
 
 @dataclass(frozen=True)
 class _Prepared:
-    """What the engine continues and the most tokens it may answer with.
+    """What the engine continues and the most tokens it may answer with: a chat's
+    ``messages``, or (where the rendered prompt was needed) that prompt's ``text`` and its
+    ``tokens``, which are sent."""
 
-    ``prompt`` holds the request's prompt fields: ``{"messages": [...]}`` for a chat, or
-    ``{"prompt": [token ids]}`` where the rendered prompt was needed; then ``text`` is that
-    prompt and ``tokens`` its token ids.
-    """
-
-    prompt: dict[str, Any]
     max_tokens: int
+    messages: tuple[dict[str, str], ...] | None = None
     text: str = ""
     tokens: tuple[int, ...] = ()
     reasoning: str | None = None
@@ -197,25 +194,25 @@ class LlmRunner(Runner[GenerationParams]):
         elif params.num_beams > 1 or params.return_full_text:
             rendered = self.engine.render_chat(self._turns(item, text, params))
         else:
-            return _Prepared({"messages": self._turns(item, text, params)}, params.max_tokens)
+            return _Prepared(params.max_tokens, messages=tuple(self._turns(item, text, params)))
         tokens = tuple(self.engine.tokenize(rendered))
         room = self.context_per_request - len(tokens)
         if room < 1:
             raise context_exceeded(len(tokens), self.context_per_request)
-        return _Prepared({"prompt": list(tokens)}, min(params.max_tokens, room), rendered, tokens)
+        return _Prepared(min(params.max_tokens, room), text=rendered, tokens=tokens)
 
     def _prepare(self, item: Input, params: GenerationParams, stop: threading.Event) -> _Prepared:
         text = item.text
         reasoning, reasoning_tokens = None, 0
         if params.reasoning_effort is not ReasoningEffort.LOW:
-            notes = [
-                {"role": "system", "content": REASONING_INSTRUCTION},
-                {"role": "user", "content": text},
-            ]
-            budget = REASONING_BUDGETS[params.reasoning_effort]
-            reply = self.engine.complete_until(
-                self._request(_Prepared({"messages": notes}, budget), params, stop=False), stop
+            notes = _Prepared(
+                REASONING_BUDGETS[params.reasoning_effort],
+                messages=(
+                    {"role": "system", "content": REASONING_INSTRUCTION},
+                    {"role": "user", "content": text},
+                ),
             )
+            reply = self.engine.complete_until(self._request(notes, params, stop=False), stop)
             reasoning = reply["choices"][0].get("text", "").strip()
             reasoning_tokens = int(reply.get("usage", {}).get("completion_tokens", 0))
             text = f"{text}\n\nYour notes from thinking it over:\n{reasoning}\n\nNow answer."
@@ -229,11 +226,11 @@ class LlmRunner(Runner[GenerationParams]):
     def _request(
         prepared: _Prepared, params: GenerationParams, stop: bool = True
     ) -> dict[str, Any]:
-        request: dict[str, Any] = {
-            **prepared.prompt,
-            "n_predict": prepared.max_tokens,
-            "cache_prompt": True,
-        }
+        request: dict[str, Any] = {"n_predict": prepared.max_tokens, "cache_prompt": True}
+        if prepared.messages is not None:
+            request["messages"] = list(prepared.messages)
+        else:
+            request["prompt"] = list(prepared.tokens)
         if params.logprobs:  # the engine ranks the whole vocabulary for each token then
             request["logprobs"] = max(1, params.top_logprobs)
         if stop and params.json_schema is not None:
