@@ -15,6 +15,7 @@ import statistics
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -49,7 +50,7 @@ def openai_chat(base_url: str, model: str, max_tokens: int, headers: dict[str, s
                 "stream": True,
                 "stream_options": {"include_usage": True},
             }
-            with client.stream("POST", "/v1/chat/completions", json=body) as response:
+            with _send_streamed(client, "/v1/chat/completions", body) as response:
                 response.raise_for_status()
                 for line in response.iter_lines():
                     if not line.startswith("data: ") or line == "data: [DONE]":
@@ -65,6 +66,23 @@ def openai_chat(base_url: str, model: str, max_tokens: int, headers: dict[str, s
         return stream, client.close
 
     return connect
+
+
+@contextmanager
+def _send_streamed(
+    client: httpx.Client, path: str, body: dict[str, object]
+) -> Iterator[httpx.Response]:
+    """POST ``body``; the streamed response, closed on leaving. A kept-alive connection that
+    the server closed while idle (llama.cpp's listener closes them after 5 s) fails before
+    any byte of a response: the request is sent once more, on a fresh connection."""
+    try:
+        response = client.send(client.build_request("POST", path, json=body), stream=True)
+    except httpx.RemoteProtocolError:
+        response = client.send(client.build_request("POST", path, json=body), stream=True)
+    try:
+        yield response
+    finally:
+        response.close()
 
 
 def clarifai_generate(port: int, model_id: str, max_tokens: int, pat: str) -> Connector:
