@@ -41,7 +41,7 @@ from clarion.runtime.observer import NoObserver, RuntimeObserver
 from clarion.runtime.residency import Residency
 from clarion.runtime.runner import Runner, RunnerFactory
 from clarion.runtime.stream_bridge import stream_from_thread
-from clarion.runtime.threads import ModelThreads
+from clarion.runtime.threads import ModelThreads, single_threaded_blas
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,7 @@ class LocalBackend:
         self._settings = settings
         self._observer: RuntimeObserver = observer or NoObserver()
         self._changed_files = changed_files
+        single_threaded_blas()
         self._shared = ModelThreads(settings.model_threads, "clarion-model")
         self._residency: Residency[_Loaded] = Residency(
             self._load, self._unload, settings, self._observer

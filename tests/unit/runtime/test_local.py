@@ -265,3 +265,14 @@ def test_served_lists_each_loaded_version_with_this_process_as_its_replica(
     (served,) = asyncio.run(scenario())
     assert (served.model_id, served.version_id) == ("model-c", "c".ljust(32, "0"))
     assert served.replicas == (Replica("RUNNING", "", socket.gethostname(), os.getpid()),)
+
+
+def test_numpy_blas_runs_single_threaded_once_a_backend_exists(tmp_path: Path) -> None:
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
+    assert blas, "numpy's BLAS is visible to threadpoolctl"
+    threadpool_limits(limits=2, user_api="blas")
+    assert all(i["num_threads"] == 2 for i in threadpool_info() if i["user_api"] == "blas")
+    _pool(tmp_path)
+    assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")

@@ -38,6 +38,7 @@ from clarion.runtime.backend import Deployment, Params
 from clarion.runtime.ray.errors import awaited
 from clarion.runtime.ray.replica import BATCHES_KEPT, ReplicaStats
 from clarion.runtime.runner import Head, HeadOnBase, RunnerFactory
+from clarion.runtime.threads import single_threaded_blas
 
 #: The most heads one replica keeps; beyond it the least recently used is evicted.
 HEADS_PER_REPLICA = 256
@@ -66,6 +67,7 @@ class HeadsReplica:
             DEPLOYMENT, app_name=base_application
         )
         self._sizes: deque[int] = deque(maxlen=BATCHES_KEPT)
+        single_threaded_blas()
 
     @serve.multiplexed(max_num_models_per_replica=HEADS_PER_REPLICA)  # type: ignore[untyped-decorator]
     async def _slot(self, version_id: str) -> _HeadSlot:
