@@ -1,8 +1,9 @@
 """Image recognition and image embeddings from one ONNX network (EfficientNet-Lite0).
 
-Each image is resized so its short side is ``resize_short_side`` pixels, centre-cropped to
-``crop`` x ``crop`` and scaled to [-1, 1]; preprocessing runs in parallel threads, then the
-batch goes through onnxruntime in chunks of ``CLARION_IMAGE_BATCH_SIZE``. The ``output`` spec
+Each image is resized so its short side is ``resize_short_side`` pixels and centre-cropped to
+``crop`` x ``crop`` (in one resize of the crop's region) in parallel threads; then each chunk
+of ``CLARION_IMAGE_BATCH_SIZE`` is scaled to [-1, 1] in one pass and goes through
+onnxruntime. The ``output`` spec
 entry picks the graph output: ``probabilities`` (a softmax, returned as scores for the output
 config) or ``features`` (returned L2-normalised as the embedding). With a
 ``general_concepts_path`` table, each class-probability row is followed by one value per
@@ -27,19 +28,33 @@ from clarion.domain.values import Input, Output
 from clarion.runtime.runner import Runner
 
 FloatArray = npt.NDArray[np.float32]
+UInt8Array = npt.NDArray[np.uint8]
 
 
-def preprocess(image: Image.Image, short_side: int, crop: int) -> FloatArray:
-    """A CHW float32 array in [-1, 1] from an RGB image."""
+def preprocess(image: Image.Image, short_side: int, crop: int) -> UInt8Array:
+    """The ``crop`` x ``crop`` centre of ``image`` resized to a short side of ``short_side``,
+    as an HWC uint8 array.
+
+    Only the crop's region is resized (``box``): the same source pixels and filter as
+    resizing the whole image and cutting the centre out, at 224 x 224 output pixels instead
+    of 256 x (the long side); values can differ by one grey level from rounding.
+    """
     width, height = image.size
     scale = short_side / min(width, height)
     size = (max(crop, round(width * scale)), max(crop, round(height * scale)))
-    resized = image.resize(size, Image.Resampling.BILINEAR)
+    step_x, step_y = width / size[0], height / size[1]
     left, top = (size[0] - crop) // 2, (size[1] - crop) // 2
-    cropped = resized.crop((left, top, left + crop, top + crop))
-    array = np.asarray(cropped, dtype=np.float32) / 127.5 - 1.0
-    chw: FloatArray = np.ascontiguousarray(array.transpose(2, 0, 1))
-    return chw
+    box = (left * step_x, top * step_y, (left + crop) * step_x, (top + crop) * step_y)
+    cropped = image.resize((crop, crop), Image.Resampling.BILINEAR, box=box)
+    return np.asarray(cropped, dtype=np.uint8)
+
+
+def to_network_input(arrays: Sequence[UInt8Array]) -> FloatArray:
+    """A float32 NCHW batch in [-1, 1] from HWC uint8 arrays, scaled in one pass."""
+    batch: FloatArray = np.stack(arrays).transpose(0, 3, 1, 2).astype(np.float32)
+    np.divide(batch, 127.5, out=batch)
+    np.subtract(batch, 1.0, out=batch)
+    return batch
 
 
 def membership(table: Path) -> FloatArray:
@@ -71,6 +86,9 @@ class ImageRunner(Runner[None]):
         self._short_side = short_side
         self._crop = crop
         self._chunk_size = max(1, chunk_size)
+        #: A batch larger than one onnxruntime chunk would run as chunks anyway, so the
+        #: batcher closes a batch as soon as it holds a chunk, without waiting for company.
+        self.max_batch_size = self._chunk_size
         self._general_concepts = general_concepts
         #: (classes, broader concepts) 0/1 matrix: probabilities @ it = the broader values.
         self._membership: FloatArray | None = None
@@ -90,6 +108,11 @@ class ImageRunner(Runner[None]):
             ),
         )
 
+    @property
+    def output(self) -> str:
+        """The graph output it returns: ``probabilities`` or ``features``."""
+        return self._output
+
     def load(self) -> None:
         self._session = ort.InferenceSession(
             str(self._model_path), providers=["CPUExecutionProvider"]
@@ -107,7 +130,7 @@ class ImageRunner(Runner[None]):
         )
         rows = []
         for start in range(0, len(arrays), self._chunk_size):
-            batch = np.stack(arrays[start : start + self._chunk_size])
+            batch = to_network_input(arrays[start : start + self._chunk_size])
             (result,) = self._session.run([self._output], {"images": batch})
             rows.append(result)
         stacked: FloatArray = np.concatenate(rows).astype(np.float32)
