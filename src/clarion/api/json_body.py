@@ -5,11 +5,13 @@ A body is read in chunks up to a byte limit, then checked in this order, each fa
 
 1. size: over ``max_bytes`` (``CLARION_MAX_RECEIVE_MB``), by ``Content-Length`` or as read;
 2. encoding: valid UTF-8 (the byte offset of the first bad byte is named);
-3. nesting: at most :data:`MAX_DEPTH` levels of arrays and objects, counted on the raw text
-   before parsing, so a deep body never reaches a recursive parser;
-4. syntax: strict JSON (orjson); ``NaN``, ``Infinity`` and numbers that overflow a double
-   are refused by name;
+3. syntax: strict JSON (orjson, which refuses anything nested deeper than 1024 levels);
+   ``NaN``, ``Infinity`` and numbers that overflow a double are refused by name;
+4. nesting: at most :data:`MAX_DEPTH` levels of arrays and objects;
 5. numbers: finite and at most :data:`MAX_NUMBER` in magnitude.
+
+The checks after parsing walk the parsed value once, so a large body of long strings (base64
+images) costs a parse and no more.
 
     data = await read_json(request, max_bytes)        # None for an empty body
     obj = await read_json_object(request, max_bytes)  # the body must be an object
@@ -20,7 +22,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import numpy as np
 import orjson
 from starlette.requests import Request
 
@@ -31,9 +32,8 @@ MAX_DEPTH = 64
 #: The largest magnitude a number may have (2**63: beyond any integer field).
 MAX_NUMBER = float(2**63)
 
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
-_CHUNK = 1 << 20
+#: orjson refuses a value nested deeper than this.
+_ORJSON_DEPTH_LIMIT = 1024
 _NON_FINITE = re.compile(r"-?(?:NaN|Infinity|inf|nan)\b")
 
 
@@ -52,47 +52,71 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
     return bytes(raw)
 
 
-def nesting_depth(raw: bytes, stop_above: int = MAX_DEPTH) -> int:
-    """How deeply arrays and objects nest in ``raw``, brackets inside strings not counted.
-
-    Counting stops at the first megabyte of brackets that goes deeper than ``stop_above``.
-    """
-    brackets = _STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
-    codes = np.frombuffer(brackets, dtype=np.uint8)
-    steps = np.where((codes == ord("[")) | (codes == ord("{")), 1, -1).astype(np.int8)
-    deepest, level = 0, 0
-    for start in range(0, len(steps), _CHUNK):
-        levels = np.cumsum(steps[start : start + _CHUNK], dtype=np.int64) + level
-        deepest = max(deepest, int(levels.max()))
-        level = int(levels[-1])
-        if deepest > stop_above:
-            break
-    return deepest
-
-
 def parse_json(raw: bytes) -> Any:
     """``raw`` as a JSON value, or an :class:`InvalidRequest` saying what is wrong with it."""
     if not raw.strip():
         return None
     try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise InvalidRequest(_refusal(raw)) from None
+    _check_tree(value)
+    return value
+
+
+def _refusal(raw: bytes) -> str:
+    """Why orjson refused ``raw``, positions counted in characters."""
+    try:
         text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidRequest(
-            f"The request body is not valid UTF-8: byte {exc.start} (0x{raw[exc.start]:02x}) "
+    except UnicodeDecodeError as bad:
+        return (
+            f"The request body is not valid UTF-8: byte {bad.start} (0x{raw[bad.start]:02x}) "
             "cannot start or continue a character."
-        ) from exc
-    depth = nesting_depth(raw)
-    if depth > MAX_DEPTH:
-        raise InvalidRequest(
-            f"The request body nests arrays and objects {depth} or more levels deep; "
-            f"the limit is {MAX_DEPTH}."
         )
     try:
-        value = orjson.loads(text)
+        orjson.loads(text)
     except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(_syntax_message(text, exc)) from exc
-    _check_numbers(value)
-    return value
+        if exc.msg.startswith("depth limit exceeded"):  # orjson stops past 1024 levels
+            return _too_deep(_ORJSON_DEPTH_LIMIT + 1)
+        return _syntax_message(text, exc)
+    return "The request body is not valid JSON."  # not reached: the bytes were refused
+
+
+def _too_deep(depth: int) -> str:
+    return (
+        f"The request body nests arrays and objects {depth} or more levels deep; "
+        f"the limit is {MAX_DEPTH}."
+    )
+
+
+def _children(node: dict[str, Any] | list[Any]) -> Any:
+    return node.values() if isinstance(node, dict) else node
+
+
+def _check_tree(root: Any) -> None:
+    """At most :data:`MAX_DEPTH` levels of nesting and every number finite and at most
+    :data:`MAX_NUMBER`, in one walk of the parsed value."""
+    if not isinstance(root, dict | list):
+        _check_number(root)
+        return
+    stack: list[tuple[dict[str, Any] | list[Any], int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise InvalidRequest(_too_deep(depth))
+        for child in _children(node):
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1))
+            else:
+                _check_number(child)
+
+
+def _check_number(node: Any) -> None:
+    if isinstance(node, int | float) and not abs(node) <= MAX_NUMBER:
+        raise InvalidRequest(
+            f"The request body holds the number {node:.6g}; numbers must be finite "
+            f"and at most {MAX_NUMBER:.4g} in magnitude."
+        )
 
 
 async def read_json(request: Request, max_bytes: int) -> Any:
@@ -124,21 +148,6 @@ def _syntax_message(text: str, exc: orjson.JSONDecodeError) -> str:
             f"large (numbers must be at most {MAX_NUMBER:.4g} in magnitude)."
         )
     return f"The request body is not valid JSON: {exc.msg} at character {position}."
-
-
-def _check_numbers(root: Any) -> None:
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-        elif isinstance(node, int | float) and not abs(node) <= MAX_NUMBER:
-            raise InvalidRequest(
-                f"The request body holds the number {node:.6g}; numbers must be finite "
-                f"and at most {MAX_NUMBER:.4g} in magnitude."
-            )
 
 
 def _json_type(value: Any) -> str:

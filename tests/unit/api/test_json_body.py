@@ -11,7 +11,6 @@ from starlette.types import Message
 
 from clarion.api.json_body import (
     MAX_DEPTH,
-    nesting_depth,
     parse_json,
     read_body,
     read_json,
@@ -56,10 +55,20 @@ def test_good_bodies_parse() -> None:
     assert parse_json(b'{"seed": 4294967295}') == {"seed": 4294967295}
 
 
-def test_depth_ignores_brackets_inside_strings() -> None:
-    assert nesting_depth(b'{"a": "[[[[{{{{\\"[[["}') == 1
-    assert nesting_depth(b"[[], [[]], {}]") == 3
-    assert nesting_depth(b"42") == 0
+def test_depth_counts_objects_and_arrays_not_brackets_inside_strings() -> None:
+    brackets = "[" * (2 * MAX_DEPTH) + '{{\\"'
+    assert parse_json(f'{{"a": "{brackets}"}}'.encode()) == {"a": brackets.replace('\\"', '"')}
+    at_limit = b'{"a": ' * (MAX_DEPTH - 1) + b'["[[[["]' + b"}" * (MAX_DEPTH - 1)
+    assert parse_json(at_limit) is not None
+    with pytest.raises(InvalidRequest) as caught:
+        parse_json(b'{"a": ' * MAX_DEPTH + b"[1]" + b"}" * MAX_DEPTH)
+    assert f"{MAX_DEPTH + 1} or more levels deep" in caught.value.details
+
+
+def test_errors_name_characters_not_bytes() -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        parse_json('{"t": "caf\u00e9\u00e9", "n": NaN}'.encode())
+    assert "'NaN' at character 20" in caught.value.details
 
 
 @pytest.mark.parametrize(
