@@ -15,10 +15,14 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+from clarion.runtime import LocalBackend, Runner
+from clarion.server_thread import ServerThread
 
 RESULTS_DIR = Path(__file__).parent / "results"
 
@@ -45,6 +49,32 @@ def median_seconds(fn: Callable[[], object], repeats: int, warmup: int = 1) -> f
         fn()
         samples.append(time.perf_counter() - start)
     return statistics.median(samples)
+
+
+def served_runners(server: ServerThread) -> list[Runner[Any]]:
+    """The runners a running server has loaded: an in-process path that calls one of them
+    shares the server's sessions, weights and threads, so only the server's own path differs."""
+    assert server.server is not None, "the server is running"
+    backend = server.server.core.backend
+    assert isinstance(backend, LocalBackend)
+    return backend.loaded_runners()
+
+
+def paired_median_seconds(
+    fns: Sequence[Callable[[], object]], repeats: int, warmup: int = 1
+) -> list[float]:
+    """The median time of each of ``fns``, run in turn within every round, so that the box's
+    drift over the run weighs on all of them alike."""
+    for _ in range(warmup):
+        for fn in fns:
+            fn()
+    samples: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, times in zip(fns, samples, strict=True):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+    return [statistics.median(times) for times in samples]
 
 
 def write_table(
