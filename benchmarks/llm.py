@@ -142,22 +142,21 @@ def run_peer(
     )
     engine = LlmRunner.from_spec(SMOLLM2.spec(settings), settings).engine.config
     model = SMOLLM2.model_id
-    with llamacpp_server(engine, free_port()) as url:
-        peer = streams.measure(
-            streams.openai_chat(url, model, max_tokens, {}), PROMPTS, levels, repeats
-        )
-    with served(CLARION_PRELOAD=model) as server:
+    # Both servers run at once and take turns round by round.
+    with llamacpp_server(engine, free_port()) as url, served(CLARION_PRELOAD=model) as server:
         rest = f"http://127.0.0.1:{server.rest_port}"
         bearer = {"Authorization": f"Bearer {server.pat}"}
-        openai = streams.measure(
-            streams.openai_chat(rest, model, max_tokens, bearer), PROMPTS, levels, repeats
-        )
-        grpc_stream = streams.measure(
-            streams.clarifai_generate(server.grpc_port, model, max_tokens, server.pat),
+        loads = streams.measure(
+            {
+                "peer": streams.openai_chat(url, model, max_tokens, {}),
+                "openai": streams.openai_chat(rest, model, max_tokens, bearer),
+                "grpc": streams.clarifai_generate(server.grpc_port, model, max_tokens, server.pat),
+            },
             PROMPTS,
             levels,
             repeats,
         )
+    peer, openai, grpc_stream = loads["peer"], loads["openai"], loads["grpc"]
     rows = []
     for n in levels:
         ref, ours, theirs = peer[n], openai[n], grpc_stream[n]

@@ -5,16 +5,17 @@ channel, kept for the whole run) and returns how to stream one prompt over it, a
 close it. Streaming yields text pieces (``str``) as they arrive and, where the target reports
 it, the stream's completion-token count (``int``). The harness runs ``n`` such clients at
 once, each on its own connection and thread, and measures aggregate tokens/s and each
-stream's time to its first non-empty piece.
+stream's time to its first non-empty piece; several targets take turns round by round.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import statistics
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -138,51 +139,69 @@ def _one_stream(stream: Stream, prompt: str, began: float) -> tuple[int, float]:
 
 
 def measure(
-    connect: Connector, prompts: list[str], levels: tuple[int, ...], repeats: int
-) -> dict[int, StreamLoad]:
-    """For each level ``n``: ``n`` clients stream one prompt each at once, ``repeats`` times
-    after one warm-up round; the median tokens/s over rounds and the p50 TTFT over all
-    streams."""
-    if repeats < 1 or not levels:
-        raise ValueError("measure needs at least one level and one repeat")
-    connections = [connect() for _ in range(max(levels))]
-    results: dict[int, StreamLoad] = {}
+    targets: Mapping[str, Connector],
+    prompts: list[str],
+    levels: tuple[int, ...],
+    repeats: int,
+    min_streams: int = 16,
+) -> dict[str, dict[int, StreamLoad]]:
+    """For each target and level ``n``: ``n`` clients stream one prompt each at once.
+
+    The targets take turns: each round of a level runs every target's ``n`` streams, one
+    target after another, so the box's drift over the run weighs on all of them alike. A
+    level has ``repeats`` rounds, or more so that its TTFT p50 comes from at least
+    ``min_streams`` streams per target, after one warm-up round (the prompt cache and the
+    connections). Figures: the median tokens/s over rounds, the p50 TTFT over all streams.
+    """
+    if repeats < 1 or not levels or not targets:
+        raise ValueError("measure needs a target, a level and a repeat")
+    most = max(levels)
+    connections = {name: [connect() for _ in range(most)] for name, connect in targets.items()}
+    results: dict[str, dict[int, StreamLoad]] = {name: {} for name in targets}
     try:
         for n in levels:
-            rates: list[float] = []
-            ttfts: list[float] = []
-            for round_index in range(repeats + 1):
-                outcome: list[tuple[int, float] | BaseException] = [(0, 0.0)] * n
-                gate = threading.Barrier(n + 1)
-
-                def client(i: int, outcome: list[tuple[int, float] | BaseException] = outcome,
-                           gate: threading.Barrier = gate) -> None:  # fmt: skip
-                    gate.wait()
-                    try:
-                        began = time.perf_counter()
-                        outcome[i] = _one_stream(
-                            connections[i][0], prompts[i % len(prompts)], began
-                        )
-                    except BaseException as exc:  # reported below, on the caller's thread
-                        outcome[i] = exc
-
-                threads = [threading.Thread(target=client, args=(i,)) for i in range(n)]
-                for t in threads:
-                    t.start()
-                gate.wait()
-                started = time.perf_counter()
-                for t in threads:
-                    t.join()
-                elapsed = time.perf_counter() - started
-                done = [o for o in outcome if not isinstance(o, BaseException)]
-                if len(done) < n:
-                    raise next(o for o in outcome if isinstance(o, BaseException))
-                if round_index == 0:
-                    continue  # warm-up: the prompt cache and the connections
-                rates.append(sum(tokens for tokens, _ in done) / elapsed)
-                ttfts.extend(first for _, first in done)
-            results[n] = StreamLoad(statistics.median(rates), percentile(ttfts, 50))
+            rounds = max(repeats, math.ceil(min_streams / n))
+            rates: dict[str, list[float]] = {name: [] for name in targets}
+            ttfts: dict[str, list[float]] = {name: [] for name in targets}
+            for round_index in range(rounds + 1):
+                for name, streams in connections.items():
+                    rate, firsts = _round([stream for stream, _ in streams[:n]], prompts)
+                    if round_index > 0:  # round 0 warms up
+                        rates[name].append(rate)
+                        ttfts[name].extend(firsts)
+            for name in targets:
+                results[name][n] = StreamLoad(
+                    statistics.median(rates[name]), percentile(ttfts[name], 50)
+                )
     finally:
-        for _, close in connections:
-            close()
+        for streams in connections.values():
+            for _, close in streams:
+                close()
     return results
+
+
+def _round(streams: list[Stream], prompts: list[str]) -> tuple[float, list[float]]:
+    """``len(streams)`` streams at once, one prompt each: (tokens/s, each one's TTFT)."""
+    n = len(streams)
+    outcome: list[tuple[int, float] | BaseException] = [(0, 0.0)] * n
+    gate = threading.Barrier(n + 1)
+
+    def client(i: int) -> None:
+        gate.wait()
+        try:
+            outcome[i] = _one_stream(streams[i], prompts[i % len(prompts)], time.perf_counter())
+        except BaseException as exc:  # reported below, on the caller's thread
+            outcome[i] = exc
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    gate.wait()
+    started = time.perf_counter()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    done = [o for o in outcome if not isinstance(o, BaseException)]
+    if len(done) < n:
+        raise next(o for o in outcome if isinstance(o, BaseException))
+    return sum(tokens for tokens, _ in done) / elapsed, [first for _, first in done]
