@@ -162,28 +162,32 @@ def run(
     results_dir: Path = RESULTS_DIR,
     figures: Figures | None = None,
 ) -> str:
-    """Infinity first, then Clarion (one server at a time), the same client for both."""
+    """Infinity and Clarion side by side, the same client for both, taking turns: each
+    repeat of each load runs on Infinity, then on Clarion, so drift weighs on both alike."""
     texts = sentences(256, seed=2)
-    measured: dict[tuple[str, str], EmbeddingLoad] = {}
-
-    def measure(name: str, url: str, headers: dict[str, str], model: str) -> None:
+    runs: dict[tuple[str, str], list[EmbeddingLoad]] = {}
+    with infinity() as port, served(CLARION_PRELOAD="all-minilm-l6-v2") as server:
+        targets = [
+            ("Infinity", f"http://127.0.0.1:{port}/embeddings", {}, "."),
+            ("Clarion", f"http://127.0.0.1:{server.rest_port}/v1/embeddings",
+             {"Authorization": f"Bearer {server.pat}"}, "all-minilm-l6-v2"),
+        ]  # fmt: skip
         for key, (_, clients, per_request) in LOADS.items():
-            runs = [load(url, headers, model, texts, clients, rounds, per_request)
-                    for _ in range(repeats)]  # fmt: skip
-            measured[(name, key)] = EmbeddingLoad(
-                statistics.median(r.per_second for r in runs),
-                statistics.median(r.p50_s for r in runs),
-                statistics.median(r.p99_s for r in runs),
-            )
-
-    with infinity() as port:
-        measure("Infinity", f"http://127.0.0.1:{port}/embeddings", {}, ".")
-    with served(CLARION_PRELOAD="all-minilm-l6-v2") as server:
-        url = f"http://127.0.0.1:{server.rest_port}/v1/embeddings"
-        measure("Clarion", url, {"Authorization": f"Bearer {server.pat}"}, "all-minilm-l6-v2")
+            for _ in range(repeats):
+                for name, url, headers, model in targets:
+                    measured = load(url, headers, model, texts, clients, rounds, per_request)
+                    runs.setdefault((name, key), []).append(measured)
+    medians = {
+        target: EmbeddingLoad(
+            statistics.median(r.per_second for r in loads),
+            statistics.median(r.p50_s for r in loads),
+            statistics.median(r.p99_s for r in loads),
+        )
+        for target, loads in runs.items()
+    }
     rows = []
     for key, (label, _, _) in LOADS.items():
-        ours, theirs = measured[("Clarion", key)], measured[("Infinity", key)]
+        ours, theirs = medians[("Clarion", key)], medians[("Infinity", key)]
         if figures is not None:
             figures[f"peer.{key}.rate_ratio"] = ours.per_second / theirs.per_second
             figures[f"peer.{key}.p50_ratio"] = theirs.p50_s / ours.p50_s
