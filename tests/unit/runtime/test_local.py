@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import AsyncGenerator, Sequence
@@ -267,12 +270,33 @@ def test_served_lists_each_loaded_version_with_this_process_as_its_replica(
     assert served.replicas == (Replica("RUNNING", "", socket.gethostname(), os.getpid()),)
 
 
-def test_numpy_blas_runs_single_threaded_once_a_backend_exists(tmp_path: Path) -> None:
-    from threadpoolctl import threadpool_info, threadpool_limits
+#: Run in a process of its own: other tests' servers and threads share this process's BLAS.
+_BLAS_CHECK = """
+import json
+import sys
+from threadpoolctl import threadpool_info, threadpool_limits
+from clarion.config import Settings
+from clarion.metrics import Metrics
+from clarion.runtime import LocalBackend
 
-    blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
-    assert blas, "numpy's BLAS is visible to threadpoolctl"
-    threadpool_limits(limits=2, user_api="blas")
-    assert all(i["num_threads"] == 2 for i in threadpool_info() if i["user_api"] == "blas")
-    _pool(tmp_path)
-    assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")
+def counts():
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+threadpool_limits(limits=2, user_api="blas")
+before = counts()
+LocalBackend({}, Settings.from_env({"CLARION_HOME": sys.argv[1]}), Metrics().runtime_observer())
+print(json.dumps({"before": before, "after": counts()}))
+"""
+
+
+def test_numpy_blas_runs_single_threaded_once_a_backend_exists(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _BLAS_CHECK, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    counts = json.loads(done.stdout)
+    assert counts["before"] and all(n == 2 for n in counts["before"]), counts
+    assert all(n == 1 for n in counts["after"]), counts
