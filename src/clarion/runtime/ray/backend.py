@@ -18,7 +18,9 @@ embedder, shared by every head on it, which the reconciler deploys with the embe
 - a cancelled caller (client gone, deadline passed) cancels the Ray request with the
   response's ``cancel()``, which reaches the replica's task; merely abandoning the awaiting
   task would leave the replica working;
-- errors keep their meaning across Ray (:func:`~clarion.runtime.ray.errors.awaited`).
+- errors keep their meaning across Ray (:func:`~clarion.runtime.ray.errors.awaited`);
+- predict calls go over Serve's gRPC transport to a version that keeps a replica, as Ray
+  actor tasks to one that may scale to zero (:func:`~clarion.runtime.ray.options.by_reference`).
 
     backend = RayBackend(RUNNER_FACTORIES, settings, demand=demand, election=election)
     outputs = await backend.predict(version, inputs)
@@ -55,6 +57,7 @@ from clarion.runtime.ray.cluster import (
 )
 from clarion.runtime.ray.errors import assigned, awaited, cancel, clarion_error
 from clarion.runtime.ray.heads import predict_head
+from clarion.runtime.ray.options import by_reference
 from clarion.runtime.ray.plan import app_name
 from clarion.runtime.ray.reconciler import Demand, Election, Reconciler
 from clarion.runtime.ray.replica import ReplicaStats
@@ -179,9 +182,9 @@ class RayBackend:
         if app.version.runner == HEADS:
             response = predict_head(app.handle, version, inputs, params, timeout_s)
         else:
+            caller = app.handle.options(_by_reference=by_reference(version, self._settings))
             response = cast(
-                "DeploymentResponse[Any]",
-                app.handle.predict.remote(list(inputs), params, timeout_s),
+                "DeploymentResponse[Any]", caller.predict.remote(list(inputs), params, timeout_s)
             )
         left = wait_until - loop.time()
         outputs: list[Output] = await awaited(

@@ -15,8 +15,11 @@ Pure values (no Ray import), so they are checked without a cluster:
   ``autoscaling_config`` (``min_replicas`` 0 scales to zero after
   ``scale_to_zero_delay_seconds`` without use).
 
+How predict calls travel is chosen here too (:func:`by_reference`).
+
     options = deployment_options(version, settings)
     serve.deployment(ModelReplica).options(**options)
+    handle.options(_by_reference=by_reference(version, settings))
 """
 
 from __future__ import annotations
@@ -105,3 +108,15 @@ def autoscaling_config(scaling: ScalingSettings) -> dict[str, Any]:
         "downscale_to_zero_delay_s": scaling.scale_to_zero_delay_seconds,
         "look_back_period_s": look_back,
     }
+
+
+def by_reference(version: Deployment, settings: Settings) -> bool:
+    """Whether predict calls to ``version`` go to its replicas as Ray actor tasks returning
+    object references (Serve's default), rather than over Serve's gRPC transport.
+
+    Measured with one-sentence embeddings at one client, a request reached its replica
+    2.9 to 3.9 ms after it was sent as an actor task and 1.6 ms over gRPC (an option of Serve
+    2.60 itself; ``ray[serve]`` is pinned). A version that may scale to zero keeps actor tasks:
+    over gRPC, a request cancelled while no replica ran (21355) left Serve never starting one.
+    """
+    return effective_scaling(version, settings).min_replicas < 1

@@ -7,7 +7,7 @@ from pathlib import Path
 from clarion.config import Settings
 from clarion.domain.scaling import ScalingSettings
 from clarion.runtime import Deployment
-from clarion.runtime.ray.options import deployment_options
+from clarion.runtime.ray.options import by_reference, deployment_options
 
 
 def _settings(**overrides: object) -> Settings:
@@ -70,3 +70,13 @@ def test_a_heads_application_asks_for_a_quarter_cpu_and_takes_a_whole_batch() ->
     options = deployment_options(heads, _settings(batch_max_size=32))
     assert options["ray_actor_options"] == {"num_cpus": 0.25}
     assert options["max_ongoing_requests"] == 32 and options["num_replicas"] == 1
+
+
+def test_calls_go_over_grpc_unless_the_version_may_scale_to_zero() -> None:
+    settings = _settings()
+    assert not by_reference(_version("text-embedding-onnx"), settings)
+    fixed = ScalingSettings(min_replicas=2, max_replicas=2)
+    assert not by_reference(_version("text-embedding-onnx", fixed), settings)
+    to_zero = ScalingSettings(min_replicas=0, max_replicas=2)
+    assert by_reference(_version("text-embedding-onnx", to_zero), settings)
+    assert by_reference(_version("llm-llamacpp", to_zero, n_parallel=4), settings)
