@@ -83,6 +83,38 @@ def test_message_dict_is_json_format_byte_for_byte() -> None:
     assert parsed == response  # the official JSON channel reads it back the same
 
 
+def _with_models(response: service_pb2.MultiOutputResponse, *names: str) -> None:
+    for output, name in zip(response.outputs, names, strict=True):
+        output.model.id = "m"
+        output.model.name = name
+        output.model.model_version.id = "v" * 32
+        output.model.model_version.status.code = 21100
+        output.input.id = f"in-{output.id}"
+
+
+@pytest.mark.parametrize(
+    "names",
+    [("same",) * 6, ("same",) * 5 + ("other",)],
+    ids=["one model in every output", "models that differ"],
+)
+def test_the_model_each_output_repeats_comes_out_as_json_format_writes_it(
+    names: tuple[str, ...],
+) -> None:
+    response = _response(np.random.default_rng(3))
+    _with_models(response, *names)
+    expected = json_format.MessageToDict(
+        response, preserving_proto_field_name=True, use_integers_for_enums=True
+    )
+    assert json.dumps(message_dict(response)) == json.dumps(expected)
+    assert response.outputs[0].model.name == names[0]  # the message is left as it was
+    del response.outputs[0].data.embeddings[:]
+    del response.outputs[1].data.embeddings[:]  # models, and no vectors in some outputs
+    expected = json_format.MessageToDict(
+        response, preserving_proto_field_name=True, use_integers_for_enums=True
+    )
+    assert json.dumps(message_dict(response)) == json.dumps(expected)
+
+
 def test_messages_without_embeddings_go_through_json_format() -> None:
     message = service_pb2.SingleModelResponse()
     message.status.code = 10000
