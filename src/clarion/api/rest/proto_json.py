@@ -36,8 +36,9 @@ _DOUBLE_SCALE = 12
 _WIDE_SCALE = max(
     s for s in range(23) if 24 + (5**s).bit_length() <= np.finfo(np.longdouble).nmant + 1
 )
-#: 10**s for the scales the exact paths use (exact doubles up to 10**22).
-_SCALES = np.array([float(10**s) for s in range(max(_DOUBLE_SCALE, _WIDE_SCALE) + 1)])
+#: The largest scale either exact path takes, and 10**s for each (exact doubles to 10**22).
+_MAX_SCALE = max(_DOUBLE_SCALE, _WIDE_SCALE)
+_SCALES = np.array([float(10**s) for s in range(_MAX_SCALE + 1)])
 _WIDE_SCALES = _SCALES.astype(np.longdouble)
 #: Decimal exponents float32 magnitudes can have, and the double nearest each 10**e.
 _LOWEST_EXPONENT = -46
@@ -136,7 +137,7 @@ def shortest_floats(vector: npt.NDArray[np.float32]) -> list[Any]:
         slow = ~pending
         for precision in range(6, 10):
             scale = precision - 1 - exponent
-            exact = (scale >= 0) & (scale <= max(_DOUBLE_SCALE, _WIDE_SCALE))
+            exact = (scale >= 0) & (scale <= _MAX_SCALE)
             slow |= pending & ~exact
             pending &= exact
             index = np.flatnonzero(pending)
