@@ -118,8 +118,6 @@ class ModelDirectory:
         raise ModelNotFound(f"Model {ref.path} does not exist.")
 
     def _lookup_model(self, ref: ModelRef) -> Model | None:
-        if not self._registry.app_exists(ref.user_id, ref.app_id):
-            return None
         return self._registry.get_model(ref.user_id, ref.app_id, ref.model_id)
 
     def resolve(self, principal: Principal, ref: ModelRef) -> tuple[Model, ModelVersion]:
@@ -142,12 +140,7 @@ class ModelDirectory:
         return model, version
 
     def _route(self, ref: ModelRef) -> tuple[Model, ModelVersion | None] | None:
-        if not self._registry.app_exists(ref.user_id, ref.app_id):
-            return None
-        model = self._registry.get_model(ref.user_id, ref.app_id, ref.model_id)
-        if model is None:
-            return None
-        return model, self._registry.get_version(model, ref.version_id)
+        return self._registry.route(ref.user_id, ref.app_id, ref.model_id, ref.version_id)
 
     def concepts(self, version: ModelVersion) -> tuple[Concept, ...]:
         """A version's concepts in output order (cached: versions never change)."""

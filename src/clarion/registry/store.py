@@ -40,6 +40,7 @@ from clarion.registry.schema import (
     TrainingOwnerRow,
     TrainingRow,
     UserRow,
+    VersionScalingRow,
 )
 from clarion.registry.workspace import WorkspaceStore
 
@@ -343,27 +344,62 @@ class Registry(WorkspaceStore, DatasetStore, ClusterStore):
             model_pk = mapping.model_pk(s, model)
             if model_pk is None:
                 return None
-            query = select(ModelVersionRow).where(ModelVersionRow.model_pk == model_pk)
-            if version_id:
-                query = query.where(ModelVersionRow.id == version_id)
-            elif not usable:
-                query = query.order_by(
-                    ModelVersionRow.created_at.desc(), ModelVersionRow.id.desc()
-                ).limit(1)
-            else:
-                query = (
-                    query.outerjoin(TrainingRow, TrainingRow.version_id == ModelVersionRow.id)
-                    .where(
-                        or_(
-                            TrainingRow.status_code.is_(None),
-                            TrainingRow.status_code == StatusCode.MODEL_TRAINED,
-                        )
-                    )
-                    .order_by(ModelVersionRow.created_at.desc(), ModelVersionRow.id.desc())
-                    .limit(1)
+            return self._version(s, model_pk, model.model_id, version_id, usable)
+
+    def route(
+        self, user_id: str, app_id: str, model_id: str, version_id: str = ""
+    ) -> tuple[Model, ModelVersion | None] | None:
+        """What a request names: the model and its version (as :meth:`get_version` finds it,
+        None when there is none), in one transaction of two queries; None when the app or the
+        model is not there."""
+        with self._session() as s:
+            row = s.scalar(
+                select(ModelRow)
+                .join(AppRow)
+                .where(
+                    AppRow.user_id == user_id,
+                    AppRow.app_id == app_id,
+                    ModelRow.model_id == model_id,
                 )
-            row = s.scalar(query)
-            return None if row is None else mapping.versions(s, [row], model.model_id)[0]
+            )
+            if row is None:
+                return None
+            return mapping.model(row), self._version(s, row.pk, model_id, version_id, True)
+
+    @staticmethod
+    def _version(
+        s: Session, model_pk: int, model_id: str, version_id: str, usable: bool
+    ) -> ModelVersion | None:
+        """One query: the version row with its training state and scaling settings."""
+        query = (
+            select(ModelVersionRow, TrainingRow.status_code, VersionScalingRow.settings)
+            .outerjoin(TrainingRow, TrainingRow.version_id == ModelVersionRow.id)
+            .outerjoin(VersionScalingRow, VersionScalingRow.version_id == ModelVersionRow.id)
+            .where(ModelVersionRow.model_pk == model_pk)
+        )
+        if version_id:
+            query = query.where(ModelVersionRow.id == version_id)
+        else:
+            if usable:
+                query = query.where(
+                    or_(
+                        TrainingRow.status_code.is_(None),
+                        TrainingRow.status_code == StatusCode.MODEL_TRAINED,
+                    )
+                )
+            query = query.order_by(
+                ModelVersionRow.created_at.desc(), ModelVersionRow.id.desc()
+            ).limit(1)
+        found = s.execute(query).first()
+        if found is None:
+            return None
+        row, training_status, scaling = found
+        return mapping.version(
+            row,
+            model_id,
+            trained=training_status is not None,
+            scaling=None if scaling is None else mapping.scaling_settings(scaling),
+        )
 
     def list_versions(self, model: Model, page: Page) -> list[ModelVersion]:
         """Versions of ``model``, newest first."""

@@ -10,7 +10,9 @@ import pytest
 
 from clarion.catalog import register_builtins
 from clarion.config import Settings
+from clarion.domain.scaling import ScalingSettings
 from clarion.domain.values import Concept, InputKind
+from clarion.errors import StatusCode
 from clarion.registry import Page, Registry
 from clarion.registry.schema import ModelVersionRow
 
@@ -88,6 +90,43 @@ def test_latest_version_and_paging_newest_first(settings: Settings) -> None:
     assert [v.id for v in page3] == [ids[0]]
     assert page4 == []
     assert len(registry.list_versions(model, Page(1, 0))) == 5  # 0 = default page size
+    registry.close()
+
+
+def test_route_names_the_model_and_version_that_get_model_and_get_version_name(
+    settings: Settings,
+) -> None:
+    registry = Registry.open(settings.resolved_database_url)
+    model = registry.ensure_model("u1", "app", "m", model_type_id="embedding-classifier")
+    model = registry.get_model("u1", "app", "m") or model  # as read back
+    assert registry.route("u1", "app", "m") == (model, None)  # no versions yet
+    ready = registry.ensure_version(model, "a" * 32, runner="r", spec={"x": 1})
+    trained = registry.ensure_version(
+        model, "b" * 32, runner="r", spec={}, training=(StatusCode.MODEL_TRAINED, "done", {})
+    )
+    registry.set_scaling(trained.id, ScalingSettings(min_replicas=2, max_replicas=3))
+    queued = registry.ensure_version(
+        model,
+        "c" * 32,
+        runner="r",
+        spec={},
+        training=(StatusCode.MODEL_QUEUED_FOR_TRAINING, "queued", {}),
+    )
+    for version_id in ("", ready.id, trained.id, queued.id, "d" * 32):
+        route = registry.route("u1", "app", "m", version_id)
+        assert route == (model, registry.get_version(model, version_id)), version_id
+    latest = registry.route("u1", "app", "m")
+    assert latest is not None and latest[1] is not None
+    assert latest[1].id == trained.id, "the newest usable version, not the queued one"
+    assert latest[1].trained and latest[1].scaling == ScalingSettings(
+        min_replicas=2, max_replicas=3
+    )
+    named = registry.route("u1", "app", "m", ready.id)
+    assert named is not None and named[1] is not None
+    assert not named[1].trained and named[1].scaling is None
+    assert registry.route("u1", "app", "other") is None
+    assert registry.route("u1", "no-app", "m") is None
+    assert registry.route("u2", "app", "m") is None
     registry.close()
 
 
