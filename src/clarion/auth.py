@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from clarion.errors import KeyInvalid, KeyNotFound, MissingKey
 from clarion.registry import KeyRecord, Registry
-from clarion.ttl_cache import TtlCache
+from clarion.ttl_cache import Changes, TtlCache
 
 #: The user that owns the built-in models; its apps are readable by every authenticated user.
 PUBLIC_USER = "clarion"
@@ -66,11 +66,14 @@ def token_from_header(value: str | None) -> str:
 class KeyManager:
     """Creates, verifies and revokes PATs stored in the registry."""
 
-    def __init__(self, registry: Registry, cache_s: float = 1.0) -> None:
+    def __init__(
+        self, registry: Registry, cache_s: float = 1.0, changes: Changes | None = None
+    ) -> None:
         self._registry = registry
-        # Key records are re-read at most every ``cache_s`` seconds, so a revocation made
-        # by another process (``clarion keys revoke``) takes effect within that time.
-        self._records: TtlCache[str, KeyRecord | None] = TtlCache(cache_s)
+        # Key records are re-read at most every ``cache_s`` seconds, or once the registry's
+        # ``changes`` say so, so a revocation made by another process (``clarion keys
+        # revoke``) takes effect within that time.
+        self._records: TtlCache[str, KeyRecord | None] = TtlCache(cache_s, changes=changes)
 
     def create(self, user_id: str, description: str = "") -> str:
         """Make a new PAT for ``user_id`` and return it; it cannot be shown again."""

@@ -33,6 +33,7 @@ from clarion.limits import Admission, KeyLimits
 from clarion.memory import tune_allocator
 from clarion.metrics import Metrics
 from clarion.registry import Page, Registry
+from clarion.registry.changes import ChangeWatch
 from clarion.registry.store import MAX_PER_PAGE
 from clarion.runners import RUNNER_FACTORIES
 from clarion.runtime import Backend, Deployment, LocalBackend
@@ -60,6 +61,7 @@ class Core:
     handlers: ClarifaiHandlers
     files: InputFiles
     front_end: FrontEnd
+    changes: ChangeWatch
 
     @classmethod
     def open(cls, settings: Settings) -> Core:
@@ -71,9 +73,10 @@ class Core:
         tune_allocator()
         registry = Registry.open(settings.resolved_database_url)
         register_builtins(registry, settings)
-        keys = KeyManager(registry, settings.cache_s)
+        changes = ChangeWatch(registry.change_count, settings.cache_s)
+        keys = KeyManager(registry, settings.cache_s, changes)
         limits = KeyLimits(settings.key_rate, settings.key_burst, settings.key_max_generations)
-        directory = ModelDirectory(registry, settings.cache_s)
+        directory = ModelDirectory(registry, settings.cache_s, changes)
         metrics = Metrics()
         front_end = FrontEnd(registry, instance_id(settings.home))
         backend = _backend(settings, metrics, registry, front_end.instance_id)
@@ -91,7 +94,7 @@ class Core:
         )  # fmt: skip
         return cls(
             settings, registry, keys, Admission(keys, limits), directory, metrics, backend,
-            fetcher, decoder, predictor, trainer, handlers, files, front_end,
+            fetcher, decoder, predictor, trainer, handlers, files, front_end, changes,
         )  # fmt: skip
 
     def recover(self) -> None:

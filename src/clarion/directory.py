@@ -17,7 +17,7 @@ from clarion.domain.models import Model, ModelVersion, TrainingState
 from clarion.domain.values import Concept
 from clarion.errors import ModelNotFound, PermissionDenied, ResourceNotFound
 from clarion.registry import Page, Registry
-from clarion.ttl_cache import TtlCache
+from clarion.ttl_cache import Changes, TtlCache
 
 
 @dataclass(frozen=True)
@@ -49,17 +49,22 @@ class ModelRef:
 class ModelDirectory:
     """Looks models up on behalf of a principal."""
 
-    def __init__(self, registry: Registry, cache_s: float = 1.0) -> None:
+    def __init__(
+        self, registry: Registry, cache_s: float = 1.0, changes: Changes | None = None
+    ) -> None:
         self._registry = registry
         self._concepts: dict[str, tuple[Concept, ...]] = {}
         # Resolved routes (which model, which version is latest) are re-read at most every
-        # ``cache_s`` seconds; visibility is still checked on every call.
+        # ``cache_s`` seconds, or once the registry's ``changes`` say so; visibility is
+        # still checked on every call.
         self._routes: TtlCache[ModelRef, tuple[Model, ModelVersion | None] | None] = TtlCache(
-            cache_s
+            cache_s, changes=changes
         )
         # Models by (user, app, model id), for as long; who may read them is still checked
         # on every call, and one that is not there is looked up again each time.
-        self._models: TtlCache[tuple[str, str, str], Model | None] = TtlCache(cache_s)
+        self._models: TtlCache[tuple[str, str, str], Model | None] = TtlCache(
+            cache_s, changes=changes
+        )
 
     def readable_app(self, principal: Principal, user_id: str, app_id: str) -> tuple[str, str]:
         """The (user, app) named, if the caller may read it; ``me`` names the caller."""

@@ -63,6 +63,7 @@ class ClarionServer:
         self._rest_task: asyncio.Task[None] | None = None
         self._preload: asyncio.Task[list[str]] | None = None
         self._heartbeat: asyncio.Task[None] | None = None
+        self._watch: asyncio.Task[None] | None = None
         self._home_lock = HomeLock(core.settings.home)
 
     @property
@@ -74,6 +75,7 @@ class ClarionServer:
         self._home_lock.acquire()  # HomeInUse when another server serves from this home
         self.core.recover()
         self._heartbeat = asyncio.create_task(self.core.front_end.run())
+        self._watch = asyncio.create_task(self.core.changes.run())
         self._grpc = grpc.aio.server(
             options=[
                 ("grpc.max_receive_message_length", settings.max_receive_bytes),
@@ -156,5 +158,7 @@ class ClarionServer:
         await self.core.trainer.wait_idle()  # its trainings still beat while they finish
         if self._heartbeat is not None:
             self._heartbeat.cancel()
+        if self._watch is not None:
+            self._watch.cancel()
         await self.core.aclose()
         self._home_lock.release()

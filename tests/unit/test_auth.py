@@ -11,6 +11,8 @@ from clarion.auth import KeyManager, Principal, token_from_header
 from clarion.config import Settings
 from clarion.errors import KeyInvalid, KeyNotFound, MissingKey, StatusCode
 from clarion.registry import Registry
+from clarion.registry.changes import ChangeWatch
+from clarion.registry.records import KeyRecord
 
 
 @pytest.fixture
@@ -80,3 +82,37 @@ def test_a_key_revoked_through_another_server_stops_working_within_the_cache_tim
     time.sleep(cache_s + 0.05)
     with pytest.raises(KeyInvalid):
         other.authenticate(f"Key {pat}")
+
+
+def test_with_the_change_count_a_key_is_not_read_again_until_something_changes(
+    settings: Settings,
+) -> None:
+    """A server's watch on the registry: a key record read once serves for as long as the
+    change count holds, and a revocation through another server raises the count, so the
+    next read of it makes this server read the key again."""
+    cache_s = 0.3
+    registry = Registry.open(settings.resolved_database_url)
+    watch = ChangeWatch(registry.change_count, cache_s)
+    one = KeyManager(registry, cache_s, watch)
+    other = KeyManager(Registry.open(settings.resolved_database_url), cache_s)
+    pat = other.create("alice")
+    watch.poll()
+    reads: list[str] = []
+    find_key = registry.find_key
+
+    def counted_find_key(key_id: str) -> KeyRecord | None:
+        reads.append(key_id)
+        return find_key(key_id)
+
+    registry.find_key = counted_find_key  # type: ignore[method-assign]
+    assert one.authenticate(f"Key {pat}").user_id == "alice"
+    time.sleep(cache_s + 0.05)
+    watch.poll()
+    assert one.authenticate(f"Key {pat}").user_id == "alice"
+    assert len(reads) == 1, "past the cache time, but nothing changed: not read again"
+    assert other.revoke(pat[:8])
+    assert one.authenticate(f"Key {pat}").user_id == "alice", "the count read before the change"
+    watch.poll()
+    with pytest.raises(KeyInvalid):
+        one.authenticate(f"Key {pat}")
+    assert len(reads) == 2

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     ForeignKey,
     Integer,
@@ -190,6 +191,18 @@ class TrainingOwnerRow(Base):
 
     version_id: Mapped[str] = mapped_column(ForeignKey("model_versions.id"), primary_key=True)
     instance_id: Mapped[str] = mapped_column(String(64))
+
+
+class ChangeCountRow(Base):
+    """One row: how many transactions have changed what requests look up and front ends
+    cache (users, apps, models, versions, their training and scaling, keys). Every such
+    transaction raises it (``registry/changes.py``), so one read of it tells a front end
+    that its cached lookups still hold."""
+
+    __tablename__ = "registry_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 @event.listens_for(ModelVersionRow, "before_update")

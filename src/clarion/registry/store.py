@@ -25,6 +25,7 @@ from clarion.domain.models import Model, ModelVersion
 from clarion.domain.values import Concept
 from clarion.errors import InternalError, StatusCode
 from clarion.registry import mapping
+from clarion.registry.changes import count_changes, ensure_counter, read_count
 from clarion.registry.cluster import ClusterStore
 from clarion.registry.datasets import DatasetStore
 from clarion.registry.election import AdvisoryLock, lock_holder
@@ -108,6 +109,7 @@ def _create_tables(engine: Engine) -> None:
         if engine.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
         Base.metadata.create_all(connection)
+        ensure_counter(connection)
 
 
 class Registry(WorkspaceStore, DatasetStore, ClusterStore):
@@ -116,6 +118,7 @@ class Registry(WorkspaceStore, DatasetStore, ClusterStore):
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        count_changes(self._sessions)
 
     @classmethod
     def open(cls, url: str) -> Registry:
@@ -133,6 +136,14 @@ class Registry(WorkspaceStore, DatasetStore, ClusterStore):
 
     def close(self) -> None:
         self._engine.dispose()
+
+    def change_count(self) -> int:
+        """How many transactions have changed what front ends cache (``registry/changes.py``)."""
+        try:
+            with self._engine.connect() as connection:
+                return read_count(connection)
+        except SQLAlchemyError as exc:
+            raise InternalError(f"registry error: {type(exc).__name__}") from exc
 
     def reconciler_election(self, instance_id: str = "") -> AdvisoryLock | None:
         """How front ends on this registry elect the one that reconciles a Ray cluster: an
