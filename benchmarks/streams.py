@@ -26,6 +26,9 @@ from google.protobuf import struct_pb2
 
 from benchmarks.common import percentile
 
+#: The fewest measured rounds a level has, whatever ``repeats`` asks for.
+MIN_ROUNDS = 3
+
 Stream = Callable[[str], Iterator[str | int]]
 Connector = Callable[[], tuple[Stream, Callable[[], None]]]
 
@@ -148,10 +151,12 @@ def measure(
     """For each target and level ``n``: ``n`` clients stream one prompt each at once.
 
     The targets take turns: each round of a level runs every target's ``n`` streams, one
-    target after another, so the box's drift over the run weighs on all of them alike. A
-    level has ``repeats`` rounds, or more so that its TTFT p50 comes from at least
-    ``min_streams`` streams per target, after one warm-up round (the prompt cache and the
-    connections). Figures: the median tokens/s over rounds, the p50 TTFT over all streams.
+    target after another, so the box's drift over the run weighs on all of them alike; each
+    round starts with the next target, so none always follows the same one. A level has
+    ``repeats`` rounds (three at least, so that one slow round cannot set a median), or more
+    so that its TTFT p50 comes from at least ``min_streams`` streams per target, after one
+    warm-up round (the prompt cache and the connections). Figures: the median tokens/s over
+    rounds, the p50 TTFT over all streams.
     """
     if repeats < 1 or not levels or not targets:
         raise ValueError("measure needs a target, a level and a repeat")
@@ -160,11 +165,14 @@ def measure(
     results: dict[str, dict[int, StreamLoad]] = {name: {} for name in targets}
     try:
         for n in levels:
-            rounds = max(repeats, math.ceil(min_streams / n))
+            rounds = max(repeats, MIN_ROUNDS, math.ceil(min_streams / n))
             rates: dict[str, list[float]] = {name: [] for name in targets}
             ttfts: dict[str, list[float]] = {name: [] for name in targets}
+            names = list(connections)
             for round_index in range(rounds + 1):
-                for name, streams in connections.items():
+                start = round_index % len(names)
+                for name in names[start:] + names[:start]:
+                    streams = connections[name]
                     rate, firsts = _round([stream for stream, _ in streams[:n]], prompts)
                     if round_index > 0:  # round 0 warms up
                         rates[name].append(rate)
