@@ -116,21 +116,23 @@ class ModelDirectory:
             raise ModelNotFound("model_id is required.")
         if principal.can_read(ref.user_id) and ref.user_id and ref.app_id:
             key = (ref.user_id, ref.app_id, ref.model_id)
-            model = self._models.get_or_load(key, lambda: self._lookup_model(ref))
+            model = self._models.get_or_load(
+                key, lambda: self._registry.get_model(ref.user_id, ref.app_id, ref.model_id)
+            )
             if model is not None:
                 return model
         self.check_app(principal, ref.user_id, ref.app_id)  # raises the right "does not exist"
         raise ModelNotFound(f"Model {ref.path} does not exist.")
-
-    def _lookup_model(self, ref: ModelRef) -> Model | None:
-        return self._registry.get_model(ref.user_id, ref.app_id, ref.model_id)
 
     def resolve(self, principal: Principal, ref: ModelRef) -> tuple[Model, ModelVersion]:
         """The model and the named version, or its latest version when none is named."""
         ref = ref.for_caller(principal)
         if not ref.model_id or not principal.can_read(ref.user_id):
             self.model(principal, ref)  # raises the right "does not exist"
-        route = self._routes.get_or_load(ref, lambda: self._route(ref))
+        route = self._routes.get_or_load(
+            ref,
+            lambda: self._registry.route(ref.user_id, ref.app_id, ref.model_id, ref.version_id),
+        )
         if route is None:
             self.model(principal, ref)  # raises the right "does not exist"
             raise ModelNotFound(f"Model {ref.path} does not exist.")
@@ -143,9 +145,6 @@ class ModelDirectory:
                 )
             raise ModelNotFound(f"Model {ref.path} has no versions yet.")
         return model, version
-
-    def _route(self, ref: ModelRef) -> tuple[Model, ModelVersion | None] | None:
-        return self._registry.route(ref.user_id, ref.app_id, ref.model_id, ref.version_id)
 
     def concepts(self, version: ModelVersion) -> tuple[Concept, ...]:
         """A version's concepts in output order (cached: versions never change)."""

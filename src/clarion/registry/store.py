@@ -252,16 +252,21 @@ class Registry(WorkspaceStore, DatasetStore, ClusterStore):
 
     def get_model(self, user_id: str, app_id: str, model_id: str) -> Model | None:
         with self._session() as s:
-            row = s.scalar(
-                select(ModelRow)
-                .join(AppRow)
-                .where(
-                    AppRow.user_id == user_id,
-                    AppRow.app_id == app_id,
-                    ModelRow.model_id == model_id,
-                )
-            )
+            row = self._model_row(s, user_id, app_id, model_id)
             return None if row is None else mapping.model(row)
+
+    @staticmethod
+    def _model_row(s: Session, user_id: str, app_id: str, model_id: str) -> ModelRow | None:
+        """One query: the model's row, its app joined."""
+        return s.scalar(
+            select(ModelRow)
+            .join(AppRow)
+            .where(
+                AppRow.user_id == user_id,
+                AppRow.app_id == app_id,
+                ModelRow.model_id == model_id,
+            )
+        )
 
     def list_models(
         self, user_ids: Sequence[str], page: Page, app_id: str | None = None
@@ -364,15 +369,7 @@ class Registry(WorkspaceStore, DatasetStore, ClusterStore):
         None when there is none), in one transaction of two queries; None when the app or the
         model is not there."""
         with self._session() as s:
-            row = s.scalar(
-                select(ModelRow)
-                .join(AppRow)
-                .where(
-                    AppRow.user_id == user_id,
-                    AppRow.app_id == app_id,
-                    ModelRow.model_id == model_id,
-                )
-            )
+            row = self._model_row(s, user_id, app_id, model_id)
             if row is None:
                 return None
             return mapping.model(row), self._version(s, row.pk, model_id, version_id, True)
