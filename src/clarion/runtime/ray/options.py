@@ -11,15 +11,19 @@ Pure values (no Ray import), so they are checked without a cluster:
 - ``max_queued_requests``: bounded; a request beyond it is refused (21354);
 - ``max_constructor_retry_count``: a replica that fails to load is tried
   :data:`CONSTRUCTOR_TRIES` times, then the deploy fails;
+- ``logging_config``: no access log line per request in the replica (the front end's
+  metrics count requests; the line cost the replica's loop time on every call);
 - a fixed ``num_replicas`` when ``min_replicas == max_replicas``, else an
   ``autoscaling_config`` (``min_replicas`` 0 scales to zero after
   ``scale_to_zero_delay_seconds`` without use).
 
-How predict calls travel is chosen here too (:func:`by_reference`).
+How predict calls travel is chosen here too (:func:`by_reference`), and whether concurrent
+ones share calls (:func:`coalesces`).
 
     options = deployment_options(version, settings)
     serve.deployment(ModelReplica).options(**options)
     handle.options(_by_reference=by_reference(version, settings))
+    Coalescer(send, coalesce=coalesces(version, settings))
 """
 
 from __future__ import annotations
@@ -86,6 +90,7 @@ def deployment_options(version: Deployment, settings: Settings) -> dict[str, Any
         "max_queued_requests": scaling.max_queued_requests,
         "graceful_shutdown_timeout_s": settings.shutdown_grace_s,
         "max_constructor_retry_count": CONSTRUCTOR_TRIES,
+        "logging_config": {"enable_access_log": False},
     }
     if scaling.min_replicas == scaling.max_replicas:
         options["num_replicas"] = scaling.max_replicas
@@ -120,3 +125,11 @@ def by_reference(version: Deployment, settings: Settings) -> bool:
     over gRPC, a request cancelled while no replica ran (21355) left Serve never starting one.
     """
     return effective_scaling(version, settings).min_replicas < 1
+
+
+def coalesces(version: Deployment, settings: Settings) -> bool:
+    """Whether concurrent predict requests to ``version`` may share Serve calls
+    (:mod:`~clarion.runtime.ray.coalesce`): only with a fixed number of replicas, since
+    Serve autoscales on the calls in flight."""
+    scaling = effective_scaling(version, settings)
+    return scaling.min_replicas == scaling.max_replicas

@@ -24,6 +24,7 @@ def test_an_embedder_takes_a_whole_batch_at_once_on_one_fixed_replica() -> None:
     assert options["max_queued_requests"] == 1024
     assert options["num_replicas"] == 1 and "autoscaling_config" not in options
     assert options["ray_actor_options"] == {"num_cpus": 1}
+    assert options["logging_config"] == {"enable_access_log": False}
 
 
 def test_an_llm_takes_its_engine_slots_its_threads_and_its_measured_memory() -> None:
