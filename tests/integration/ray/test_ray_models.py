@@ -31,6 +31,7 @@ from clarion.registry.store import MAX_PER_PAGE
 from clarion.runners import RUNNER_FACTORIES
 from clarion.runtime import Backend, Deployment, LocalBackend
 from clarion.runtime.ray.backend import RayBackend
+from clarion.runtime.ray.replica import ReplicaStats
 from clarion.server_thread import ServerThread
 from tests.conftest import make_settings
 from tests.integration.ray.conftest import RayCluster
@@ -114,17 +115,19 @@ def test_concurrent_requests_form_batches_inside_the_replica(
     settings = _settings(tmp_path, ray_cluster)
     minilm = _builtin(registry, settings, "all-minilm-l6-v2")
 
-    async def scenario(backend: Backend) -> tuple[int, ...]:
+    async def scenario(backend: Backend) -> ReplicaStats:
         assert isinstance(backend, RayBackend)
         await backend.load(minilm)
         one = [[Input(f"q{i}", InputKind.TEXT, text=f"query {i}")] for i in range(32)]
         results = await asyncio.gather(*(backend.predict(minilm, inputs) for inputs in one))
-        assert all(r[0].embedding is not None for r in results)
-        return (await backend.replica_stats(minilm)).batch_sizes
+        assert [r[0].embedding is not None for r in results] == [True] * 32
+        return await backend.replica_stats(minilm)
 
-    sizes = _on(_ray(settings, registry), scenario)
-    print(f"batch sizes in the replica: {sizes}")
-    assert sum(sizes) == 32 and max(sizes) > 1
+    stats = _on(_ray(settings, registry), scenario)
+    print(f"batch sizes in the replica: {stats.batch_sizes}, calls: {stats.call_sizes}")
+    assert sum(stats.batch_sizes) == 32 and max(stats.batch_sizes) > 1
+    # A fixed replica count: requests sent while a call was in transit shared calls.
+    assert sum(stats.call_sizes) == 32 and len(stats.call_sizes) < 32
 
 
 async def _settled(backend: RayBackend, version: Deployment) -> int:

@@ -20,7 +20,9 @@ embedder, shared by every head on it, which the reconciler deploys with the embe
   task would leave the replica working;
 - errors keep their meaning across Ray (:func:`~clarion.runtime.ray.errors.awaited`);
 - predict calls go over Serve's gRPC transport to a version that keeps a replica, as Ray
-  actor tasks to one that may scale to zero (:func:`~clarion.runtime.ray.options.by_reference`).
+  actor tasks to one that may scale to zero (:func:`~clarion.runtime.ray.options.by_reference`);
+- requests to a version with a fixed number of replicas that arrive while one of its calls
+  is in transit share the next call (:mod:`~clarion.runtime.ray.coalesce`).
 
     backend = RayBackend(RUNNER_FACTORIES, settings, demand=demand, election=election)
     outputs = await backend.predict(version, inputs)
@@ -32,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
@@ -55,9 +57,10 @@ from clarion.runtime.ray.cluster import (
     replicas,
     running,
 )
+from clarion.runtime.ray.coalesce import Coalescer, Request, Result
 from clarion.runtime.ray.errors import assigned, awaited, cancel, clarion_error
 from clarion.runtime.ray.heads import predict_head
-from clarion.runtime.ray.options import by_reference
+from clarion.runtime.ray.options import by_reference, coalesces
 from clarion.runtime.ray.plan import app_name
 from clarion.runtime.ray.reconciler import Demand, Election, Reconciler
 from clarion.runtime.ray.replica import ReplicaStats
@@ -72,6 +75,8 @@ log = logging.getLogger(__name__)
 class _Application:
     version: Deployment
     handle: DeploymentHandle[Any]
+    #: Sends its predict calls; None for a heads application (``predict_head`` calls it).
+    calls: Coalescer | None
     #: Serve scales the replicas; nothing here is unloaded for being idle or large.
     busy: bool = False
 
@@ -158,10 +163,31 @@ class RayBackend:
             version.version_id,
             time.monotonic() - started,
         )
-        return _Application(version, handle)
+        if version.runner == HEADS:
+            return _Application(version, handle, None)
+        travel = by_reference(version, self._settings)
+
+        async def send(
+            requests: list[Request], load_wait_s: float, taken: Callable[[], None]
+        ) -> list[Result]:
+            # Per call, from the application's handle, so every call shares its router: a
+            # handle made with options() before the first call keeps a router of its own,
+            # and after a request cancelled at zero replicas Serve never started one.
+            caller = handle.options(_by_reference=travel)
+            response = cast("DeploymentResponse[Any]", caller.predict_all.remote(requests))
+            results: list[Result] = await awaited(
+                response, version.version_id, app=name, load_wait_s=load_wait_s, taken=taken
+            )
+            return results
+
+        return _Application(
+            version, handle, Coalescer(send, coalesce=coalesces(version, self._settings))
+        )
 
     async def _detach(self, app: _Application) -> None:
-        """Nothing to undo here: only the reconciler deletes applications."""
+        """Only the reconciler deletes applications: here the calls still out are cancelled."""
+        if app.calls is not None:
+            await app.calls.close()
 
     # calling -------------------------------------------------------------------------
 
@@ -176,16 +202,12 @@ class RayBackend:
         loop = asyncio.get_running_loop()
         wait_until = loop.time() + self._settings.load_wait_s
         app = await self._application(version, self._settings.load_wait_s)
+        if app.calls is not None:
+            return await app.calls.predict(list(inputs), params, deadline, wait_until)
         timeout_s = None
         if deadline is not None:
             timeout_s = max(0.0, deadline - loop.time())
-        if app.version.runner == HEADS:
-            response = predict_head(app.handle, version, inputs, params, timeout_s)
-        else:
-            caller = app.handle.options(_by_reference=by_reference(version, self._settings))
-            response = cast(
-                "DeploymentResponse[Any]", caller.predict.remote(list(inputs), params, timeout_s)
-            )
+        response = predict_head(app.handle, version, inputs, params, timeout_s)
         left = wait_until - loop.time()
         outputs: list[Output] = await awaited(
             response, version.version_id, app=app_name(app.version), load_wait_s=left

@@ -16,6 +16,7 @@
 
     outputs = await awaited(response, version_id)   # a Clarion error, or the result
     outputs = await awaited(response, version_id, app=name, load_wait_s=10)
+    outputs = await awaited(response, version_id, app=name, load_wait_s=10, taken=callback)
     await assigned(pieces, name, version_id, 10)     # a stream: before its first piece
 
 A caller cancelled while it awaits cancels the Ray request too (:func:`cancel`): merely
@@ -25,6 +26,7 @@ abandoning the awaiting task would leave the replica working.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from ray.exceptions import RayTaskError
@@ -58,14 +60,17 @@ async def awaited(
     *,
     app: str | None = None,
     load_wait_s: float | None = None,
+    taken: Callable[[], None] | None = None,
 ) -> Any:
     """The result of a Serve call on ``version_id``, or the Clarion error it failed with; a
     cancelled caller cancels the call. With ``load_wait_s``, a call that no replica of the
-    application ``app`` takes in that time while none runs answers 21355 (:func:`assigned`).
-    """
+    application ``app`` takes in that time while none runs answers 21355 (:func:`assigned`);
+    ``taken()`` is called once a replica has taken it."""
     try:
         if load_wait_s is not None:
             await assigned(response, app or version_id, version_id, load_wait_s)
+            if taken is not None:
+                taken()
         return await response
     except asyncio.CancelledError:
         cancel(response)

@@ -1,0 +1,218 @@
+"""Coalescing predict requests into shared calls (no Ray: a scripted ``send``)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import pytest
+
+from clarion.domain.values import Input, InputKind, Output
+from clarion.errors import InvalidParameter
+from clarion.runtime.ray.coalesce import MAX_CALL_INPUTS, Coalescer, Request, Result
+
+
+def _inputs(*texts: str) -> list[Input]:
+    return [Input(text, InputKind.TEXT, text) for text in texts]
+
+
+def _outputs(request: Request) -> list[Output]:
+    return [Output(text=item.text.upper()) for item in request.inputs]
+
+
+def _scenario(fn: Callable[[], Coroutine[Any, Any, None]]) -> Callable[[], None]:
+    @functools.wraps(fn)
+    def test() -> None:
+        asyncio.run(fn())
+
+    return test
+
+
+class _Replica:
+    """A scripted application: records each call, is taken and answers when told."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[Request]] = []
+        self.load_waits: list[float] = []
+        self.cancelled = 0
+        self._take: list[asyncio.Event] = []
+        self._answer: list[asyncio.Event] = []
+
+    async def send(
+        self, requests: list[Request], load_wait_s: float, taken: Callable[[], None]
+    ) -> list[Result]:
+        self.calls.append(requests)
+        self.load_waits.append(load_wait_s)
+        take, answer = asyncio.Event(), asyncio.Event()
+        self._take.append(take)
+        self._answer.append(answer)
+        try:
+            await take.wait()
+            taken()
+            await answer.wait()
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        results: list[Result] = []
+        for request in requests:
+            if request.inputs[0].text == "fail":
+                results.append(InvalidParameter("fail was asked for"))
+            else:
+                results.append(_outputs(request))
+        return results
+
+    def take(self, call: int) -> None:
+        self._take[call].set()
+
+    def answer(self, call: int) -> None:
+        self._take[call].set()
+        self._answer[call].set()
+
+
+async def _settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+@_scenario
+async def test_a_lone_request_is_a_call_of_its_own() -> None:
+    replica = _Replica()
+    coalescer = Coalescer(replica.send)
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(
+        coalescer.predict(_inputs("abc"), None, loop.time() + 30, loop.time() + 10)
+    )
+    await _settle()
+    replica.answer(0)
+    outputs = await task
+    assert [o.text for o in outputs] == ["ABC"]
+    (request,) = replica.calls[0]
+    assert request.timeout_s is not None and 29 < request.timeout_s <= 30
+    assert 9 < replica.load_waits[0] <= 10
+
+
+@_scenario
+async def test_requests_arriving_in_transit_leave_together_once_it_is_taken() -> None:
+    replica = _Replica()
+    coalescer = Coalescer(replica.send)
+    wait = asyncio.get_running_loop().time() + 10
+    first = asyncio.ensure_future(coalescer.predict(_inputs("a"), None, None, wait))
+    await _settle()
+    later = [
+        asyncio.ensure_future(coalescer.predict(_inputs(text), None, None, wait))
+        for text in ["bb", "fail", "dddd"]
+    ]
+    await _settle()
+    assert len(replica.calls) == 1  # the others wait for the first call to be taken
+    replica.take(0)
+    await _settle()
+    assert [[r.inputs[0].text for r in call] for call in replica.calls] == [
+        ["a"],
+        ["bb", "fail", "dddd"],
+    ]
+    replica.answer(1)
+    replica.answer(0)
+    assert [o.text for o in await first] == ["A"]
+    assert [o.text for o in await later[0]] == ["BB"]
+    with pytest.raises(InvalidParameter, match="fail was asked for"):
+        await later[1]  # its own error, not its neighbours'
+    assert [o.text for o in await later[2]] == ["DDDD"]
+
+
+@_scenario
+async def test_without_coalescing_every_request_is_sent_at_once() -> None:
+    replica = _Replica()
+    coalescer = Coalescer(replica.send, coalesce=False)
+    wait = asyncio.get_running_loop().time() + 10
+    tasks = [asyncio.ensure_future(coalescer.predict(_inputs(t), None, None, wait)) for t in "xyz"]
+    await _settle()
+    assert len(replica.calls) == 3
+    for call in range(3):
+        replica.answer(call)
+    assert [len(await t) for t in tasks] == [1, 1, 1]
+
+
+@_scenario
+async def test_a_call_carries_at_most_its_bound_of_inputs() -> None:
+    replica = _Replica()
+    coalescer = Coalescer(replica.send)
+    wait = asyncio.get_running_loop().time() + 10
+    first = asyncio.ensure_future(coalescer.predict(_inputs("a"), None, None, wait))
+    await _settle()
+    half = MAX_CALL_INPUTS // 2 + 1
+    big = [
+        asyncio.ensure_future(coalescer.predict(_inputs(*["t"] * half), None, None, wait))
+        for _ in range(2)
+    ]
+    await _settle()
+    replica.take(0)
+    await _settle()
+    assert [len(call) for call in replica.calls] == [1, 1]  # the second big one waits
+    replica.take(1)
+    await _settle()
+    assert [len(call) for call in replica.calls] == [1, 1, 1]
+    for call in range(3):
+        replica.answer(call)
+    await first
+    assert [len(await t) for t in big] == [half, half]
+
+
+@_scenario
+async def test_a_waiting_request_whose_caller_leaves_is_never_sent() -> None:
+    replica = _Replica()
+    coalescer = Coalescer(replica.send)
+    wait = asyncio.get_running_loop().time() + 10
+    first = asyncio.ensure_future(coalescer.predict(_inputs("a"), None, None, wait))
+    await _settle()
+    gone = asyncio.ensure_future(coalescer.predict(_inputs("gone"), None, None, wait))
+    await _settle()
+    gone.cancel()
+    await _settle()
+    replica.answer(0)
+    await first
+    assert len(replica.calls) == 1
+
+
+@_scenario
+async def test_a_call_whose_callers_all_left_is_cancelled() -> None:
+    replica = _Replica()
+    coalescer = Coalescer(replica.send)
+    wait = asyncio.get_running_loop().time() + 10
+    first = asyncio.ensure_future(coalescer.predict(_inputs("a"), None, None, wait))
+    await _settle()
+    pair = [asyncio.ensure_future(coalescer.predict(_inputs(t), None, None, wait)) for t in "bc"]
+    await _settle()
+    replica.take(0)
+    await _settle()
+    replica.take(1)  # the pair's call was taken and runs
+    pair[0].cancel()
+    await _settle()
+    assert replica.cancelled == 0  # the other caller still waits on it
+    pair[1].cancel()
+    await _settle()
+    assert replica.cancelled == 1
+    first.cancel()  # a direct call is cancelled with its caller
+    await _settle()
+    assert replica.cancelled == 2
+    await coalescer.close()
+
+
+@_scenario
+async def test_a_failed_call_fails_every_request_it_carried_and_the_next_still_leave() -> None:
+    calls: list[int] = []
+
+    async def send(
+        requests: list[Request], load_wait_s: float, taken: Callable[[], None]
+    ) -> list[Result]:
+        calls.append(len(requests))
+        await asyncio.sleep(0.01)
+        raise InvalidParameter("the whole call failed")
+
+    coalescer = Coalescer(send)
+    wait = asyncio.get_running_loop().time() + 10
+    tasks = [asyncio.ensure_future(coalescer.predict(_inputs(t), None, None, wait)) for t in "abc"]
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert all(isinstance(r, InvalidParameter) for r in results)
+    assert calls == [1, 2]  # the failure ended the first call's transit
