@@ -2,8 +2,8 @@
 
 Its modules that talk to Ray are imported only when ``CLARION_RAY_ADDRESS`` is set (they
 need ``clarion[ray]``); :mod:`~clarion.runtime.ray.options`,
-:mod:`~clarion.runtime.ray.routes`, :mod:`~clarion.runtime.ray.plan` and
-:mod:`~clarion.runtime.ray.failures` need no Ray:
+:mod:`~clarion.runtime.ray.routes`, :mod:`~clarion.runtime.ray.plan`,
+:mod:`~clarion.runtime.ray.coalesce` and :mod:`~clarion.runtime.ray.failures` need no Ray:
 
 - :mod:`~clarion.runtime.ray.cluster`: joining the cluster, Serve without its proxies;
 - :mod:`~clarion.runtime.ray.routes`: which application serves a version (its own, or the
@@ -14,6 +14,8 @@ need ``clarion[ray]``); :mod:`~clarion.runtime.ray.options`,
   version served by a :class:`LocalBackend` inside the replica;
 - :mod:`~clarion.runtime.ray.heads`: :class:`HeadsReplica`, the deployment class of the
   heads on one base embedder, multiplexed by version id, embedding through the embedder's;
+- :mod:`~clarion.runtime.ray.coalesce`: :class:`Coalescer`, requests that arrive while a
+  call is in transit share the next call (no Ray);
 - :mod:`~clarion.runtime.ray.errors`: Ray's exceptions as Clarion errors, and the load
   wait of a request no replica takes (scaled to zero);
 - :mod:`~clarion.runtime.ray.plan`: what one reconcile pass deploys and deletes (no Ray);
