@@ -78,6 +78,7 @@ class Coalescer:
         self._in_transit = False
         self._waiting: deque[_Waiting] = deque()
         self._calls: set[asyncio.Task[None]] = set()
+        self._closed = False
 
     async def predict(
         self, inputs: Sequence[Input], params: Params, deadline: float | None, wait_until: float
@@ -127,6 +128,9 @@ class Coalescer:
     def _transit_ended(self) -> None:
         """The call in transit was taken (or failed): the requests waiting leave as one."""
         self._in_transit = False
+        if self._closed:
+            while self._waiting:
+                self._waiting.popleft().future.cancel()
         if not self._waiting:
             return
         group: list[_Waiting] = []
@@ -170,14 +174,18 @@ class Coalescer:
         """The caller of ``waiting`` went away: drop it, or cancel its call when nobody else
         waits on that call."""
         if waiting.call is None:
-            self._waiting.remove(waiting)
+            if waiting in self._waiting:  # not already dropped by close()
+                self._waiting.remove(waiting)
             return
         waiting.future.cancel()
         if all(other.future.done() for other in waiting.group):
             waiting.call.cancel()
 
     async def close(self) -> None:
-        """Cancel the calls still carrying requests."""
+        """Cancel the calls still carrying requests, and the requests waiting for one."""
+        self._closed = True
+        while self._waiting:
+            self._waiting.popleft().future.cancel()
         for call in list(self._calls):
             call.cancel()
         await asyncio.gather(*self._calls, return_exceptions=True)

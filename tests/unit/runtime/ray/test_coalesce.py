@@ -216,3 +216,24 @@ async def test_a_failed_call_fails_every_request_it_carried_and_the_next_still_l
     results = await asyncio.gather(*tasks, return_exceptions=True)
     assert all(isinstance(r, InvalidParameter) for r in results)
     assert calls == [1, 2]  # the failure ended the first call's transit
+
+
+@_scenario
+async def test_closing_cancels_the_calls_out_and_the_requests_waiting() -> None:
+    replica = _Replica()
+    coalescer = Coalescer(replica.send)
+    wait = asyncio.get_running_loop().time() + 10
+    first = asyncio.ensure_future(coalescer.predict(_inputs("a"), None, None, wait))
+    await _settle()
+    carried = [asyncio.ensure_future(coalescer.predict(_inputs(t), None, None, wait)) for t in "bc"]
+    await _settle()
+    replica.take(0)  # "b" and "c" leave together, and are in transit
+    await _settle()
+    waiting = asyncio.ensure_future(coalescer.predict(_inputs("d"), None, None, wait))
+    await _settle()
+    await coalescer.close()
+    await _settle()
+    assert all(t.cancelled() for t in [*carried, waiting])
+    assert replica.cancelled == 1 and len(replica.calls) == 2  # "d" never left
+    replica.answer(0)
+    assert [o.text for o in await first] == ["A"]  # a direct call belongs to its caller
