@@ -11,14 +11,17 @@ replica's dynamic batcher forms its batches as before.
 
 Only applications with a fixed number of replicas coalesce: Serve autoscales on the number
 of calls in flight, which coalescing would hide, so an autoscaled application gets a call
-per request (``Coalescer(send, coalesce=False)``).
+per request (``Coalescer(send, coalesce=False)``), as does a chat model (a call answers when
+all of its requests have: :func:`~clarion.runtime.ray.options.coalesces`).
 
 - a request's deadline is turned into the time left when its call leaves, and so is the
   time it may still wait for a replica to take it (the earliest of its call's);
 - a waiting request whose caller gives up leaves the queue; a call whose callers have all
   given up is cancelled (which cancels the Ray request);
 - a call carries requests of at most :data:`MAX_CALL_INPUTS` inputs in all (at least one
-  request, whatever its size).
+  request, whatever its size);
+- whatever ends a call, even a cancel before it ran, ends its transit and answers each of
+  its requests (a reply of the wrong length fails them with 21313).
 
     coalescer = Coalescer(send)
     outputs = await coalescer.predict(inputs, params, deadline, wait_until)  # loop clock
@@ -27,11 +30,13 @@ per request (``Coalescer(send, coalesce=False)``).
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from clarion.domain.values import Input, Output
+from clarion.errors import PredictionFailed
 from clarion.runtime.backend import Params
 
 #: The most inputs one coalesced call carries (a single request may carry more).
@@ -68,6 +73,19 @@ class _Waiting:
     group: list[_Waiting] = field(default_factory=list)
 
 
+class _Transit:
+    """One call's transit: it ends once, when a replica takes the call or the call ends."""
+
+    def __init__(self, on_end: Callable[[], None]) -> None:
+        self._on_end = on_end
+        self._ended = False
+
+    def end(self) -> None:
+        if not self._ended:
+            self._ended = True
+            self._on_end()
+
+
 class Coalescer:
     """Sends one application's predict requests, together when they arrive during a call's
     transit (see the module's docstring)."""
@@ -101,29 +119,26 @@ class Coalescer:
         """Send one request as a call of its own, in the caller's task (cancelling the caller
         cancels the call)."""
         self._in_transit = self._coalesce
-        (result,) = await self._call([waiting])
+        (result,) = await self._call([waiting], _Transit(self._transit_ended))
         if isinstance(result, BaseException):
             raise result
         return result
 
-    async def _call(self, group: list[_Waiting]) -> list[Result]:
+    async def _call(self, group: list[_Waiting], transit: _Transit) -> list[Result]:
         """Send ``group`` as one call; its transit ends when a replica takes it, or when it
         fails or is cancelled before."""
-        ended = False
-
-        def taken() -> None:
-            nonlocal ended
-            if not ended:
-                ended = True
-                self._transit_ended()
-
         now = asyncio.get_running_loop().time()
         requests = [_request(w, now) for w in group]
         load_wait_s = max(0.0, min(w.wait_until for w in group) - now)
         try:
-            return await self._send(requests, load_wait_s, taken)
+            results = await self._send(requests, load_wait_s, transit.end)
         finally:
-            taken()
+            transit.end()
+        if len(results) != len(requests):
+            raise PredictionFailed(
+                f"A replica answered {len(results)} results to a call of {len(requests)} requests."
+            )
+        return results
 
     def _transit_ended(self) -> None:
         """The call in transit was taken (or failed): the requests waiting leave as one."""
@@ -142,25 +157,23 @@ class Coalescer:
             group.append(waiting)
             size += len(waiting.inputs)
         self._in_transit = True
-        call = asyncio.ensure_future(self._carry(group))
+        transit = _Transit(self._transit_ended)
+        call = asyncio.ensure_future(self._carry(group, transit))
         self._calls.add(call)
-        call.add_done_callback(self._calls.discard)
+        # Whatever ends the call (even a cancel before it ever ran) ends its transit and
+        # leaves no request of it unanswered.
+        call.add_done_callback(functools.partial(self._carried, group, transit))
         for waiting in group:
             waiting.call, waiting.group = call, group
 
-    async def _carry(self, group: list[_Waiting]) -> None:
+    async def _carry(self, group: list[_Waiting], transit: _Transit) -> None:
         """Send ``group`` as one call and hand each waiting request its result."""
         try:
-            results = await self._call(group)
-        except BaseException as exc:
+            results = await self._call(group, transit)
+        except Exception as exc:
             for waiting in group:
                 if not waiting.future.done():
-                    if isinstance(exc, asyncio.CancelledError):
-                        waiting.future.cancel()
-                    else:
-                        waiting.future.set_exception(exc)
-            if not isinstance(exc, (asyncio.CancelledError, Exception)):
-                raise
+                    waiting.future.set_exception(exc)
             return
         for waiting, result in zip(group, results, strict=True):
             if waiting.future.done():
@@ -169,6 +182,20 @@ class Coalescer:
                 waiting.future.set_exception(result)
             else:
                 waiting.future.set_result(result)
+
+    def _carried(self, group: list[_Waiting], transit: _Transit, call: asyncio.Task[None]) -> None:
+        self._calls.discard(call)
+        transit.end()
+        failure = None if call.cancelled() else call.exception()
+        for waiting in group:
+            if waiting.future.done():
+                continue
+            if failure is None:
+                waiting.future.cancel()
+            else:
+                waiting.future.set_exception(
+                    PredictionFailed(f"A shared predict call went wrong: {failure!r}")
+                )
 
     def _give_up(self, waiting: _Waiting) -> None:
         """The caller of ``waiting`` went away: drop it, or cancel its call when nobody else

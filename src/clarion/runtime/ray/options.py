@@ -130,6 +130,9 @@ def by_reference(version: Deployment, settings: Settings) -> bool:
 def coalesces(version: Deployment, settings: Settings) -> bool:
     """Whether concurrent predict requests to ``version`` may share Serve calls
     (:mod:`~clarion.runtime.ray.coalesce`): only with a fixed number of replicas, since
-    Serve autoscales on the calls in flight."""
+    Serve autoscales on the calls in flight, and not for a chat model, whose requests run
+    for seconds each (a call answers when all of its requests have)."""
+    if version.runner == LLM_FAMILY:
+        return False
     scaling = effective_scaling(version, settings)
     return scaling.min_replicas == scaling.max_replicas

@@ -43,7 +43,7 @@ from clarion.runtime.ray.failures import DeployFailures
 from clarion.runtime.ray.heads import HeadsReplica
 from clarion.runtime.ray.options import deployment_options
 from clarion.runtime.ray.plan import app_name, fingerprint, plan
-from clarion.runtime.ray.replica import ModelReplica
+from clarion.runtime.ray.replica import REPLICA_INTERFACE, ModelReplica
 from clarion.runtime.ray.routes import HEADS, applications
 from clarion.runtime.runner import RunnerFactory
 
@@ -208,16 +208,18 @@ class Reconciler:
     def _application(self, version: Deployment) -> serve.Application:
         """``version``'s Serve application, bound to its options and arguments."""
         # A stable code version: Serve then changes replica counts and autoscaling of a
-        # running application in place instead of replacing its replicas.
+        # running application in place instead of replacing its replicas. It names the
+        # replicas' interface too, so replicas of an older one are replaced, not kept.
         options = deployment_options(version, self._settings)
+        code_version = f"{version.version_id}-{REPLICA_INTERFACE}"
         if version.runner == HEADS:
             heads = cast(serve.Deployment, serve.deployment(HeadsReplica)).options(**options)
-            heads = heads.options(version=version.version_id, _internal=True)
+            heads = heads.options(version=code_version, _internal=True)
             return heads.bind(version.spec["base_application"], self._factories, self._settings)
         replica = (
             cast(serve.Deployment, serve.deployment(ModelReplica))
             .options(**options)
-            .options(version=version.version_id, _internal=True)
+            .options(version=code_version, _internal=True)
         )
         return replica.bind(version, self._factories, self._settings, self._changed_files)
 

@@ -39,6 +39,11 @@ from clarion.runtime.ray.coalesce import Request, Result
 from clarion.runtime.ray.options import effective_scaling
 from clarion.runtime.runner import RunnerFactory
 
+#: The replicas' interface: part of every application's Serve code version, so that a
+#: front end deploying replicas of a new interface (2: ``predict_all``) replaces running
+#: ones of an older interface instead of reconfiguring them. Bump it when a replica method
+#: that front ends call changes.
+REPLICA_INTERFACE = 2
 #: How many of the latest batch sizes a replica remembers for :meth:`ModelReplica.stats`.
 BATCHES_KEPT = 1000
 

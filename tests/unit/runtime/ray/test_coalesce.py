@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from clarion.domain.values import Input, InputKind, Output
-from clarion.errors import InvalidParameter
+from clarion.errors import InvalidParameter, PredictionFailed
 from clarion.runtime.ray.coalesce import MAX_CALL_INPUTS, Coalescer, Request, Result
 
 
@@ -141,22 +141,23 @@ async def test_a_call_carries_at_most_its_bound_of_inputs() -> None:
     wait = asyncio.get_running_loop().time() + 10
     first = asyncio.ensure_future(coalescer.predict(_inputs("a"), None, None, wait))
     await _settle()
-    half = MAX_CALL_INPUTS // 2 + 1
-    big = [
-        asyncio.ensure_future(coalescer.predict(_inputs(*["t"] * half), None, None, wait))
-        for _ in range(2)
+    sizes = [MAX_CALL_INPUTS - 1, 1, 1]  # the first two fill a call exactly
+    queued = [
+        asyncio.ensure_future(coalescer.predict(_inputs(*["t"] * n), None, None, wait))
+        for n in sizes
     ]
     await _settle()
     replica.take(0)
     await _settle()
-    assert [len(call) for call in replica.calls] == [1, 1]  # the second big one waits
+    assert [len(call) for call in replica.calls] == [1, 2]  # the third waits
+    assert sum(len(r.inputs) for r in replica.calls[1]) == MAX_CALL_INPUTS
     replica.take(1)
     await _settle()
-    assert [len(call) for call in replica.calls] == [1, 1, 1]
+    assert [len(call) for call in replica.calls] == [1, 2, 1]
     for call in range(3):
         replica.answer(call)
     await first
-    assert [len(await t) for t in big] == [half, half]
+    assert [len(await t) for t in queued] == sizes
 
 
 @_scenario
@@ -216,6 +217,9 @@ async def test_a_failed_call_fails_every_request_it_carried_and_the_next_still_l
     results = await asyncio.gather(*tasks, return_exceptions=True)
     assert all(isinstance(r, InvalidParameter) for r in results)
     assert calls == [1, 2]  # the failure ended the first call's transit
+    with pytest.raises(InvalidParameter):  # and a later request is sent at once again
+        await asyncio.wait_for(coalescer.predict(_inputs("d"), None, None, wait), 5)
+    assert calls == [1, 2, 1]
 
 
 @_scenario
@@ -237,3 +241,56 @@ async def test_closing_cancels_the_calls_out_and_the_requests_waiting() -> None:
     assert replica.cancelled == 1 and len(replica.calls) == 2  # "d" never left
     replica.answer(0)
     assert [o.text for o in await first] == ["A"]  # a direct call belongs to its caller
+
+
+@_scenario
+async def test_callers_leaving_as_their_call_starts_leave_nothing_stuck() -> None:
+    sent: list[str] = []
+    pair: list[asyncio.Task[list[Output]]] = []
+    gate = asyncio.Event()
+
+    async def send(
+        requests: list[Request], load_wait_s: float, taken: Callable[[], None]
+    ) -> list[Result]:
+        sent.append("".join(r.inputs[0].text for r in requests))
+        if sent[-1] == "a":
+            await gate.wait()
+            for task in pair:  # the pair's callers leave, and in the same step, before
+                task.cancel()  # they hear of it, this call is taken: the pair's call is
+            taken()  # made, and its callers' leaving cancels it before it ever ran
+        return [_outputs(r) for r in requests]
+
+    coalescer = Coalescer(send)
+    wait = asyncio.get_running_loop().time() + 10
+    first = asyncio.ensure_future(coalescer.predict(_inputs("a"), None, None, wait))
+    await _settle()
+    pair += [asyncio.ensure_future(coalescer.predict(_inputs(t), None, None, wait)) for t in "bc"]
+    await _settle()
+    gate.set()
+    assert [o.text for o in await first] == ["A"]
+    await _settle()
+    assert all(t.cancelled() for t in pair)
+    assert sent == ["a"]  # the pair's call was cancelled before it ever sent
+    later = await asyncio.wait_for(coalescer.predict(_inputs("d"), None, None, wait), 5)
+    assert [o.text for o in later] == ["D"] and sent == ["a", "d"]  # no transit left standing
+
+
+@_scenario
+async def test_a_reply_that_does_not_match_its_call_fails_its_requests() -> None:
+    calls: list[int] = []
+
+    async def send(
+        requests: list[Request], load_wait_s: float, taken: Callable[[], None]
+    ) -> list[Result]:
+        calls.append(len(requests))
+        await asyncio.sleep(0.01)
+        taken()
+        return []  # no result for any request
+
+    coalescer = Coalescer(send)
+    wait = asyncio.get_running_loop().time() + 10
+    tasks = [asyncio.ensure_future(coalescer.predict(_inputs(t), None, None, wait)) for t in "abc"]
+    results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
+    assert calls == [1, 2]
+    assert all(isinstance(r, PredictionFailed) for r in results), results
+    assert "answered 0 results to a call of 2 requests" in str(results[1])

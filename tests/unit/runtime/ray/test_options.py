@@ -7,7 +7,7 @@ from pathlib import Path
 from clarion.config import Settings
 from clarion.domain.scaling import ScalingSettings
 from clarion.runtime import Deployment
-from clarion.runtime.ray.options import by_reference, deployment_options
+from clarion.runtime.ray.options import by_reference, coalesces, deployment_options
 
 
 def _settings(**overrides: object) -> Settings:
@@ -81,3 +81,11 @@ def test_calls_go_over_grpc_unless_the_version_may_scale_to_zero() -> None:
     to_zero = ScalingSettings(min_replicas=0, max_replicas=2)
     assert by_reference(_version("text-embedding-onnx", to_zero), settings)
     assert by_reference(_version("llm-llamacpp", to_zero, n_parallel=4), settings)
+
+
+def test_only_fixed_replica_counts_of_batched_models_share_calls() -> None:
+    settings = _settings()
+    autoscaled = ScalingSettings(min_replicas=1, max_replicas=3)
+    assert coalesces(_version("text-embedding-onnx"), settings)
+    assert not coalesces(_version("text-embedding-onnx", autoscaled), settings)
+    assert not coalesces(_version("llm-llamacpp", n_parallel=4), settings)
