@@ -11,7 +11,7 @@ import pytest
 
 from clarion.domain.values import Input, InputKind, Output
 from clarion.errors import InvalidParameter, PredictionFailed
-from clarion.runtime.ray.coalesce import MAX_CALL_INPUTS, Coalescer, Request, Result
+from clarion.runtime.ray.coalesce import MAX_CALL_INPUTS, Coalescer, Request, Result, Send
 
 
 def _inputs(*texts: str) -> list[Input]:
@@ -200,23 +200,40 @@ async def test_a_call_whose_callers_all_left_is_cancelled() -> None:
     await coalescer.close()
 
 
-@_scenario
-async def test_a_failed_call_fails_every_request_it_carried_and_the_next_still_leave() -> None:
-    calls: list[int] = []
+def _counting(answer: Callable[[], list[Result]], calls: list[int]) -> Send:
+    """A ``send`` that records each call's size and, 10 ms later, ``answer``s, and is taken
+    only if that did not raise."""
 
     async def send(
         requests: list[Request], load_wait_s: float, taken: Callable[[], None]
     ) -> list[Result]:
         calls.append(len(requests))
         await asyncio.sleep(0.01)
-        raise InvalidParameter("the whole call failed")
+        results = answer()
+        taken()
+        return results
 
-    coalescer = Coalescer(send)
+    return send
+
+
+async def _three_at_once(coalescer: Coalescer) -> list[object]:
     wait = asyncio.get_running_loop().time() + 10
     tasks = [asyncio.ensure_future(coalescer.predict(_inputs(t), None, None, wait)) for t in "abc"]
-    results = await asyncio.gather(*tasks, return_exceptions=True)
+    return await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
+
+
+@_scenario
+async def test_a_failed_call_fails_every_request_it_carried_and_the_next_still_leave() -> None:
+    calls: list[int] = []
+
+    def fail() -> list[Result]:
+        raise InvalidParameter("the whole call failed")
+
+    coalescer = Coalescer(_counting(fail, calls))
+    results = await _three_at_once(coalescer)
     assert all(isinstance(r, InvalidParameter) for r in results)
     assert calls == [1, 2]  # the failure ended the first call's transit
+    wait = asyncio.get_running_loop().time() + 10
     with pytest.raises(InvalidParameter):  # and a later request is sent at once again
         await asyncio.wait_for(coalescer.predict(_inputs("d"), None, None, wait), 5)
     assert calls == [1, 2, 1]
@@ -278,19 +295,7 @@ async def test_callers_leaving_as_their_call_starts_leave_nothing_stuck() -> Non
 @_scenario
 async def test_a_reply_that_does_not_match_its_call_fails_its_requests() -> None:
     calls: list[int] = []
-
-    async def send(
-        requests: list[Request], load_wait_s: float, taken: Callable[[], None]
-    ) -> list[Result]:
-        calls.append(len(requests))
-        await asyncio.sleep(0.01)
-        taken()
-        return []  # no result for any request
-
-    coalescer = Coalescer(send)
-    wait = asyncio.get_running_loop().time() + 10
-    tasks = [asyncio.ensure_future(coalescer.predict(_inputs(t), None, None, wait)) for t in "abc"]
-    results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
+    results = await _three_at_once(Coalescer(_counting(list, calls)))  # no result at all
     assert calls == [1, 2]
     assert all(isinstance(r, PredictionFailed) for r in results), results
     assert "answered 0 results to a call of 2 requests" in str(results[1])
