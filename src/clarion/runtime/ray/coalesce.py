@@ -167,14 +167,9 @@ class Coalescer:
             waiting.call, waiting.group = call, group
 
     async def _carry(self, group: list[_Waiting], transit: _Transit) -> None:
-        """Send ``group`` as one call and hand each waiting request its result."""
-        try:
-            results = await self._call(group, transit)
-        except Exception as exc:
-            for waiting in group:
-                if not waiting.future.done():
-                    waiting.future.set_exception(exc)
-            return
+        """Send ``group`` as one call and hand each waiting request its result (a failed or
+        cancelled call is handed out by :meth:`_carried`)."""
+        results = await self._call(group, transit)
         for waiting, result in zip(group, results, strict=True):
             if waiting.future.done():
                 continue
@@ -184,6 +179,8 @@ class Coalescer:
                 waiting.future.set_result(result)
 
     def _carried(self, group: list[_Waiting], transit: _Transit, call: asyncio.Task[None]) -> None:
+        """A group's call ended, however (even cancelled before it ran): its transit ends,
+        and each of its requests still unanswered gets the call's error, or is cancelled."""
         self._calls.discard(call)
         transit.end()
         failure = None if call.cancelled() else call.exception()
@@ -193,9 +190,7 @@ class Coalescer:
             if failure is None:
                 waiting.future.cancel()
             else:
-                waiting.future.set_exception(
-                    PredictionFailed(f"A shared predict call went wrong: {failure!r}")
-                )
+                waiting.future.set_exception(failure)
 
     def _give_up(self, waiting: _Waiting) -> None:
         """The caller of ``waiting`` went away: drop it, or cancel its call when nobody else
