@@ -76,6 +76,18 @@ async def _settle() -> None:
         await asyncio.sleep(0)
 
 
+async def _alone_then_pair(
+    coalescer: Coalescer,
+) -> tuple[asyncio.Task[list[Output]], list[asyncio.Task[list[Output]]]]:
+    """Request "a", sent alone, then "b" and "c", which wait for its call to be taken."""
+    wait = asyncio.get_running_loop().time() + 10
+    first = asyncio.ensure_future(coalescer.predict(_inputs("a"), None, None, wait))
+    await _settle()
+    pair = [asyncio.ensure_future(coalescer.predict(_inputs(t), None, None, wait)) for t in "bc"]
+    await _settle()
+    return first, pair
+
+
 @_scenario
 async def test_a_lone_request_is_a_call_of_its_own() -> None:
     replica = _Replica()
@@ -180,11 +192,7 @@ async def test_a_waiting_request_whose_caller_leaves_is_never_sent() -> None:
 async def test_a_call_whose_callers_all_left_is_cancelled() -> None:
     replica = _Replica()
     coalescer = Coalescer(replica.send)
-    wait = asyncio.get_running_loop().time() + 10
-    first = asyncio.ensure_future(coalescer.predict(_inputs("a"), None, None, wait))
-    await _settle()
-    pair = [asyncio.ensure_future(coalescer.predict(_inputs(t), None, None, wait)) for t in "bc"]
-    await _settle()
+    first, pair = await _alone_then_pair(coalescer)
     replica.take(0)
     await _settle()
     replica.take(1)  # the pair's call was taken and runs
@@ -243,11 +251,8 @@ async def test_a_failed_call_fails_every_request_it_carried_and_the_next_still_l
 async def test_closing_cancels_the_calls_out_and_the_requests_waiting() -> None:
     replica = _Replica()
     coalescer = Coalescer(replica.send)
+    first, carried = await _alone_then_pair(coalescer)
     wait = asyncio.get_running_loop().time() + 10
-    first = asyncio.ensure_future(coalescer.predict(_inputs("a"), None, None, wait))
-    await _settle()
-    carried = [asyncio.ensure_future(coalescer.predict(_inputs(t), None, None, wait)) for t in "bc"]
-    await _settle()
     replica.take(0)  # "b" and "c" leave together, and are in transit
     await _settle()
     waiting = asyncio.ensure_future(coalescer.predict(_inputs("d"), None, None, wait))
